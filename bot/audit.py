@@ -1,0 +1,54 @@
+"""Append events to a case's audit trail, chained by hash, under the case's lock.
+
+The caller holds the case row locked in its transaction (``storage.cases.by_id(lock=True)`` on
+PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers), so ``seq`` and the head hash cannot
+race. The case keeps the head hash and the count, so a removed tail shows on verification.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.hashchain import GENESIS, canonical_json, link_hash
+from storage.models import Case, CaseEvent
+
+
+def record(
+    session: Session,
+    case: Case,
+    kind: str,
+    *,
+    actor: str | None,
+    at: datetime,
+    data: Mapping[str, Any] | None = None,
+) -> CaseEvent:
+    seq = case.event_count + 1
+    payload: dict[str, Any] = {
+        "case": case.ref,
+        "seq": seq,
+        "kind": kind,
+        "actor": actor,
+        "at": at,
+        "data": dict(data or {}),
+    }
+    prev_hash = case.head_hash or GENESIS
+    digest = link_hash(prev_hash, payload)
+    event = CaseEvent(
+        case_id=case.id,
+        seq=seq,
+        kind=kind,
+        actor_id=actor,
+        at=at,
+        payload=json.loads(canonical_json(payload)),
+        prev_hash=prev_hash,
+        hash=digest,
+    )
+    session.add(event)
+    case.event_count = seq
+    case.head_hash = digest
+    return event

@@ -1,0 +1,24 @@
+"""Errors a user or an operator can cause, each carrying what to tell them.
+
+Handlers turn a ``UserError`` into an ephemeral answer or an inline modal error in one place;
+the CLI turns a ``ConfigError`` into one line on stderr and exit code 2. Nothing a person
+caused should ever surface as a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class UserError(Exception):
+    """A refusal to show the user: a message-catalogue key and its parameters."""
+
+    def __init__(self, key: str, params: Mapping[str, object] | None = None, *, field: str = ""):
+        super().__init__(key)
+        self.key = key
+        self.params: dict[str, object] = dict(params or {})
+        self.field = field  # the modal block this error belongs to, if any
+
+
+class ConfigError(Exception):
+    """A setting or workspace file that cannot be used; the message is the one line to print."""

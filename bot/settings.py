@@ -1,0 +1,88 @@
+"""Settings from the environment (pydantic-settings), checked per command.
+
+Every field is optional at load time because each command needs only what it uses:
+``demo`` needs no Slack token, ``db upgrade`` needs only the database. A command calls
+``require`` with the names it needs, and a missing, empty or invalid one becomes a
+``ConfigError`` naming the variable — never echoing a value, since some are secrets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///nonconformity.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
+
+    SLACK_BOT_TOKEN: SecretStr | None = None
+    SLACK_SIGNING_SECRET: SecretStr | None = None
+    SLACK_APP_TOKEN: SecretStr | None = None
+    SLACK_API_URL: str = SLACK_DEFAULT_API_URL
+    DATABASE_URL: str = DEFAULT_DATABASE_URL
+    NCBOT_CONFIG: Path | None = None
+    PORT: int = Field(default=3000, ge=1, le=65535)
+    HOST: str = "0.0.0.0"
+    WORKERS: int = Field(default=8, ge=1, le=256)
+    LOG_FORMAT: Literal["text", "json"] = "text"
+
+    @field_validator("SLACK_API_URL")
+    @classmethod
+    def _api_url_ends_with_slash(cls, value: str) -> str:
+        # slack-sdk joins method names onto the base URL: without the slash "/api" is lost.
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _psycopg3(cls, value: str) -> str:
+        # `postgresql://` would select psycopg2, which we do not ship.
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        if not value.startswith(("sqlite:", "postgresql+psycopg:")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("SLACK_APP_TOKEN")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value() and not (
+            value.get_secret_value().startswith("xapp-")
+        ):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    def require(self, *names: str) -> None:
+        """Refuse to go on without these settings; empty counts as missing."""
+        for name in names:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if value is None or (isinstance(value, (str, Path)) and not str(value).strip()):
+                raise ConfigError(f"{name} is not set (or empty); set it in the environment")
+
+    def secret(self, name: str) -> str:
+        self.require(name)
+        value = getattr(self, name)
+        assert isinstance(value, SecretStr)
+        return value.get_secret_value()
+
+
+def load_settings() -> Settings:
+    """Read the environment; an invalid value names its variable, never its content."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        raise ConfigError(f"{name} is invalid: {first['msg']}") from None

@@ -1,0 +1,252 @@
+"""The workspace file (``NCBOT_CONFIG``): language, triage channel, roles, escalation, catalogue.
+
+Validated with pydantic; an invalid file becomes one line naming the file, the key and the line,
+because the person fixing it is looking at the YAML, not at a Python traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot.domain import Severity
+from bot.durations import parse_duration
+from bot.errors import ConfigError
+
+USER_ID = r"^[UW][A-Z0-9]{2,}$"
+CHANNEL_ID = r"^[CGD][A-Z0-9]{2,}$"
+USERGROUP_ID = r"^S[A-Z0-9]{2,}$"
+SLUG = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
+UserId = Annotated[str, Field(pattern=USER_ID)]
+ChannelId = Annotated[str, Field(pattern=CHANNEL_ID)]
+
+
+def _duration(value: object) -> object:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class PartnerRole(StrEnum):
+    DISTRIBUTOR = "distributor"
+    DEPLOYER = "deployer"
+    IMPORTER = "importer"
+    AUTHORISED_REPRESENTATIVE = "authorised_representative"
+    MARKET_SURVEILLANCE_AUTHORITY = "market_surveillance_authority"
+    NOTIFIED_BODY = "notified_body"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Repeat(_Strict):
+    every: Duration
+    max: int = Field(default=5, ge=1, le=100)
+
+
+class Level(_Strict):
+    after: Duration
+    notify: list[str] = Field(min_length=1)
+    repeat: Repeat | None = None
+
+    @field_validator("notify")
+    @classmethod
+    def _targets(cls, targets: list[str]) -> list[str]:
+        for target in targets:
+            if not any(re.match(p, target) for p in (USER_ID, CHANNEL_ID, USERGROUP_ID)):
+                raise ValueError(f"'{target}' is not a user (U…), user group (S…) or channel (C…) ID")
+        return targets
+
+
+class QuietHours(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    days: str = "mon-fri"
+    start: str = Field(alias="from", pattern=r"^\d{2}:\d{2}$")
+    end: str = Field(alias="to", pattern=r"^\d{2}:\d{2}$")
+
+
+class Policy(_Strict):
+    levels: list[Level] = Field(min_length=1)
+    quiet_hours: QuietHours | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_list(cls, value: Any) -> Any:
+        # `default: [{after: 30m, ...}]` is the short form of `default: {levels: [...]}`.
+        return {"levels": value} if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Policy:
+        afters = [level.after for level in self.levels]
+        if afters != sorted(afters) or len(set(afters)) != len(afters):
+            raise ValueError("levels must have strictly increasing 'after'")
+        if any(level.repeat for level in self.levels[:-1]):
+            raise ValueError("only the last level may repeat")
+        return self
+
+
+class Escalation(_Strict):
+    sweep_interval: Duration = timedelta(seconds=60)
+    policies: dict[str, Policy] = Field(default_factory=dict)
+    timers: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("policies")
+    @classmethod
+    def _policy_names(cls, policies: dict[str, Policy]) -> dict[str, Policy]:
+        allowed = {"default", *(s.value for s in Severity)}
+        for name in policies:
+            if name not in allowed:
+                raise ValueError(f"unknown policy '{name}' (use default, low, medium, high, critical)")
+        return policies
+
+    def policy_for(self, severity: Severity) -> Policy | None:
+        return self.policies.get(severity.value) or self.policies.get("default")
+
+
+class Roles(_Strict):
+    triage: list[UserId] = Field(default_factory=list)
+    approvers: list[UserId] = Field(default_factory=list)
+    admins: list[UserId] = Field(default_factory=list)
+
+
+class PartnerSpec(_Strict):
+    id: Annotated[str, Field(pattern=SLUG)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    role: PartnerRole
+    channel: ChannelId | None = None
+    contacts: list[UserId] = Field(default_factory=list)
+    language: Literal["en", "nl"] | None = None
+
+
+class SystemSpec(_Strict):
+    id: Annotated[str, Field(pattern=SLUG)]
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    version: Annotated[str, Field(min_length=1, max_length=40)]
+    partners: list[str] = Field(default_factory=list)
+    notified_body: str | None = None
+    market_surveillance_authority: str | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, (int, float)) else value
+
+
+class Catalogue(_Strict):
+    partners: list[PartnerSpec] = Field(default_factory=list)
+    systems: list[SystemSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> Catalogue:
+        partner_ids = [p.id for p in self.partners]
+        if len(set(partner_ids)) != len(partner_ids):
+            raise ValueError("partner ids must be unique")
+        system_ids = [s.id for s in self.systems]
+        if len(set(system_ids)) != len(system_ids):
+            raise ValueError("system ids must be unique")
+        known = set(partner_ids)
+        for system in self.systems:
+            for ref in [*system.partners, system.notified_body, system.market_surveillance_authority]:
+                if ref is not None and ref not in known:
+                    raise ValueError(f"system '{system.id}' names unknown partner '{ref}'")
+        return self
+
+    def system(self, system_id: str) -> SystemSpec | None:
+        return next((s for s in self.systems if s.id == system_id), None)
+
+
+class Workspace(_Strict):
+    language: Literal["en", "nl"] = "en"
+    triage_channel: ChannelId
+    timezone: str = "UTC"
+    roles: Roles = Field(default_factory=Roles)
+    escalation: Escalation = Field(default_factory=Escalation)
+    catalogue: Catalogue = Field(default_factory=Catalogue)
+
+    def roles_of(self, user_id: str) -> frozenset[str]:
+        return frozenset(
+            name for name in ("triage", "approvers", "admins") if user_id in getattr(self.roles, name)
+        )
+
+    def is_member(self, user_id: str) -> bool:
+        return bool(self.roles_of(user_id))
+
+
+def sample_path() -> Path:
+    """The sample workspace shipped with the package (used by demo and sandbox)."""
+    return Path(str(resources.files("bot").joinpath("resources/sample-workspace.yml")))
+
+
+def load_workspace(path: Path) -> Workspace:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the workspace file ({exc.strerror})") from None
+    return parse_workspace(text, str(path))
+
+
+def parse_workspace(text: str, name: str) -> Workspace:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise ConfigError(f"{name}: line {line}: not valid YAML") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name}: line 1: the workspace file must be a mapping")
+    try:
+        return Workspace.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [part for part in error["loc"] if not str(part).startswith(("function-", "tagged"))]
+        key, line = _locate(root, loc)
+        message = error["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{name}: line {line}: {key}: {message}") from None
+
+
+def _locate(node: yaml.Node | None, loc: list[Any]) -> tuple[str, int]:
+    """The key path as written in the file and the line of its deepest part that exists.
+
+    Model-only parts (a policy written as a bare list has no ``levels`` key) are skipped, so the
+    path names what the person sees in the YAML.
+    """
+    line = 1 if node is None else node.start_mark.line + 1
+    written: list[str] = []
+    for index, part in enumerate(loc):
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == str(part):
+                    child, line = value_node, key_node.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            if not isinstance(part, int):
+                continue  # e.g. the implicit "levels" of a bare-list policy
+            if part < len(node.value):
+                child = node.value[part]
+                line = child.start_mark.line + 1
+        if child is None:
+            written.extend(str(p) for p in loc[index:])
+            break
+        written.append(str(part))
+        node = child
+    return ".".join(written) or "(top level)", line

@@ -1,0 +1,71 @@
+"""Case rows: numbering, locking, lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Case, Counter
+
+CASE_COUNTER = "case"
+
+
+def next_number(session: Session) -> int:
+    """Take the next NC number inside the caller's transaction.
+
+    The counter row is locked by the UPDATE until commit (PostgreSQL row lock; SQLite's
+    BEGIN IMMEDIATE), so concurrent reports queue and a rolled-back one returns its number.
+    """
+    if session.get(Counter, CASE_COUNTER) is None:
+        session.add(Counter(name=CASE_COUNTER, value=0))
+        session.flush()
+    value = session.execute(
+        update(Counter)
+        .where(Counter.name == CASE_COUNTER)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar_one()
+    return int(value)
+
+
+def by_submission(session: Session, key: str) -> Case | None:
+    return session.scalars(select(Case).where(Case.submission_key == key)).one_or_none()
+
+
+def by_number(session: Session, number: int, *, lock: bool = False) -> Case | None:
+    query = select(Case).where(Case.number == number)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def by_id(session: Session, case_id: int, *, lock: bool = False) -> Case | None:
+    query = select(Case).where(Case.id == case_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def listing(
+    session: Session,
+    *,
+    states: Sequence[str] | None = None,
+    visible_to: str | None = None,
+    involving: str | None = None,
+    system_id: str | None = None,
+    limit: int = 50,
+) -> Sequence[Case]:
+    """Newest first. ``visible_to`` keeps the user's own reports only; ``involving`` keeps the
+    cases the user reported or owns."""
+    query = select(Case).order_by(Case.number.desc()).limit(limit)
+    if states is not None:
+        query = query.where(Case.state.in_(states))
+    if visible_to is not None:
+        query = query.where(Case.reporter_id == visible_to)
+    if involving is not None:
+        query = query.where(or_(Case.reporter_id == involving, Case.owner_id == involving))
+    if system_id is not None:
+        query = query.where(Case.system_id == system_id)
+    return session.scalars(query).all()

@@ -1,0 +1,151 @@
+"""The tables. Everything a case ever was stays here: rows are updated or appended, never deleted
+(the AI Act asks for documentation to be kept for ten years)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class AISystem(Base):
+    """A high-risk AI system from the catalogue; deactivated, never deleted."""
+
+    __tablename__ = "ai_systems"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Partner(Base):
+    """A distributor, deployer, importer, authorised representative or authority."""
+
+    __tablename__ = "partners"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    contacts: Mapped[list[Any]] = mapped_column(default=list)
+    language: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SystemPartner(Base):
+    __tablename__ = "system_partners"
+    system_id: Mapped[str] = mapped_column(ForeignKey("ai_systems.id"), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Counter(Base):
+    """Gapless sequences: incremented in the same transaction as the row that uses the number,
+    so a rolled-back report gives its number back and no NC-n ever goes missing."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    submission_key: Mapped[str] = mapped_column(String(255), unique=True)
+    system_id: Mapped[str] = mapped_column(ForeignKey("ai_systems.id"))
+    system_version: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    requirements: Mapped[list[Any]] = mapped_column(default=list)
+    risk: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    evidence_url: Mapped[str | None] = mapped_column(String(2000))
+    reporter_id: Mapped[str] = mapped_column(String(32), index=True)
+    reporter_team: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    owner_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(32))
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+    reported_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    head_hash: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"NC-{self.number}"
+
+
+class CaseEvent(Base):
+    """The append-only audit trail; each row hashes its canonical JSON and its predecessor."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_events_case_id_seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(48))
+    actor_id: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboxMessage(Base):
+    """A Slack message the bot owes someone, committed with the change that caused it.
+
+    A worker claims due rows with a short lease, sends, records Slack's ``ts``. Nothing is sent
+    from inside a transaction, and nothing committed is forgotten.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    target: Mapped[str] = mapped_column(String(64))
+    in_thread: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    not_before: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

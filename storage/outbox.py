@@ -1,0 +1,145 @@
+"""The outbox table: enqueue with the change that caused a message, claim with a lease, record.
+
+A claim is committed before anything is sent and never held across a Slack call: PostgreSQL
+skips rows another replica has locked (``FOR UPDATE SKIP LOCKED``); SQLite drops that clause,
+so the conditional UPDATE and its row count are what make the claim exclusive there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from storage.models import OutboxMessage
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+def enqueue(
+    session: Session,
+    *,
+    dedupe_key: str,
+    kind: str,
+    target: str,
+    now: datetime,
+    case_id: int | None = None,
+    in_thread: bool = False,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """Add a message unless one with the same key exists (a retried request adds nothing)."""
+    values = {
+        "dedupe_key": dedupe_key,
+        "kind": kind,
+        "target": target,
+        "case_id": case_id,
+        "in_thread": in_thread,
+        "payload": payload or {},
+        "status": PENDING,
+        "not_before": now,
+        "attempts": 0,
+        "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+
+
+def reset_pending(session: Session, dedupe_key: str, now: datetime) -> None:
+    """Put a card update back in the queue (it renders the case as it is when sent)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedupe_key == dedupe_key)
+        .values(status=PENDING, not_before=now, last_error=None)
+    )
+
+
+def claim_due(
+    session: Session,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 50,
+    case_id: int | None = None,
+) -> list[OutboxMessage]:
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == PENDING,
+            OutboxMessage.not_before <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if case_id is not None:
+        due = due.where(OutboxMessage.case_id == case_id)
+    claimed: list[int] = []
+    for row_id in session.scalars(due).all():
+        result = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.status == PENDING,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            )
+            .values(
+                claimed_until=now + lease,
+                claimed_at=now,
+                attempts=OutboxMessage.attempts + 1,
+            )
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(row_id)
+    if not claimed:
+        return []
+    return list(
+        session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
+        )
+    )
+
+
+def mark_sent(session: Session, row_id: int, *, channel: str, ts: str | None, now: datetime) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(status=SENT, slack_channel=channel, slack_ts=ts, sent_at=now, claimed_until=None)
+    )
+
+
+def mark_retry(session: Session, row_id: int, *, not_before: datetime, error: str) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(not_before=not_before, last_error=error[:255], claimed_until=None)
+    )
+
+
+def mark_failed(session: Session, row_id: int, *, error: str) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(status=FAILED, last_error=error[:255], claimed_until=None)
+    )
+
+
+def for_case(session: Session, case_id: int) -> Sequence[OutboxMessage]:
+    return session.scalars(
+        select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id)
+    ).all()
+
+
+def depth(session: Session) -> int:
+    count = session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == PENDING)
+    )
+    return int(count or 0)
