@@ -13,8 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
+from typing import Literal
 
 GENESIS: str = "0" * 64
+
+Problem = Literal["changed", "deleted", "inserted", "out_of_order", "tail_removed", "head_mismatch"]
 
 
 def canonical_json(payload: Mapping[str, object]) -> str:
@@ -71,7 +74,7 @@ class Verification:
     ok: bool
     checked: int  # rows found sound before the first problem
     first_bad_seq: int | None
-    problem: str | None  # changed, deleted, inserted, out_of_order, tail_removed, head_mismatch
+    problem: Problem | None
     detail: str
 
 
@@ -125,7 +128,9 @@ def verify(rows: Sequence[ChainRow], head_hash: str | None, count: int) -> Verif
     if head_hash != last_hash and not (n == 0 and head_hash == GENESIS):
         j = position_of.get(head_hash or "")
         if j is not None:
-            return _bad(j + 1, j + 2, "inserted", f"rows after {j + 1} are not in the head")
+            return _bad(
+                j + 1, j + 2, "inserted", f"rows after {j + 1} were added without moving the head"
+            )
         return _bad(
             max(n - 1, 0),
             n or None,
@@ -144,7 +149,7 @@ def _broken_link(
 ) -> Verification:
     row = rows[i]
     linked_to = position_of.get(row.prev_hash)
-    if linked_to is not None and linked_to > i:
+    if linked_to is not None and linked_to >= i:
         return _bad(i, row.seq, "out_of_order", f"row {row.seq} links to a later row")
     if linked_to is not None:
         first = rows[linked_to + 1].seq
@@ -156,10 +161,11 @@ def _broken_link(
     if i == 0:
         return _bad(0, row.seq, "changed", f"row {row.seq} does not start at the genesis")
     before = rows[i - 1].seq
-    return _bad(i - 1, before, "changed", f"row {before} was rewritten and re-hashed")
+    detail = f"row {before} was re-hashed, or the row after it deleted and the count lowered"
+    return _bad(i - 1, before, "changed", detail)
 
 
-def _bad(checked: int, seq: int | None, problem: str, detail: str) -> Verification:
+def _bad(checked: int, seq: int | None, problem: Problem, detail: str) -> Verification:
     return Verification(
         ok=False, checked=checked, first_bad_seq=seq, problem=problem, detail=detail
     )
