@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.messages import Language, t
+from bot.messages import t
 from bot.views import ids
 from bot.views.text import cap, mrkdwn, plain, safe
 from storage.models import Case
@@ -25,15 +25,15 @@ def when(moment: datetime) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
-def user(user_id: str | None, lang: Language) -> str:
+def user(user_id: str | None, lang: str) -> str:
     return f"<@{user_id}>" if user_id else t("common.nobody", lang)
 
 
-def _requirements(case: Case, lang: Language) -> str:
+def _requirements(case: Case, lang: str) -> str:
     return ", ".join(t(f"requirement.{r}.short", lang) for r in case.requirements) or "—"
 
 
-def case_fields(case: Case, system_name: str, lang: Language) -> list[dict[str, Any]]:
+def case_fields(case: Case, system_name: str, lang: str) -> list[dict[str, Any]]:
     return [
         mrkdwn(f"*{t('card.system', lang)}*\n{safe(system_name, 150)} {safe(case.system_version, 40)}"),
         mrkdwn(
@@ -47,7 +47,7 @@ def case_fields(case: Case, system_name: str, lang: Language) -> list[dict[str, 
     ]
 
 
-def case_card(case: Case, system_name: str, next_step: str, lang: Language) -> list[dict[str, Any]]:
+def case_card(case: Case, system_name: str, next_step: str, lang: str) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(cap(f"{case.ref} · {case.title}", 150))},
         {"type": "section", "fields": case_fields(case, system_name, lang)},
@@ -77,12 +77,12 @@ def case_card(case: Case, system_name: str, next_step: str, lang: Language) -> l
     return blocks
 
 
-def card_text(case: Case, lang: Language) -> str:
+def card_text(case: Case, lang: str) -> str:
     """The notification/fallback text: no user input beyond the escaped title."""
     return t("card.text", lang, ref=case.ref, title=safe(case.title, 150))
 
 
-def acknowledge_step(case: Case, lang: Language) -> list[dict[str, Any]]:
+def acknowledge_step(case: Case, lang: str) -> list[dict[str, Any]]:
     return [
         {
             "type": "section",
@@ -106,7 +106,7 @@ def acknowledge_step(case: Case, lang: Language) -> list[dict[str, Any]]:
 
 
 def status_blocks(
-    case: Case, system_name: str, next_step: str, timeline: Sequence[str], lang: Language
+    case: Case, system_name: str, next_step: str, timeline: Sequence[str], lang: str
 ) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": mrkdwn(f"*{case.ref}* · {safe(case.title, 150)}")},
@@ -119,7 +119,7 @@ def status_blocks(
     return blocks
 
 
-def case_line(case: Case, link: str | None, lang: Language) -> str:
+def case_line(case: Case, link: str | None, lang: str) -> str:
     ref = f"<{link}|{case.ref}>" if link else f"*{case.ref}*"
     return (
         f"{SEVERITY_ICON.get(case.severity, '')} {ref} {safe(case.title, 80)} — "

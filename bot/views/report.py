@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain import REQUIREMENTS, TITLE_MAX, URL_MAX, Risk, Severity
-from bot.messages import Language, t
+from bot.messages import t
 from bot.views import ids
 from bot.views.text import cap, plain
 
@@ -18,7 +18,7 @@ def _option(text: str, value: str) -> dict[str, Any]:
 
 
 def report_modal(
-    lang: Language,
+    lang: str,
     systems: Sequence[tuple[str, str]],
     *,
     prefill: str = "",

@@ -1,0 +1,62 @@
+"""Builds the Bolt ``App`` and its WSGI callable: the one module in ``bot/`` that imports Bolt."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.services import Services
+from handlers import register_all
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+EVENTS_PATH = "/slack/events"
+
+
+def build_app(services: Services, *, signing_secret: str, workers: int = 8) -> App:
+    if not signing_secret:
+        # Bolt accepts an empty secret, which would make every forged request valid.
+        raise ValueError("an empty signing secret is refused")
+    app = App(
+        client=services.client,
+        signing_secret=signing_secret,
+        token_verification_enabled=False,  # auth.test is ours to call, with a clear message
+        request_verification_enabled=True,
+        listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listener"),
+        ssl_check_enabled=True,
+        url_verification_enabled=True,
+    )
+    register_all(app, services)
+    return app
+
+
+def wsgi_app(app: App, services: Services) -> WSGIApp:
+    """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return _health(services, start_response)
+        if path == EVENTS_PATH:
+            return slack(environ, start_response)  # type: ignore[arg-type]
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found\n"]
+
+    return application
+
+
+def _health(services: Services, start_response: StartResponse) -> list[bytes]:
+    try:
+        services.db.ping()
+    except Exception as exc:  # noqa: BLE001 - any database failure makes us unhealthy
+        body = json.dumps({"ok": False, "database": type(exc).__name__}).encode()
+        start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+        return [body]
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"ok": True, "database": "ok"}).encode()]

@@ -1,0 +1,186 @@
+"""Reporting and reading cases: the services the report conversation and the commands call."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from bot import audit
+from bot.clock import Clock
+from bot.errors import UserError
+from bot.messages import t
+from bot.report_input import ReportInput
+from bot.views import case as case_views
+from bot.workflow import CaseState, next_step_key
+from bot.workspace import Workspace
+from storage import cases as case_rows
+from storage import catalogue as catalogue_rows
+from storage import outbox
+from storage.db import Database
+from storage.models import Case
+
+OPEN_STATES = tuple(s.value for s in CaseState if s not in (CaseState.CLOSED, CaseState.DISMISSED))
+CASE_REF = re.compile(r"^\s*NC-?(\d{1,9})\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Reported:
+    case: Case
+    created: bool
+
+
+class _Duplicate(Exception):
+    """Rolls back the duplicate's transaction (returning its case number) and carries the original."""
+
+    def __init__(self, case: Case) -> None:
+        self.case = case
+
+
+def parse_ref(text: str) -> int | None:
+    match = CASE_REF.match(text)
+    return int(match.group(1)) if match else None
+
+
+class Cases:
+    def __init__(self, db: Database, workspace: Workspace, clock: Clock) -> None:
+        self.db = db
+        self.workspace = workspace
+        self.clock = clock
+
+    @property
+    def lang(self) -> str:
+        return self.workspace.language
+
+    def report(
+        self,
+        data: ReportInput,
+        *,
+        reporter_id: str,
+        reporter_team: str,
+        submission_key: str,
+        response_url: str | None = None,
+    ) -> Reported:
+        """Store a new case with its first event and the messages it owes, in one transaction.
+
+        A view submitted twice (double click, retry, replay) maps to one case through the unique
+        submission key; the duplicate gets the original back.
+        """
+        try:
+            with self.db.transaction() as session:
+                number = case_rows.next_number(session)  # serialises concurrent reports
+                existing = case_rows.by_submission(session, submission_key)
+                if existing is not None:
+                    raise _Duplicate(existing)
+                case = self._new_case(session, data, number, reporter_id, reporter_team, submission_key)
+                self._enqueue_first_messages(session, case, response_url)
+            return Reported(case, created=True)
+        except _Duplicate as duplicate:
+            return Reported(duplicate.case, created=False)
+
+    def _new_case(
+        self,
+        session: Session,
+        data: ReportInput,
+        number: int,
+        reporter_id: str,
+        reporter_team: str,
+        submission_key: str,
+    ) -> Case:
+        system = catalogue_rows.system(session, data.system_id or "")
+        if system is None or not system.active:
+            raise UserError("report.unknown_system", {"system": data.system_id}, field="system")
+        now = self.clock()
+        case = Case(
+            number=number,
+            submission_key=submission_key,
+            system_id=system.id,
+            system_version=system.version,
+            title=data.title or "",
+            description=data.description or "",
+            requirements=list(data.requirements),
+            risk=data.risk or "unknown",
+            severity=data.severity or "medium",
+            evidence_url=data.evidence_url,
+            reporter_id=reporter_id,
+            reporter_team=reporter_team,
+            state=CaseState.REPORTED.value,
+            version=1,
+            owner_id=None,
+            language=self.lang,
+            channel=self.workspace.triage_channel,
+            reported_at=now,
+            updated_at=now,
+            event_count=0,
+            details={},
+        )
+        session.add(case)
+        session.flush()
+        audit.record(
+            session,
+            case,
+            "reported",
+            actor=reporter_id,
+            at=now,
+            data={
+                "system": {"id": system.id, "name": system.name, "version": system.version},
+                "team": reporter_team,
+                "submission_key": submission_key,
+                **data.model_dump(mode="json"),
+            },
+        )
+        return case
+
+    def _enqueue_first_messages(self, session: Session, case: Case, response_url: str | None) -> None:
+        now = self.clock()
+        lang = self.lang
+        outbox.enqueue(
+            session, dedupe_key=f"card:{case.id}:post", kind="card_post", target=case.channel,
+            case_id=case.id, now=now,
+        )
+        outbox.enqueue(
+            session, dedupe_key=f"step:{case.id}:{case.version}", kind="thread", target=case.channel,
+            case_id=case.id, in_thread=True, now=now,
+            payload={
+                "text": t("step.acknowledge.text", lang, ref=case.ref),
+                "blocks": case_views.acknowledge_step(case, lang),
+                "step": "acknowledge",
+            },
+        )
+        outbox.enqueue(
+            session, dedupe_key=f"reporter:{case.id}", kind="reporter_notice", target=case.reporter_id,
+            case_id=case.id, now=now, payload={"response_url": response_url},
+        )
+
+    # --- reading ---
+
+    def find(self, number: int) -> Case | None:
+        with self.db.transaction() as session:
+            return case_rows.by_number(session, number)
+
+    def may_see(self, case: Case, user_id: str) -> bool:
+        return case.reporter_id == user_id or self.workspace.is_member(user_id)
+
+    def visible(self, user_id: str, scope: str, *, limit: int = 50) -> Sequence[Case]:
+        member = self.workspace.is_member(user_id)
+        with self.db.transaction() as session:
+            return case_rows.listing(
+                session,
+                states=OPEN_STATES if scope == "open" else None,
+                involving=user_id if scope == "mine" else None,
+                visible_to=None if member else user_id,
+                limit=limit,
+            )
+
+    def system_names(self) -> dict[str, str]:
+        with self.db.transaction() as session:
+            return {s.id: s.name for s in catalogue_rows.active_systems(session)}
+
+    def system_choices(self) -> list[tuple[str, str]]:
+        with self.db.transaction() as session:
+            return [(s.id, f"{s.name} {s.version}") for s in catalogue_rows.active_systems(session)]
+
+    def next_step(self, case: Case) -> str:
+        return t(next_step_key(CaseState(case.state)), self.lang)

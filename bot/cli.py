@@ -1,0 +1,81 @@
+"""The ``nonconformity-bot`` command: serve, db upgrade, and the tools that grow with the issues.
+
+A ConfigError (a missing setting, a bad workspace file) is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot import logs
+from bot.errors import ConfigError
+from bot.settings import Settings, load_settings
+
+log = logging.getLogger("ncbot.cli")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings()
+        logs.configure(settings.LOG_FORMAT)
+        result: int = args.handler(settings, args)
+        return result
+    except ConfigError as exc:
+        print(f"nonconformity-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nonconformity-bot", description=__doc__)
+    sub = parser.add_subparsers(title="commands")
+    serve = sub.add_parser("serve", help="run the bot over HTTP (POST /slack/events, GET /healthz)")
+    serve.set_defaults(handler=_serve)
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(title="db commands")
+    db_upgrade = db_sub.add_parser("upgrade", help="migrate the database to the newest schema")
+    db_upgrade.set_defaults(handler=_db_upgrade)
+    return parser
+
+
+def _serve(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.app import build_app, wsgi_app
+    from bot.runtime import start_runtime
+    from bot.scheduler import start_scheduler
+    from bot.server import HttpServer
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "NCBOT_CONFIG")
+    runtime = start_runtime(settings)
+    services = runtime.services
+    app = build_app(services, signing_secret=settings.secret("SLACK_SIGNING_SECRET"), workers=settings.WORKERS)
+    server = HttpServer(wsgi_app(app, services), host=settings.HOST, port=settings.PORT, threads=settings.WORKERS)
+    scheduler = start_scheduler(services)
+    log.info("serving", extra={"host": server.host, "port": server.port})
+    try:
+        server.serve_forever()
+    finally:
+        scheduler.shutdown(wait=True)
+        services.db.dispose()
+    return 0
+
+
+def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    from storage.db import Database
+    from storage.migrate import current_revision, upgrade
+
+    db = Database(settings.DATABASE_URL)
+    try:
+        upgrade(db)
+    except Exception as exc:  # noqa: BLE001
+        raise ConfigError(f"DATABASE_URL: the database cannot be migrated ({type(exc).__name__})") from None
+    print(f"database at revision {current_revision(db)}")
+    return 0

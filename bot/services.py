@@ -1,0 +1,43 @@
+"""The services a running bot shares, built once by the app factory and handed to listeners and
+the scheduler (rather than threaded through every call)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from bot.cases import Cases
+from bot.clock import Clock
+from bot.outbox import Outbox
+from bot.workspace import Workspace
+from storage.db import Database
+
+
+@dataclass(frozen=True)
+class Services:
+    workspace: Workspace
+    db: Database
+    clock: Clock
+    client: WebClient
+    cases: Cases
+    outbox: Outbox
+    team_id: str | None = None  # our own workspace; set from auth.test when known
+
+    @property
+    def lang(self) -> str:
+        return self.workspace.language
+
+
+def build_services(
+    workspace: Workspace, db: Database, client: WebClient, clock: Clock, *, team_id: str | None = None
+) -> Services:
+    return Services(
+        workspace=workspace,
+        db=db,
+        clock=clock,
+        client=client,
+        cases=Cases(db, workspace, clock),
+        outbox=Outbox(db, client, workspace, clock),
+        team_id=team_id,
+    )

@@ -1,0 +1,106 @@
+"""``/nonconformity`` and its subcommands: report, list, status, help."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.cases import parse_ref
+from bot.messages import t
+from bot.services import Services
+from bot.views import case as case_views
+from bot.views import ids
+from bot.views.report import report_modal
+from bot.views.text import safe
+from handlers.timeline import timeline_lines
+
+log = logging.getLogger("ncbot.commands")
+LIST_SCOPES = ("open", "mine", "all")
+LIST_LIMIT = 25
+
+
+def register(app: App, services: Services) -> None:
+    @app.command(ids.COMMAND)
+    def on_command(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        subcommand, _, rest = (command.get("text") or "").strip().partition(" ")
+        subcommand = subcommand.lower()
+        user_id = command["user_id"]
+        lang = services.lang
+        if subcommand == "report":
+            ack()
+            open_report_modal(services, client, command, rest.strip(), respond)
+        elif subcommand == "list":
+            ack(**list_cases(services, user_id, rest.strip().lower() or "open"))
+        elif subcommand == "status":
+            ack(**case_status(services, user_id, rest))
+        elif subcommand in ("help", ""):
+            ack(text=t("help.text", lang))
+        else:
+            unknown = t("help.unknown", lang, command=safe(subcommand, 40))
+            ack(text=f"{unknown}\n\n{t('help.text', lang)}")
+
+
+def open_report_modal(
+    services: Services, client: WebClient, command: dict[str, Any], text: str, respond: Respond
+) -> None:
+    lang = services.lang
+    systems = services.cases.system_choices()
+    if not systems:
+        respond(text=t("report.no_systems", lang), response_type="ephemeral")
+        return
+    first, _, _ = text.partition(" ")
+    known = {system_id for system_id, _ in systems}
+    system_id = first if first in known else None
+    prefill = text[len(first) :].strip() if system_id else text
+    metadata = json.dumps(
+        {"response_url": command.get("response_url"), "channel": command.get("channel_id")}
+    )
+    view = report_modal(
+        lang, systems, prefill=prefill, system_id=system_id, private_metadata=metadata[:3000]
+    )
+    try:
+        client.views_open(trigger_id=command["trigger_id"], view=view)
+    except SlackApiError as exc:
+        log.warning("views.open failed", extra={"error": exc.response.get("error")})
+        respond(text=t("report.trigger_expired", lang), response_type="ephemeral")
+
+
+def list_cases(services: Services, user_id: str, scope: str) -> dict[str, Any]:
+    lang = services.lang
+    if scope not in LIST_SCOPES:
+        return {"text": t("list.usage", lang)}
+    cases = services.cases.visible(user_id, scope, limit=LIST_LIMIT + 1)
+    if not cases:
+        return {"text": t("list.empty", lang, scope=scope)}
+    lines = [case_views.case_line(case, case.details.get("permalink"), lang) for case in cases[:LIST_LIMIT]]
+    if len(cases) > LIST_LIMIT:
+        lines.append(t("list.more", lang, count="≥1"))
+    text = t("list.header", lang, scope=scope) + "\n" + "\n".join(lines)
+    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
+
+
+def case_status(services: Services, user_id: str, text: str) -> dict[str, Any]:
+    lang = services.lang
+    number = parse_ref(text)
+    if number is None:
+        return {"text": t("status.usage", lang)}
+    case = services.cases.find(number)
+    ref = f"NC-{number}"
+    if case is None:
+        return {"text": t("case.unknown", lang, ref=ref)}
+    if not services.cases.may_see(case, user_id):
+        return {"text": t("case.hidden", lang, ref=ref)}
+    names = services.cases.system_names()
+    blocks = case_views.status_blocks(
+        case,
+        names.get(case.system_id, case.system_id),
+        services.cases.next_step(case),
+        timeline_lines(services, case),
+        lang,
+    )
+    return {"text": f"{case.ref}: {t(f'state.{case.state}', lang)}", "blocks": blocks}
