@@ -74,7 +74,9 @@ class Cases:
                 existing = case_rows.by_submission(session, submission_key)
                 if existing is not None:
                     raise _Duplicate(existing)
-                case = self._new_case(session, data, number, reporter_id, reporter_team, submission_key)
+                case = self._new_case(
+                    session, data, number, reporter_id, reporter_team, submission_key
+                )
                 self._enqueue_first_messages(session, case, response_url)
             return Reported(case, created=True)
         except _Duplicate as duplicate:
@@ -133,16 +135,27 @@ class Cases:
         )
         return case
 
-    def _enqueue_first_messages(self, session: Session, case: Case, response_url: str | None) -> None:
+    def _enqueue_first_messages(
+        self, session: Session, case: Case, response_url: str | None
+    ) -> None:
         now = self.clock()
         lang = self.lang
         outbox.enqueue(
-            session, dedupe_key=f"card:{case.id}:post", kind="card_post", target=case.channel,
-            case_id=case.id, now=now,
+            session,
+            dedupe_key=f"card:{case.id}:post",
+            kind="card_post",
+            target=case.channel,
+            case_id=case.id,
+            now=now,
         )
         outbox.enqueue(
-            session, dedupe_key=f"step:{case.id}:{case.version}", kind="thread", target=case.channel,
-            case_id=case.id, in_thread=True, now=now,
+            session,
+            dedupe_key=f"step:{case.id}:{case.version}",
+            kind="thread",
+            target=case.channel,
+            case_id=case.id,
+            in_thread=True,
+            now=now,
             payload={
                 "text": t("step.acknowledge.text", lang, ref=case.ref),
                 "blocks": case_views.acknowledge_step(case, lang),
@@ -150,8 +163,13 @@ class Cases:
             },
         )
         outbox.enqueue(
-            session, dedupe_key=f"reporter:{case.id}", kind="reporter_notice", target=case.reporter_id,
-            case_id=case.id, now=now, payload={"response_url": response_url},
+            session,
+            dedupe_key=f"reporter:{case.id}",
+            kind="reporter_notice",
+            target=case.reporter_id,
+            case_id=case.id,
+            now=now,
+            payload={"response_url": response_url},
         )
 
     # --- reading ---

@@ -56,8 +56,12 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "NCBOT_CONFIG")
     runtime = start_runtime(settings)
     services = runtime.services
-    app = build_app(services, signing_secret=settings.secret("SLACK_SIGNING_SECRET"), workers=settings.WORKERS)
-    server = HttpServer(wsgi_app(app, services), host=settings.HOST, port=settings.PORT, threads=settings.WORKERS)
+    app = build_app(
+        services, signing_secret=settings.secret("SLACK_SIGNING_SECRET"), workers=settings.WORKERS
+    )
+    server = HttpServer(
+        wsgi_app(app, services), host=settings.HOST, port=settings.PORT, threads=settings.WORKERS
+    )
     scheduler = start_scheduler(services)
     log.info("serving", extra={"host": server.host, "port": server.port})
     try:
@@ -75,7 +79,9 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     db = Database(settings.DATABASE_URL)
     try:
         upgrade(db)
-    except Exception as exc:  # noqa: BLE001
-        raise ConfigError(f"DATABASE_URL: the database cannot be migrated ({type(exc).__name__})") from None
+    except Exception as exc:
+        raise ConfigError(
+            f"DATABASE_URL: the database cannot be migrated ({type(exc).__name__})"
+        ) from None
     print(f"database at revision {current_revision(db)}")
     return 0

@@ -82,11 +82,13 @@ class Outbox:
         try:
             found = self._already_posted(row, case) if row.attempts > 1 else None
             channel, ts = found or self._senders[row.kind](row, case)
-        except Exception as exc:  # noqa: BLE001 - every failure is classified or re-raised
+        except Exception as exc:
             failure = classify(exc)
             self._failed(row, failure)
             return
         self._record(row, channel, ts)
+        if row.kind == "card_post" and case is not None and ts is not None:
+            self._remember_permalink(case.id, channel, ts)
 
     # --- senders: each returns (channel, ts) of what Slack accepted ---
 
@@ -124,10 +126,26 @@ class Outbox:
         self.client.chat_update(channel=case.channel, ts=case.card_ts, text=text, blocks=blocks)
         return case.channel, case.card_ts
 
+    def _remember_permalink(self, case_id: int, channel: str, ts: str) -> None:
+        """Lists and reminders link to the thread; ask Slack once, not per rendering."""
+        try:
+            link = str(self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
+        except Exception as exc:
+            log.warning("no permalink for case card", extra={"case_id": case_id, "error": str(exc)})
+            return
+        with self.db.transaction() as session:
+            stored = case_rows.by_id(session, case_id, lock=True)
+            if stored is not None:
+                stored.details = {**stored.details, "permalink": link}
+
     def _tell_reporter(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
         assert case is not None and case.card_ts is not None
         lang = case.language
-        link = str(self.client.chat_getPermalink(channel=case.channel, message_ts=case.card_ts)["permalink"])
+        link = case.details.get("permalink") or str(
+            self.client.chat_getPermalink(channel=case.channel, message_ts=case.card_ts)[
+                "permalink"
+            ]
+        )
         text = t("report.done", lang, ref=case.ref, link=link)
         response_url = row.payload.get("response_url")
         if response_url and self.clock() - row.created_at < RESPONSE_URL_LIFETIME:
@@ -171,7 +189,11 @@ class Outbox:
         oldest = f"{row.created_at.timestamp() - 1:.6f}"
         if row.in_thread and case is not None and case.card_ts:
             response = self.client.conversations_replies(
-                channel=channel, ts=case.card_ts, oldest=oldest, include_all_metadata=True, limit=200
+                channel=channel,
+                ts=case.card_ts,
+                oldest=oldest,
+                include_all_metadata=True,
+                limit=200,
             )
         else:
             response = self.client.conversations_history(
@@ -210,8 +232,13 @@ class Outbox:
                     "message_sent",
                     actor=None,
                     at=now,
-                    data={"kind": row.kind, "channel": channel, "ts": ts, "outbox_id": row.id,
-                          "step": row.payload.get("step")},
+                    data={
+                        "kind": row.kind,
+                        "channel": channel,
+                        "ts": ts,
+                        "outbox_id": row.id,
+                        "step": row.payload.get("step"),
+                    },
                 )
 
     def _retry(self, row: OutboxMessage, when: datetime, error: str) -> None:
@@ -222,7 +249,12 @@ class Outbox:
         now = self.clock()
         log.warning(
             "slack refused outbox message",
-            extra={"outbox_id": row.id, "kind": row.kind, "error": failure.error, "case_id": row.case_id},
+            extra={
+                "outbox_id": row.id,
+                "kind": row.kind,
+                "error": failure.error,
+                "case_id": row.case_id,
+            },
         )
         if failure.kind == "rate_limited":
             self._retry(row, now + timedelta(seconds=max(failure.retry_after, 1.0)), failure.error)

@@ -35,9 +35,15 @@ def workspace_from(settings: Settings, *, allow_sample: bool = False) -> Workspa
     return load_workspace(Path(settings.NCBOT_CONFIG))
 
 
-def start_runtime(settings: Settings, *, clock: Clock = utc_now, verify_token: bool = True) -> Runtime:
+def start_runtime(
+    settings: Settings,
+    *,
+    workspace: Workspace | None = None,
+    clock: Clock = utc_now,
+    verify_token: bool = True,
+) -> Runtime:
     """Everything ``serve`` and ``socket`` share. Fails with a ConfigError naming what is wrong."""
-    workspace = workspace_from(settings)
+    workspace = workspace or workspace_from(settings)
     token = settings.secret("SLACK_BOT_TOKEN")
     client = make_client(token, settings.SLACK_API_URL)
     team_id: str | None = None
@@ -53,7 +59,9 @@ def start_runtime(settings: Settings, *, clock: Clock = utc_now, verify_token: b
     db = Database(settings.DATABASE_URL)
     try:
         upgrade(db)
-    except Exception as exc:  # noqa: BLE001 - any failure here is "database not usable"
-        raise ConfigError(f"DATABASE_URL: the database cannot be used ({type(exc).__name__})") from None
+    except Exception as exc:
+        raise ConfigError(
+            f"DATABASE_URL: the database cannot be used ({type(exc).__name__})"
+        ) from None
     catalogue.sync(db, workspace)
     return Runtime(settings, build_services(workspace, db, client, clock, team_id=team_id))

@@ -7,8 +7,8 @@ replicas and restarts neither lose nor double anything.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -23,18 +23,25 @@ def sweep(services: Services) -> None:
         pass
 
 
-def start_scheduler(services: Services, job: Callable[[Services], None] = sweep) -> BackgroundScheduler:
+def start_scheduler(
+    services: Services, job: Callable[[Services], None] = sweep
+) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     interval = services.workspace.escalation.sweep_interval.total_seconds()
 
     def run() -> None:
         try:
             job(services)
-        except Exception:  # noqa: BLE001 - a failed sweep is retried at the next tick
+        except Exception:
             log.exception("sweep failed")
 
     scheduler.add_job(
-        run, "interval", seconds=max(interval, 1), id="sweep", max_instances=1, coalesce=True,
+        run,
+        "interval",
+        seconds=max(interval, 1),
+        id="sweep",
+        max_instances=1,
+        coalesce=True,
         next_run_time=datetime.now(UTC),  # what fell due while we were down goes out now
     )
     scheduler.start()

@@ -30,7 +30,12 @@ class Services:
 
 
 def build_services(
-    workspace: Workspace, db: Database, client: WebClient, clock: Clock, *, team_id: str | None = None
+    workspace: Workspace,
+    db: Database,
+    client: WebClient,
+    clock: Clock,
+    *,
+    team_id: str | None = None,
 ) -> Services:
     return Services(
         workspace=workspace,

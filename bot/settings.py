@@ -56,8 +56,10 @@ class Settings(BaseSettings):
     @field_validator("SLACK_APP_TOKEN")
     @classmethod
     def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value() and not (
-            value.get_secret_value().startswith("xapp-")
+        if (
+            value is not None
+            and value.get_secret_value()
+            and not (value.get_secret_value().startswith("xapp-"))
         ):
             raise ValueError("must be an app-level token starting with xapp-")
         return value

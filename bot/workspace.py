@@ -72,7 +72,9 @@ class Level(_Strict):
     def _targets(cls, targets: list[str]) -> list[str]:
         for target in targets:
             if not any(re.match(p, target) for p in (USER_ID, CHANNEL_ID, USERGROUP_ID)):
-                raise ValueError(f"'{target}' is not a user (U…), user group (S…) or channel (C…) ID")
+                raise ValueError(
+                    f"'{target}' is not a user (U…), user group (S…) or channel (C…) ID"
+                )
         return targets
 
 
@@ -114,7 +116,9 @@ class Escalation(_Strict):
         allowed = {"default", *(s.value for s in Severity)}
         for name in policies:
             if name not in allowed:
-                raise ValueError(f"unknown policy '{name}' (use default, low, medium, high, critical)")
+                raise ValueError(
+                    f"unknown policy '{name}' (use default, low, medium, high, critical)"
+                )
         return policies
 
     def policy_for(self, severity: Severity) -> Policy | None:
@@ -164,7 +168,11 @@ class Catalogue(_Strict):
             raise ValueError("system ids must be unique")
         known = set(partner_ids)
         for system in self.systems:
-            for ref in [*system.partners, system.notified_body, system.market_surveillance_authority]:
+            for ref in [
+                *system.partners,
+                system.notified_body,
+                system.market_surveillance_authority,
+            ]:
                 if ref is not None and ref not in known:
                     raise ValueError(f"system '{system.id}' names unknown partner '{ref}'")
         return self
@@ -183,7 +191,9 @@ class Workspace(_Strict):
 
     def roles_of(self, user_id: str) -> frozenset[str]:
         return frozenset(
-            name for name in ("triage", "approvers", "admins") if user_id in getattr(self.roles, name)
+            name
+            for name in ("triage", "approvers", "admins")
+            if user_id in getattr(self.roles, name)
         )
 
     def is_member(self, user_id: str) -> bool:

@@ -77,11 +77,17 @@ def list_cases(services: Services, user_id: str, scope: str) -> dict[str, Any]:
     cases = services.cases.visible(user_id, scope, limit=LIST_LIMIT + 1)
     if not cases:
         return {"text": t("list.empty", lang, scope=scope)}
-    lines = [case_views.case_line(case, case.details.get("permalink"), lang) for case in cases[:LIST_LIMIT]]
+    lines = [
+        case_views.case_line(case, case.details.get("permalink"), lang)
+        for case in cases[:LIST_LIMIT]
+    ]
     if len(cases) > LIST_LIMIT:
         lines.append(t("list.more", lang, count="≥1"))
     text = t("list.header", lang, scope=scope) + "\n" + "\n".join(lines)
-    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
+    return {
+        "text": text,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
+    }
 
 
 def case_status(services: Services, user_id: str, text: str) -> dict[str, Any]:

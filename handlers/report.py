@@ -24,7 +24,10 @@ def register(app: App, services: Services) -> None:
         lang = services.lang
         parsed = parse_report(report_values(view))
         if isinstance(parsed, dict):
-            ack(response_action="errors", errors={b: t(k, lang, **p) for b, (k, p) in parsed.items()})
+            ack(
+                response_action="errors",
+                errors={b: t(k, lang, **p) for b, (k, p) in parsed.items()},
+            )
             return
         user = body["user"]
         metadata = _metadata(view)
@@ -37,7 +40,10 @@ def register(app: App, services: Services) -> None:
                 response_url=metadata.get("response_url"),
             )
         except UserError as refusal:
-            ack(response_action="errors", errors={refusal.field: t(refusal.key, lang, **refusal.params)})
+            ack(
+                response_action="errors",
+                errors={refusal.field: t(refusal.key, lang, **refusal.params)},
+            )
             return
         except SQLAlchemyError:
             log.exception("storing a report failed")
@@ -63,7 +69,9 @@ def report_values(view: dict[str, Any]) -> dict[str, object]:
         "system_id": selected("system"),
         "title": element("title").get("value"),
         "description": element("description").get("value"),
-        "requirements": [o.get("value") for o in element("requirements").get("selected_options") or []],
+        "requirements": [
+            o.get("value") for o in element("requirements").get("selected_options") or []
+        ],
         "risk": selected("risk"),
         "severity": selected("severity"),
         "evidence_url": element("evidence").get("value"),

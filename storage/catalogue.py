@@ -33,13 +33,19 @@ def upsert_partners(session: Session, partners: Iterable[dict[str, Any]]) -> Non
             row = Partner(id=spec["id"])
             session.add(row)
         row.name, row.role, row.channel = spec["name"], spec["role"], spec.get("channel")
-        row.contacts, row.language, row.active = spec.get("contacts", []), spec.get("language"), True
+        row.contacts, row.language, row.active = (
+            spec.get("contacts", []),
+            spec.get("language"),
+            True,
+        )
     session.execute(update(Partner).where(Partner.id.not_in(seen)).values(active=False))
 
 
 def replace_links(session: Session, links: Iterable[tuple[str, str]]) -> None:
     wanted = set(links)
-    existing = {(row.system_id, row.partner_id): row for row in session.scalars(select(SystemPartner))}
+    existing = {
+        (row.system_id, row.partner_id): row for row in session.scalars(select(SystemPartner))
+    }
     for key, row in existing.items():
         row.active = key in wanted
     for system_id, partner_id in wanted - existing.keys():

@@ -108,7 +108,9 @@ def claim_due(
     )
 
 
-def mark_sent(session: Session, row_id: int, *, channel: str, ts: str | None, now: datetime) -> None:
+def mark_sent(
+    session: Session, row_id: int, *, channel: str, ts: str | None, now: datetime
+) -> None:
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)

@@ -35,7 +35,9 @@ def _requirements(case: Case, lang: str) -> str:
 
 def case_fields(case: Case, system_name: str, lang: str) -> list[dict[str, Any]]:
     return [
-        mrkdwn(f"*{t('card.system', lang)}*\n{safe(system_name, 150)} {safe(case.system_version, 40)}"),
+        mrkdwn(
+            f"*{t('card.system', lang)}*\n{safe(system_name, 150)} {safe(case.system_version, 40)}"
+        ),
         mrkdwn(
             f"*{t('card.severity', lang)}*\n{SEVERITY_ICON.get(case.severity, '')} "
             f"{t(f'severity.{case.severity}', lang)}"
@@ -68,9 +70,14 @@ def case_card(case: Case, system_name: str, next_step: str, lang: str) -> list[d
             "type": "context",
             "elements": [
                 mrkdwn(
-                    t("card.reported", lang, reporter=user(case.reporter_id, lang), when=when(case.reported_at))
+                    t(
+                        "card.reported",
+                        lang,
+                        reporter=user(case.reporter_id, lang),
+                        when=when(case.reported_at),
+                    )
                 ),
-                mrkdwn(f"*{t('card.next', lang)}:* {next_step}"),
+                mrkdwn(f"_{next_step}_"),
             ],
         }
     )
@@ -111,7 +118,7 @@ def status_blocks(
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": mrkdwn(f"*{case.ref}* · {safe(case.title, 150)}")},
         {"type": "section", "fields": case_fields(case, system_name, lang)},
-        {"type": "context", "elements": [mrkdwn(f"*{t('card.next', lang)}:* {next_step}")]},
+        {"type": "context", "elements": [mrkdwn(f"_{next_step}_")]},
     ]
     if timeline:
         lines = "\n".join(timeline[-20:])
