@@ -36,7 +36,9 @@ class SocketModeServer:
         self.port = 0
 
     def start(self) -> SocketModeServer:
-        server = serve(self._handle, self._host, 0, compression=None, ping_interval=None)
+        server = serve(
+            self._handle, self._host, 0, compression=None, ping_interval=None, close_timeout=0.2
+        )
         self._server = server
         self.port = int(server.socket.getsockname()[1])
         self._thread = threading.Thread(
