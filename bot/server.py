@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from waitress.server import create_server
+from waitress.wasyncore import close_all
 
 from bot.app import WSGIApp
 
@@ -42,6 +43,12 @@ class HttpServer:
         return self
 
     def stop(self) -> None:
-        self._server.close()
-        if self._thread is not None:
+        server = self._server
+        if self._thread is not None and self._thread.is_alive():
+            # Close from the loop's own thread, woken by its trigger: closing from here left the
+            # loop in select() until its 1 s timeout, and raced the loop over the socket map.
+            server.trigger.pull_trigger(lambda: close_all(server._map))
             self._thread.join(timeout=5)
+        else:
+            server.close()
+        server.task_dispatcher.shutdown()
