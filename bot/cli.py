@@ -24,7 +24,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        settings = load_settings()
+        # demo reads no environment: it must run the same on any machine, whatever is set there
+        settings = (
+            load_settings() if getattr(args, "environment", True) else Settings.model_construct()
+        )
         logs.configure(settings.LOG_FORMAT)
         result: int = args.handler(settings, args)
         return result
@@ -40,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands")
     serve = sub.add_parser("serve", help="run the bot over HTTP (POST /slack/events, GET /healthz)")
     serve.set_defaults(handler=_serve)
+    socket = sub.add_parser("socket", help="run the bot in Socket Mode (no public URL needed)")
+    socket.set_defaults(handler=_socket)
+    demo = sub.add_parser(
+        "demo", help="play a whole case against a local Slack stand-in and print it"
+    )
+    demo.set_defaults(handler=_demo, environment=False)
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(title="db commands")
     db_upgrade = db_sub.add_parser("upgrade", help="migrate the database to the newest schema")
@@ -70,6 +79,39 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
         scheduler.shutdown(wait=True)
         services.db.dispose()
     return 0
+
+
+def _socket(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.runtime import start_runtime
+    from bot.scheduler import start_scheduler
+    from bot.socket_mode import SocketModeRunner
+
+    settings.require("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "NCBOT_CONFIG")
+    runtime = start_runtime(settings)
+    services = runtime.services
+    try:
+        runner = SocketModeRunner(
+            services, app_token=settings.secret("SLACK_APP_TOKEN"), workers=settings.WORKERS
+        ).start()
+    except ConfigError:
+        services.db.dispose()
+        raise
+    scheduler = start_scheduler(services)
+    log.info("socket mode running")
+    try:
+        runner.run_until_signalled()
+    finally:
+        runner.stop()
+        scheduler.shutdown(wait=True)
+        services.db.dispose()
+    log.info("stopped")
+    return 0
+
+
+def _demo(_settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(sys.stdout)
 
 
 def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:

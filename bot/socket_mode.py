@@ -1,0 +1,105 @@
+"""Socket Mode: the bot without a public URL. Slack pushes commands, clicks and events over a
+WebSocket the bot opens with its app-level token (``xapp-…``), and the bot acks on it.
+
+This module and ``bot/app.py`` are the only ones in ``bot/`` that import ``slack_bolt``: here
+the Socket Mode adapter, plus a Bolt ``App`` built for Socket Mode. ``build_app`` refuses an
+empty signing secret so that HTTP mode can never accept forged requests; Socket Mode requests
+are not signed at all (the WebSocket was opened with our own token), so this module builds its
+App without a signing secret and without request verification rather than weakening that
+refusal. The listeners are the same ones (``handlers.register_all``), so both modes behave alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError
+
+from bot.errors import ConfigError
+from bot.services import Services
+from handlers import register_all
+
+log = logging.getLogger("ncbot.socket_mode")
+
+
+def build_socket_app(services: Services, *, workers: int = 8) -> App:
+    """The Bolt App of ``build_app`` for envelopes that arrive over our own WebSocket."""
+    app = App(
+        client=services.client,
+        signing_secret="",  # never used: verification is off and nothing is served over HTTP
+        token_verification_enabled=False,  # auth.test was called by start_runtime
+        request_verification_enabled=False,
+        listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listener"),
+        ssl_check_enabled=False,
+        url_verification_enabled=False,
+    )
+    register_all(app, services)
+    return app
+
+
+class SocketModeRunner:
+    """Connects, serves envelopes on the SDK's threads, and closes; blocking is the caller's.
+
+    ``start``/``stop`` work from any thread (the tests run it beside the stand-in);
+    ``run_until_signalled`` is for the main thread of ``nonconformity-bot socket``.
+    """
+
+    def __init__(self, services: Services, *, app_token: str, workers: int = 8) -> None:
+        self.app = build_socket_app(services, workers=workers)
+        # slack-sdk's builtin client: no extra dependency. It calls apps.connections.open on
+        # services.client, whose base_url is SLACK_API_URL, with the app token.
+        self.handler = SocketModeHandler(
+            self.app,
+            app_token=app_token,
+            web_client=services.client,
+            concurrency=workers,
+        )
+        self._stopped = threading.Event()
+
+    def start(self) -> SocketModeRunner:
+        try:
+            # The SDK client's typed methods; Bolt's handler.connect/close only forward to them.
+            self.handler.client.connect()
+        except SlackApiError as exc:
+            self.handler.client.close()
+            raise ConfigError(
+                f"SLACK_APP_TOKEN was refused by Slack ({exc.response.get('error')}); it must be "
+                "an app-level token with connections:write, and Socket Mode must be enabled"
+            ) from None
+        except OSError as exc:
+            self.handler.client.close()
+            raise ConfigError(
+                f"Slack's Socket Mode endpoint cannot be reached ({type(exc).__name__})"
+            ) from None
+        log.info("socket mode connected")
+        return self
+
+    def stop(self) -> None:
+        """Close the WebSocket and the SDK's worker threads; safe to call twice.
+
+        Takes up to 3 s: slack-sdk's builtin connection reads with a 3-s timeout while holding
+        the lock that closing needs. Within any orchestrator's stop grace period.
+        """
+        self._stopped.set()
+        self.handler.client.close()
+
+    def run_until_signalled(self) -> None:
+        """Block until SIGTERM (container stop) or SIGINT (Ctrl-C), then return to clean up."""
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("stopping", extra={"signal": signal.Signals(signum).name})
+            self._stopped.set()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            while not self._stopped.wait(0.5):
+                pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
