@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import Case, Counter
@@ -18,9 +20,14 @@ def next_number(session: Session) -> int:
     The counter row is locked by the UPDATE until commit (PostgreSQL row lock; SQLite's
     BEGIN IMMEDIATE), so concurrent reports queue and a rolled-back one returns its number.
     """
-    if session.get(Counter, CASE_COUNTER) is None:
-        session.add(Counter(name=CASE_COUNTER, value=0))
-        session.flush()
+    # The first reports on a fresh database race to create the row: let one insert win and
+    # the others go on to the UPDATE, which then queues them behind the winner's row lock.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(Counter)
+        .values(name=CASE_COUNTER, value=0)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
     value = session.execute(
         update(Counter)
         .where(Counter.name == CASE_COUNTER)
