@@ -50,7 +50,8 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors={"system": t("report.error.storage", lang)})
             return
         ack()
-        services.outbox.deliver_due(case_id=reported.case.id)
+        if reported.created:  # a duplicate only answers; the original's listener delivers
+            services.outbox.deliver_due(case_id=reported.case.id)
 
 
 def report_values(view: dict[str, Any]) -> dict[str, object]:
