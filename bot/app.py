@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.webhook import WebhookClient
 
+from bot.messages import t
 from bot.services import Services
 from handlers import register_all
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 EVENTS_PATH = "/slack/events"
+log = logging.getLogger("ncbot.app")
 
 
 def build_app(services: Services, *, signing_secret: str, workers: int = 8) -> App:
@@ -32,7 +36,36 @@ def build_app(services: Services, *, signing_secret: str, workers: int = 8) -> A
         url_verification_enabled=True,
     )
     register_all(app, services)
+    _report_unexpected_errors(app, services)
     return app
+
+
+def _report_unexpected_errors(app: App, services: Services) -> None:
+    """A bug must not look like silence to the person who clicked: log it with the request's
+    ids (never its free text), and tell them nothing was changed."""
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error(
+            "listener failed",
+            exc_info=error,
+            extra={"type": body.get("type") or body.get("command"), "team": _team(body)},
+        )
+        response_url = body.get("response_url")
+        if response_url:
+            try:
+                WebhookClient(response_url, timeout=5).send(
+                    text=t("common.error", services.lang),
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+            except Exception:
+                log.warning("could not tell the user about the failure")
+
+
+def _team(body: dict[str, Any]) -> str | None:
+    team = body.get("team")
+    return str(team.get("id")) if isinstance(team, dict) else body.get("team_id")
 
 
 def wsgi_app(app: App, services: Services) -> WSGIApp:

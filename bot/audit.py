@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.hashchain import GENESIS, canonical_json, link_hash
+from bot.hashchain import GENESIS, ChainRow, Verification, canonical_json, link_hash, verify
+from storage.events import events_of
 from storage.models import Case, CaseEvent
 
 
@@ -52,3 +53,13 @@ def record(
     case.event_count = seq
     case.head_hash = digest
     return event
+
+
+def verify_case(session: Session, case: Case) -> Verification:
+    """Check the case's stored events against their hashes, links, sequence, and the head and
+    count the case row keeps."""
+    rows = [
+        ChainRow(seq=event.seq, payload=event.payload, prev_hash=event.prev_hash, hash=event.hash)
+        for event in events_of(session, case.id)
+    ]
+    return verify(rows, case.head_hash, case.event_count)

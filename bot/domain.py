@@ -36,3 +36,25 @@ REQUIREMENTS: Final[tuple[str, ...]] = (
 TITLE_MAX: Final = 150
 DESCRIPTION_MAX: Final = 2900
 URL_MAX: Final = 2000
+
+
+class Measure(StrEnum):
+    """The corrective actions Article 20(1) names."""
+
+    BRING_INTO_CONFORMITY = "bring_into_conformity"
+    WITHDRAW = "withdraw"  # Art. 3(17)
+    DISABLE = "disable"
+    RECALL = "recall"  # Art. 3(16)
+
+
+class SeriousIncident(StrEnum):
+    """Art. 3(49): none, or the category of the serious incident."""
+
+    NONE = "none"
+    DEATH_OR_HEALTH = "a"
+    CRITICAL_INFRASTRUCTURE = "b"
+    FUNDAMENTAL_RIGHTS = "c"
+    PROPERTY_OR_ENVIRONMENT = "d"
+
+
+REASON_MAX: Final = 2000

@@ -23,6 +23,7 @@ from bot.clock import Clock
 from bot.messages import t
 from bot.slack_api import Failure, classify
 from bot.views import case as case_views
+from bot.views import steps as step_views
 from bot.workflow import CaseState, next_step_key
 from bot.workspace import Workspace
 from storage import cases as case_rows
@@ -36,7 +37,11 @@ log = logging.getLogger("ncbot.outbox")
 METADATA_EVENT = "nonconformity_notice"
 RESPONSE_URL_LIFETIME = timedelta(minutes=30)
 WAIT_FOR_CARD = timedelta(seconds=2)
-NEEDS_CARD = frozenset({"thread", "reporter_notice", "card_update"})
+NEEDS_CARD = frozenset({"thread", "reporter_notice", "card_update", "step_done"})
+
+
+class _NotYet(Exception):
+    """What this message changes has not been posted yet; try again shortly."""
 
 
 class Outbox:
@@ -61,6 +66,7 @@ class Outbox:
             "channel": self._post,
             "dm": self._post,
             "reporter_notice": self._tell_reporter,
+            "step_done": self._finish_step,
         }
 
     def deliver_due(self, *, case_id: int | None = None, limit: int = 50) -> int:
@@ -82,6 +88,9 @@ class Outbox:
         try:
             found = self._already_posted(row, case) if row.attempts > 1 else None
             channel, ts = found or self._senders[row.kind](row, case)
+        except _NotYet:
+            self._retry(row, self.clock() + WAIT_FOR_CARD, "waiting_for_step")
+            return
         except Exception as exc:
             failure = classify(exc)
             self._failed(row, failure)
@@ -125,6 +134,22 @@ class Outbox:
         text, blocks = self._card(case)
         self.client.chat_update(channel=case.channel, ts=case.card_ts, text=text, blocks=blocks)
         return case.channel, case.card_ts
+
+    def _finish_step(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
+        """Replace an answered step's buttons with its outcome, so it cannot be clicked again."""
+        with self.db.transaction() as session:
+            step = rows.by_key(session, row.payload["step"])
+        if step is None or step.status == rows.FAILED:
+            return row.target, None  # the step never reached Slack: nothing to replace
+        if step.status != rows.SENT or step.slack_ts is None or step.slack_channel is None:
+            raise _NotYet
+        text, blocks = step_views.finished_step(
+            step.payload.get("blocks") or [], row.payload["line"]
+        )
+        self.client.chat_update(
+            channel=step.slack_channel, ts=step.slack_ts, text=text, blocks=blocks
+        )
+        return step.slack_channel, step.slack_ts
 
     def _remember_permalink(self, case_id: int, channel: str, ts: str) -> None:
         """Lists and reminders link to the thread; ask Slack once, not per rendering."""
@@ -183,7 +208,7 @@ class Outbox:
 
     def _already_posted(self, row: OutboxMessage, case: Case | None) -> tuple[str, str] | None:
         """Look for this row's metadata in the channel since the row was created."""
-        if row.kind in ("card_update", "reporter_notice"):
+        if row.kind in ("card_update", "reporter_notice", "step_done"):
             return None  # an update is idempotent; a reporter notice is not worth a second look
         channel = case.channel if row.kind == "card_post" and case else self._channel_for(row)
         oldest = f"{row.created_at.timestamp() - 1:.6f}"
@@ -225,7 +250,7 @@ class Outbox:
             assert case is not None
             if row.kind == "card_post":
                 case.card_ts = ts
-            if row.kind != "card_update":
+            if row.kind not in ("card_update", "step_done"):
                 audit.record(
                     session,
                     case,

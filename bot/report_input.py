@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
 from pydantic_core import PydanticCustomError
 
 from bot.domain import DESCRIPTION_MAX, REQUIREMENTS, TITLE_MAX, URL_MAX, Risk, Severity
+from bot.forms import FieldErrors, parse_form
 
 FIELD_BLOCK = {"system_id": "system", "evidence_url": "evidence"}
 
@@ -87,18 +88,5 @@ class ReportInput(BaseModel):
         return value
 
 
-FieldErrors = dict[str, tuple[str, dict[str, object]]]
-
-
 def parse_report(values: dict[str, object]) -> ReportInput | FieldErrors:
-    """A valid input, or the first error of each modal block as (message key, params)."""
-    try:
-        return ReportInput.model_validate(values)
-    except ValidationError as exc:
-        errors: FieldErrors = {}
-        for error in exc.errors():
-            name = str(error["loc"][0]) if error["loc"] else "title"
-            block = FIELD_BLOCK.get(name, name)
-            key = error["type"] if error["type"].startswith("report.") else "report.error.choice"
-            errors.setdefault(block, (key, dict(error.get("ctx") or {})))
-        return errors
+    return parse_form(ReportInput, values, FIELD_BLOCK)

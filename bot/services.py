@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.cases import Cases
 from bot.clock import Clock
 from bot.outbox import Outbox
+from bot.steps import Steps
 from bot.workspace import Workspace
 from storage.db import Database
 
@@ -22,6 +23,7 @@ class Services:
     client: WebClient
     cases: Cases
     outbox: Outbox
+    steps: Steps
     team_id: str | None = None  # our own workspace; set from auth.test when known
 
     @property
@@ -44,5 +46,6 @@ def build_services(
         client=client,
         cases=Cases(db, workspace, clock),
         outbox=Outbox(db, client, workspace, clock),
+        steps=Steps(db, workspace, clock, team_id),
         team_id=team_id,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -14,6 +13,7 @@ from bot.messages import t
 from bot.report_input import parse_report
 from bot.services import Services
 from bot.views import ids
+from handlers.forms import private_metadata, view_values
 
 log = logging.getLogger("ncbot.report")
 
@@ -30,7 +30,7 @@ def register(app: App, services: Services) -> None:
             )
             return
         user = body["user"]
-        metadata = _metadata(view)
+        metadata = private_metadata(view)
         try:
             reported = services.cases.report(
                 parsed,
@@ -55,33 +55,14 @@ def register(app: App, services: Services) -> None:
 
 
 def report_values(view: dict[str, Any]) -> dict[str, object]:
-    """The modal's state as the fields of ``ReportInput`` (missing blocks read as empty)."""
-    state = view.get("state", {}).get("values", {})
-
-    def element(block: str) -> dict[str, Any]:
-        value: dict[str, Any] = state.get(block, {}).get(ids.INPUT_ACTION) or {}
-        return value
-
-    def selected(block: str) -> str | None:
-        option = element(block).get("selected_option")
-        return option.get("value") if option else None
-
+    """The modal's inputs under the names of ``ReportInput``'s fields."""
+    values = view_values(view)
     return {
-        "system_id": selected("system"),
-        "title": element("title").get("value"),
-        "description": element("description").get("value"),
-        "requirements": [
-            o.get("value") for o in element("requirements").get("selected_options") or []
-        ],
-        "risk": selected("risk"),
-        "severity": selected("severity"),
-        "evidence_url": element("evidence").get("value"),
+        "system_id": values.get("system"),
+        "title": values.get("title"),
+        "description": values.get("description"),
+        "requirements": values.get("requirements") or [],
+        "risk": values.get("risk"),
+        "severity": values.get("severity"),
+        "evidence_url": values.get("evidence"),
     }
-
-
-def _metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        data = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -76,3 +76,7 @@ def listing(
     if system_id is not None:
         query = query.where(Case.system_id == system_id)
     return session.scalars(query).all()
+
+
+def all_cases(session: Session) -> Sequence[Case]:
+    return session.scalars(select(Case).order_by(Case.number)).all()

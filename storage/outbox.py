@@ -134,6 +134,12 @@ def mark_failed(session: Session, row_id: int, *, error: str) -> None:
     )
 
 
+def by_key(session: Session, dedupe_key: str) -> OutboxMessage | None:
+    return session.scalars(
+        select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
+    ).one_or_none()
+
+
 def for_case(session: Session, case_id: int) -> Sequence[OutboxMessage]:
     return session.scalars(
         select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from bot.local import LocalBot
@@ -27,9 +29,24 @@ GOOD_REPORT: dict[str, Any] = {
 }
 
 
+def wait_for(condition: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> Any:
+    """Poll until ``condition`` returns something truthy: the bot acks first and calls Slack
+    right after, so what a test checks arrives a few milliseconds after the HTTP answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
 def open_report(bot: LocalBot, text: str = "", user: str = REPORTER) -> dict[str, Any]:
+    before = len(bot.standin.calls("views.open"))
     response = bot.driver.command("/nonconformity", f"report {text}".strip(), user=user, channel=GENERAL)
     assert response.status == 200, response.body
+    wait_for(lambda: len(bot.standin.calls("views.open")) > before, what="views.open")
     view: dict[str, Any] = bot.driver.last_view(user)
     return view
 

@@ -19,3 +19,20 @@ INPUT_ACTION: Final = "value"
 STEP_BLOCK: Final = "step_actions"
 ACKNOWLEDGE: Final = "case_acknowledge"
 OPEN_THREAD: Final = "case_open_thread"
+
+CONFIRM: Final = "case_confirm"
+DISMISS: Final = "case_dismiss"
+MEASURE_PREFIX: Final = "measure_choose_"  # + the Measure value
+APPROVE: Final = "measure_approve"
+REJECT: Final = "measure_reject"
+DONE: Final = "measure_done"
+CLOSE: Final = "case_close"
+REOPEN: Final = "case_reopen"
+STEP_ACTIONS: Final = (ACKNOWLEDGE, CONFIRM, DISMISS, APPROVE, REJECT, DONE, CLOSE, REOPEN)
+
+ASSESS_CALLBACK: Final = "step_assess"
+DISMISS_CALLBACK: Final = "step_dismiss"
+MEASURE_CALLBACK: Final = "step_measure"
+REJECT_CALLBACK: Final = "step_reject"
+DONE_CALLBACK: Final = "step_done"
+REOPEN_CALLBACK: Final = "step_reopen"
