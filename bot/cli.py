@@ -49,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="play a whole case against a local Slack stand-in and print it"
     )
     demo.set_defaults(handler=_demo, environment=False)
+    audit = sub.add_parser("audit", help="the audit trail")
+    audit_sub = audit.add_subparsers(title="audit commands")
+    verify = audit_sub.add_parser("verify", help="check the hash chain of one case or of all")
+    verify.add_argument("case", nargs="?", help="NC-<n>; all cases when left out")
+    verify.set_defaults(handler=_audit_verify)
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(title="db commands")
     db_upgrade = db_sub.add_parser("upgrade", help="migrate the database to the newest schema")
@@ -127,3 +132,35 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
         ) from None
     print(f"database at revision {current_revision(db)}")
     return 0
+
+
+def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    """Exit 0 when every checked chain is intact, 1 when one is broken, 2 for bad input."""
+    from bot.audit import verify_case
+    from bot.cases import parse_ref
+    from storage import cases as case_rows
+    from storage.db import Database
+
+    db = Database(settings.DATABASE_URL)
+    broken = 0
+    with db.transaction() as session:
+        if args.case:
+            number = parse_ref(args.case)
+            if number is None:
+                raise ConfigError(f"'{args.case}' is not a case reference like NC-12")
+            case = case_rows.by_number(session, number)
+            if case is None:
+                raise ConfigError(f"there is no case {args.case}")
+            cases = [case]
+        else:
+            cases = list(case_rows.all_cases(session))
+        for case in cases:
+            result = verify_case(session, case)
+            if result.ok:
+                print(f"{case.ref}: ok ({result.checked} events, chain intact)")
+            else:
+                broken += 1
+                where = f"event {result.first_bad_seq}: {result.problem}"
+                print(f"{case.ref}: BROKEN at {where} — {result.detail}")
+    print(f"{len(cases)} case(s) checked, {broken} broken")
+    return 1 if broken else 0
