@@ -59,3 +59,179 @@ def report(bot: LocalBot, user: str = REPORTER, **overrides: Any) -> DriverRespo
 
 def triage_messages(bot: LocalBot) -> list[Any]:
     return bot.standin.messages(TRIAGE)
+
+
+# --- the guided thread (issue 4) ---------------------------------------------------------------
+
+ASSESSMENT: dict[str, Any] = {
+    "nature": "Approval rates for applicants over 60 fall outside the accuracy declared (Art. 15).",
+    "causal_link": "The March retraining used a sample without applicants over 60.",
+    "risk": "yes",
+    "serious_incident": "none",
+    "aware_on": "2026-11-29",
+}
+MEASURE_PLAN: dict[str, Any] = {
+    "plan": "Stop offering 2.3; distributors pull it from their catalogue.",
+    "owner": OFFICER2,
+    "target_date": "2026-12-15",
+    "affected": "credit-scoring 2.3, all deployments",
+    "keeps_running": "no",
+}
+DONE_EVIDENCE: dict[str, Any] = {
+    "evidence": "All distributors confirmed removal in writing.",
+    "link": "https://example.com/withdrawal/7",
+}
+PROPOSER = OFFICER  # who proposes the measure in ``walk_to``
+
+
+def case_row(bot: LocalBot, number: int = 1) -> Any:
+    """The case as stored now (a detached ``storage.models.Case``)."""
+    from storage import cases as case_rows
+
+    with bot.services.db.transaction() as session:
+        case = case_rows.by_number(session, number)
+        assert case is not None, f"no case NC-{number}"
+        return case
+
+
+def case_events(bot: LocalBot, number: int = 1) -> list[Any]:
+    from storage.events import events_of
+
+    case = case_row(bot, number)
+    with bot.services.db.transaction() as session:
+        return list(events_of(session, case.id))
+
+
+def event_kinds(bot: LocalBot, number: int = 1) -> list[str]:
+    return [event.kind for event in case_events(bot, number) if event.kind != "message_sent"]
+
+
+def case_card(bot: LocalBot) -> Any:
+    """The first case card in the triage channel (the thread's parent)."""
+    return wait_for(
+        lambda: next((m for m in bot.standin.messages(TRIAGE) if not m.is_reply), None),
+        what="the case card",
+    )
+
+
+def thread_replies(bot: LocalBot) -> list[Any]:
+    return [m for m in bot.standin.thread(TRIAGE, case_card(bot).ts) if m.is_reply]
+
+
+def last_step_message(bot: LocalBot) -> Any:
+    """The newest message in the case thread: the step that waits for someone now."""
+    return wait_for(lambda: (thread_replies(bot) or [None])[-1], what="a step message")
+
+
+def pending_deliveries(bot: LocalBot) -> int:
+    from storage import outbox as outbox_rows
+
+    with bot.services.db.transaction() as session:
+        return outbox_rows.depth(session)
+
+
+def settle(bot: LocalBot, timeout: float = 5.0) -> None:
+    """Wait until the outbox owes Slack nothing (as the scheduler's sweep would make sure)."""
+
+    def delivered() -> bool:
+        if pending_deliveries(bot) == 0:
+            return True
+        bot.services.outbox.deliver_due()
+        return False
+
+    wait_for(delivered, timeout, what="the outbox to deliver everything")
+
+
+def click_step(
+    bot: LocalBot,
+    action_id: str,
+    user: str,
+    *,
+    message: Any = None,
+    team_id: str | None = None,
+    force: bool = False,
+    value: str | None = None,
+) -> DriverResponse:
+    """Click a button of the newest step message (or of ``message``), as ``user``."""
+    target = message or last_step_message(bot)
+    response = bot.driver.click(
+        TRIAGE, target.ts, action_id, user=user, team_id=team_id, force=force, value=value
+    )
+    assert response.status == 200, response.body
+    return response
+
+
+def refusal_after(bot: LocalBot, before: int) -> str:
+    """The ephemeral answer (via response_url) that arrived after ``before`` answers."""
+    posts = wait_for(
+        lambda: (lambda p: p if len(p) > before else None)(bot.standin.response_posts()),
+        what="an ephemeral answer",
+    )
+    body = posts[before].body
+    assert body.get("response_type") == "ephemeral", body
+    assert body.get("replace_original") in (False, None), body
+    return str(body.get("text", ""))
+
+
+def open_step_modal(
+    bot: LocalBot, action_id: str, user: str, *, message: Any = None
+) -> dict[str, Any]:
+    """Click a step button that opens a modal and return the modal Slack shows."""
+    before = len(bot.standin.calls("views.open"))
+    click_step(bot, action_id, user, message=message)
+    wait_for(lambda: len(bot.standin.calls("views.open")) > before, what="views.open")
+    opened = bot.standin.calls("views.open")[before]
+    assert opened.response.get("ok"), opened.response
+    view: dict[str, Any] = bot.driver.last_view(user)
+    return view
+
+
+def decide(
+    bot: LocalBot,
+    action_id: str,
+    user: str,
+    values: dict[str, Any] | None = None,
+    *,
+    number: int = 1,
+) -> DriverResponse:
+    """Take one step in the thread and wait until Slack shows its outcome.
+
+    A button with a modal behind it is clicked, the modal filled in with ``values`` and
+    submitted; a button without one acts at once.
+    """
+    version = case_row(bot, number).version
+    if values is None:
+        response = click_step(bot, action_id, user)
+    else:
+        view = open_step_modal(bot, action_id, user)
+        response = bot.driver.submit(view["id"], user=user, values=values)
+        assert (response.status, response.body) == (200, b""), response.body
+    wait_for(lambda: case_row(bot, number).version == version + 1, what=f"{action_id} to apply")
+    settle(bot)
+    return response
+
+
+STEP_PATH: tuple[tuple[str, str, str, dict[str, Any] | None], ...] = (
+    # (state reached, button, who clicks, modal values)
+    ("acknowledged", "case_acknowledge", OFFICER, None),
+    ("confirmed", "case_confirm", OFFICER, ASSESSMENT),
+    ("measure_proposed", "measure_choose_withdraw", PROPOSER, MEASURE_PLAN),
+    ("measure_approved", "measure_approve", APPROVER, None),
+    ("measure_done", "measure_done", OFFICER2, DONE_EVIDENCE),
+    ("closed", "case_close", OFFICER, None),
+)
+
+
+def walk_to(bot: LocalBot, state: str) -> None:
+    """Report a case and take it, the usual way, to ``state`` (a ``CaseState`` value)."""
+    assert state == "reported" or any(s == state for s, *_ in STEP_PATH), state
+    response = report(bot)
+    assert response.status == 200, response.body
+    case_card(bot)
+    wait_for(lambda: thread_replies(bot), what="the first step")
+    settle(bot)
+    for reached, action_id, user, values in STEP_PATH:
+        if case_row(bot).state == state:
+            return
+        decide(bot, action_id, user, values)
+        assert case_row(bot).state == reached
