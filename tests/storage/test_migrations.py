@@ -1,0 +1,100 @@
+"""The schema comes from the migrations alone: they reach head on both databases, several
+replicas may run them at once, and they describe exactly what the models say."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from storage.db import Database
+from storage.migrate import current_revision, head_revision, upgrade
+from storage.models import Base
+
+CLI = str(Path(sys.executable).with_name("nonconformity-bot"))
+
+
+def test_upgrade_brings_an_empty_database_to_head(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        assert current_revision(db) is None
+        upgrade(db)
+        assert head_revision() is not None
+        assert current_revision(db) == head_revision()
+        tables = set(inspect(db.engine).get_table_names())
+        assert set(Base.metadata.tables) <= tables
+        upgrade(db)  # a second run is a no-op
+        assert current_revision(db) == head_revision()
+    finally:
+        db.dispose()
+
+
+def test_the_migrations_match_the_models(database_url: str) -> None:
+    """Autogenerate finds nothing to add: nobody changed a model without a migration."""
+    db = Database(database_url)
+    try:
+        upgrade(db)
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "render_as_batch": db.is_sqlite}
+            )
+            differences = compare_metadata(context, Base.metadata)
+        assert differences == []
+    finally:
+        db.dispose()
+
+
+def test_three_threads_upgrading_at_once_all_succeed(database_url: str) -> None:
+    errors: list[BaseException] = []
+    start = threading.Barrier(3)
+
+    def replica() -> None:
+        db = Database(database_url)
+        try:
+            start.wait()
+            upgrade(db)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=replica) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    db = Database(database_url)
+    try:
+        assert current_revision(db) == head_revision()
+    finally:
+        db.dispose()
+
+
+def test_three_processes_running_db_upgrade_at_once_all_succeed(database_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    processes = [
+        subprocess.Popen(
+            [CLI, "db", "upgrade"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [(p.wait(timeout=60), *p.communicate()) for p in processes]
+    assert [code for code, _, _ in results] == [0, 0, 0], results
+    head = head_revision()
+    assert all(f"database at revision {head}" in out for _, out, _ in results), results
+    db = Database(database_url)
+    try:
+        assert current_revision(db) == head
+    finally:
+        db.dispose()
