@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -114,6 +115,13 @@ def _socket(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _demo(_settings: Settings, _args: argparse.Namespace) -> int:
+    # The transcript is the output: only warnings go to stderr (set before the imports, which
+    # already log: alembic announces its plugins when it is imported).
+    logging.getLogger().setLevel(logging.WARNING)
+    # LocalBot builds its Settings from explicit values, but pydantic-settings still reads the
+    # environment for the rest: a token or port set in this shell must not change the demo.
+    for name in Settings.model_fields:
+        os.environ.pop(name, None)
     from bot.demo import run_demo
 
     return run_demo(sys.stdout)
