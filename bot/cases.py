@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot import audit
+from bot import audit, timers
 from bot.clock import Clock
 from bot.errors import UserError
 from bot.messages import t
@@ -19,6 +20,7 @@ from bot.workspace import Workspace
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
 from storage import outbox
+from storage import timers as timer_rows
 from storage.db import Database
 from storage.models import Case
 
@@ -78,6 +80,7 @@ class Cases:
                     session, data, number, reporter_id, reporter_team, submission_key
                 )
                 self._enqueue_first_messages(session, case, response_url)
+                timers.start_for_report(session, case, self.workspace, self.clock())
             return Reported(case, created=True)
         except _Duplicate as duplicate:
             return Reported(duplicate.case, created=False)
@@ -199,6 +202,10 @@ class Cases:
     def system_choices(self) -> list[tuple[str, str]]:
         with self.db.transaction() as session:
             return [(s.id, f"{s.name} {s.version}") for s in catalogue_rows.active_systems(session)]
+
+    def next_escalation(self, case: Case) -> tuple[int, datetime] | None:
+        with self.db.transaction() as session:
+            return timer_rows.next_escalation(session, case.id)
 
     def next_step(self, case: Case) -> str:
         return t(next_step_key(CaseState(case.state)), self.lang)

@@ -29,6 +29,7 @@ from bot.workspace import Workspace
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
 from storage import outbox as rows
+from storage import timers as timer_rows
 from storage.db import Database
 from storage.models import Case, OutboxMessage
 
@@ -82,6 +83,11 @@ class Outbox:
 
     def _deliver(self, row: OutboxMessage) -> None:
         case = self._case(row.case_id)
+        guard = row.payload.get("while_state")
+        if guard and (case is None or case.state != guard):
+            with self.db.transaction() as session:
+                rows.mark_skipped(session, row.id, reason="case_moved_on")
+            return
         if row.kind in NEEDS_CARD and (case is None or case.card_ts is None):
             self._retry(row, self.clock() + WAIT_FOR_CARD, "waiting_for_card")
             return
@@ -190,11 +196,12 @@ class Outbox:
         lang = case.language
         with self.db.transaction() as session:
             system = catalogue_rows.system(session, case.system_id)
+            escalation = timer_rows.next_escalation(session, case.id)
         name = system.name if system else case.system_id
         next_step = t(next_step_key(CaseState(case.state)), lang)
         return (
             case_views.card_text(case, lang),
-            case_views.case_card(case, name, next_step, lang),
+            case_views.case_card(case, name, next_step, lang, escalation),
         )
 
     def _metadata(self, row: OutboxMessage) -> dict[str, Any]:

@@ -18,7 +18,10 @@ log = logging.getLogger("ncbot.scheduler")
 
 
 def sweep(services: Services) -> None:
-    """One pass: deliver every message that is due. Later timers join here."""
+    """One pass: fire every timer that is due (each overdue level once, in order), then deliver
+    every message that is due. Loops until nothing due is left, so a late tick catches up."""
+    while services.timers.fire_due(limit=100):
+        pass
     while services.outbox.deliver_due(limit=100) == 100:
         pass
 

@@ -11,6 +11,7 @@ from bot.cases import Cases
 from bot.clock import Clock
 from bot.outbox import Outbox
 from bot.steps import Steps
+from bot.timers import TimerEngine
 from bot.workspace import Workspace
 from storage.db import Database
 
@@ -24,6 +25,7 @@ class Services:
     cases: Cases
     outbox: Outbox
     steps: Steps
+    timers: TimerEngine
     team_id: str | None = None  # our own workspace; set from auth.test when known
 
     @property
@@ -39,13 +41,15 @@ def build_services(
     *,
     team_id: str | None = None,
 ) -> Services:
+    deliveries = Outbox(db, client, workspace, clock)
     return Services(
         workspace=workspace,
         db=db,
         clock=clock,
         client=client,
         cases=Cases(db, workspace, clock),
-        outbox=Outbox(db, client, workspace, clock),
+        outbox=deliveries,
         steps=Steps(db, workspace, clock, team_id),
+        timers=TimerEngine(db, client, workspace, clock, deliveries),
         team_id=team_id,
     )

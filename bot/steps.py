@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from bot import audit
+from bot import audit, timers
 from bot.clock import Clock
 from bot.errors import UserError
 from bot.messages import t
@@ -105,6 +105,7 @@ class Steps:
                     **data,
                 },
             )
+            timers.on_transition(session, case, action, self.workspace, now)
             self._queue_messages(session, case, action, user_id, data, version)
             return case
 

@@ -62,6 +62,12 @@ class Repeat(_Strict):
     max: int = Field(default=5, ge=1, le=100)
 
 
+SYMBOLIC_TARGETS = frozenset(
+    {"triage", "approvers", "admins", "owner", "measure_owner", "reporter"}
+)
+"""Targets a timer resolves per case: role members, the case owner, the measure owner..."""
+
+
 class Level(_Strict):
     after: Duration
     notify: list[str] = Field(min_length=1)
@@ -71,9 +77,13 @@ class Level(_Strict):
     @classmethod
     def _targets(cls, targets: list[str]) -> list[str]:
         for target in targets:
+            if target in SYMBOLIC_TARGETS:
+                continue
             if not any(re.match(p, target) for p in (USER_ID, CHANNEL_ID, USERGROUP_ID)):
+                words = ", ".join(sorted(SYMBOLIC_TARGETS))
                 raise ValueError(
-                    f"'{target}' is not a user (U…), user group (S…) or channel (C…) ID"
+                    f"'{target}' is not a user (U…), user group (S…) or channel (C…) ID, "
+                    f"nor one of {words}"
                 )
         return targets
 
@@ -105,10 +115,38 @@ class Policy(_Strict):
         return self
 
 
+def _timer(*levels: dict[str, Any]) -> Policy:
+    return Policy.model_validate({"levels": list(levels)})
+
+
+DEFAULT_TIMERS: dict[str, Policy] = {
+    # A proposed measure nobody approves: remind the approvers daily, three times at most.
+    "approval_pending": _timer(
+        {"after": "24h", "notify": ["approvers"], "repeat": {"every": "24h", "max": 3}}
+    ),
+    # A measure past its target date: the owner first, a day later the approvers.
+    "measure_overdue": _timer(
+        {"after": "0s", "notify": ["measure_owner"]},
+        {"after": "24h", "notify": ["approvers"], "repeat": {"every": "24h", "max": 3}},
+    ),
+}
+
+
 class Escalation(_Strict):
     sweep_interval: Duration = timedelta(seconds=60)
     policies: dict[str, Policy] = Field(default_factory=dict)
-    timers: dict[str, Any] = Field(default_factory=dict)
+    timers: dict[str, Policy] = Field(default_factory=dict)
+
+    @field_validator("timers")
+    @classmethod
+    def _timer_names(cls, timers: dict[str, Policy]) -> dict[str, Policy]:
+        for name in timers:
+            if name not in DEFAULT_TIMERS:
+                raise ValueError(f"unknown timer '{name}' (use {', '.join(DEFAULT_TIMERS)})")
+        return {**DEFAULT_TIMERS, **timers}
+
+    def timer(self, name: str) -> Policy:
+        return self.timers.get(name) or DEFAULT_TIMERS[name]
 
     @field_validator("policies")
     @classmethod

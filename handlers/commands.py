@@ -15,6 +15,7 @@ from bot.messages import t
 from bot.services import Services
 from bot.views import case as case_views
 from bot.views import ids
+from bot.views import steps as step_views
 from bot.views.report import report_modal
 from bot.views.text import safe
 from handlers.timeline import timeline_lines
@@ -108,5 +109,7 @@ def case_status(services: Services, user_id: str, text: str) -> dict[str, Any]:
         services.cases.next_step(case),
         timeline_lines(services, case),
         lang,
+        services.cases.next_escalation(case),
+        step_views.measure_status(case, lang),
     )
     return {"text": f"{case.ref}: {t(f'state.{case.state}', lang)}", "blocks": blocks}

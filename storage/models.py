@@ -153,3 +153,28 @@ class OutboxMessage(Base):
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class Timer(Base):
+    """The next thing a case is owed by the clock: an escalation level, a reminder, a deadline.
+
+    One mechanism for every timer kind. The frozen policy travels with the row; ``due_at`` is
+    indexed with ``status`` so that a sweep reads only what is due, however many cases are open.
+    """
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    anchor_at: Mapped[datetime]
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    repeat: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    claimed_until: Mapped[datetime | None]
+    fired: Mapped[int] = mapped_column(Integer, default=0)
+    last_fired_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]

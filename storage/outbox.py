@@ -11,14 +11,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from storage import leases
 from storage.models import OutboxMessage
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 
 
 def enqueue(
@@ -69,42 +70,16 @@ def claim_due(
     limit: int = 50,
     case_id: int | None = None,
 ) -> list[OutboxMessage]:
-    due = (
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.status == PENDING,
-            OutboxMessage.not_before <= now,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    if case_id is not None:
-        due = due.where(OutboxMessage.case_id == case_id)
-    claimed: list[int] = []
-    for row_id in session.scalars(due).all():
-        result = session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == row_id,
-                OutboxMessage.status == PENDING,
-                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-            )
-            .values(
-                claimed_until=now + lease,
-                claimed_at=now,
-                attempts=OutboxMessage.attempts + 1,
-            )
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(row_id)
-    if not claimed:
-        return []
-    return list(
-        session.scalars(
-            select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
-        )
+    where = [OutboxMessage.case_id == case_id] if case_id is not None else []
+    return leases.claim_due(
+        session,
+        OutboxMessage,
+        due=OutboxMessage.not_before,
+        now=now,
+        lease=lease,
+        limit=limit,
+        where=where,
+        on_claim={"claimed_at": now, "attempts": OutboxMessage.attempts + 1},
     )
 
 
@@ -123,6 +98,15 @@ def mark_retry(session: Session, row_id: int, *, not_before: datetime, error: st
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)
         .values(not_before=not_before, last_error=error[:255], claimed_until=None)
+    )
+
+
+def mark_skipped(session: Session, row_id: int, *, reason: str) -> None:
+    """Not sent, on purpose: the case moved on before its turn came (e.g. acknowledged)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(status=SKIPPED, last_error=reason[:255], claimed_until=None)
     )
 
 

@@ -49,7 +49,21 @@ def case_fields(case: Case, system_name: str, lang: str) -> list[dict[str, Any]]
     ]
 
 
-def case_card(case: Case, system_name: str, next_step: str, lang: str) -> list[dict[str, Any]]:
+def escalation_note(due: tuple[int, datetime] | None, lang: str) -> list[dict[str, Any]]:
+    """The next escalation as a context element, so everyone sees when the bot will chase."""
+    if due is None:
+        return []
+    level, at = due
+    return [mrkdwn(t("card.next_escalation", lang, level=level, when=when(at)))]
+
+
+def case_card(
+    case: Case,
+    system_name: str,
+    next_step: str,
+    lang: str,
+    next_escalation: tuple[int, datetime] | None = None,
+) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(cap(f"{case.ref} · {case.title}", 150))},
         {"type": "section", "fields": case_fields(case, system_name, lang)},
@@ -78,6 +92,7 @@ def case_card(case: Case, system_name: str, next_step: str, lang: str) -> list[d
                     )
                 ),
                 mrkdwn(f"_{next_step}_"),
+                *escalation_note(next_escalation, lang),
             ],
         }
     )
@@ -113,13 +128,24 @@ def acknowledge_step(case: Case, lang: str) -> list[dict[str, Any]]:
 
 
 def status_blocks(
-    case: Case, system_name: str, next_step: str, timeline: Sequence[str], lang: str
+    case: Case,
+    system_name: str,
+    next_step: str,
+    timeline: Sequence[str],
+    lang: str,
+    next_escalation: tuple[int, datetime] | None = None,
+    measure: str = "",
 ) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": mrkdwn(f"*{case.ref}* · {safe(case.title, 150)}")},
         {"type": "section", "fields": case_fields(case, system_name, lang)},
-        {"type": "context", "elements": [mrkdwn(f"_{next_step}_")]},
+        {
+            "type": "context",
+            "elements": [mrkdwn(f"_{next_step}_"), *escalation_note(next_escalation, lang)],
+        },
     ]
+    if measure:
+        blocks.append({"type": "section", "text": mrkdwn(cap(measure, 2900))})
     if timeline:
         lines = "\n".join(timeline[-20:])
         blocks.append({"type": "section", "text": mrkdwn(cap(lines, 2900))})

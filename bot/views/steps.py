@@ -6,7 +6,7 @@ Every button carries ``<case number>:<case version>`` so a click on an old messa
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from bot.domain import Measure, SeriousIncident
@@ -59,6 +59,30 @@ def measure_line(measure: Measure, lang: str) -> str:
     return (
         f"*{t(f'measure.{measure.value}', lang)}* — {t(f'measure.{measure.value}.explain', lang)}"
     )
+
+
+def measure_status(case: Case, lang: str) -> str:
+    """The measure, its approvals and its execution, for ``status``."""
+    summary = measure_summary(case, lang)
+    if not summary:
+        return ""
+    measure = case.details["measure"]
+    lines = [summary]
+    for approval in measure.get("approvals", []):
+        at = datetime.fromisoformat(approval["at"])
+        lines.append(t("status.approvals", lang, who=user(approval["by"], lang), when=when(at)))
+    done = measure.get("done")
+    if done:
+        lines.append(
+            t(
+                "timeline.mark_done",
+                lang,
+                who=user(done["by"], lang),
+                when=when(datetime.fromisoformat(done["at"])),
+                evidence=safe(done["evidence"], 300),
+            )
+        )
+    return "\n".join(lines)
 
 
 def step_blocks(case: Case, lang: str, approvers: list[str]) -> Blocks:
