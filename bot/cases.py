@@ -35,7 +35,7 @@ class Reported:
 
 
 class _Duplicate(Exception):
-    """Rolls back the duplicate's transaction (returning its case number) and carries the original."""
+    """Rolls back a duplicate's transaction (giving its number back), carrying the original."""
 
     def __init__(self, case: Case) -> None:
         self.case = case

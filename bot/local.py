@@ -75,7 +75,7 @@ def seed(standin: SlackStandIn, workspace: Workspace) -> None:
 
 
 class LocalBot:
-    """Start with ``with LocalBot(...) as bot:``; ``bot.driver`` plays Slack, ``bot.standin`` is Slack."""
+    """``with LocalBot(...) as bot:`` — ``bot.driver`` plays Slack's side, ``bot.standin`` is Slack."""
 
     def __init__(
         self,
