@@ -235,3 +235,36 @@ def walk_to(bot: LocalBot, state: str) -> None:
             return
         decide(bot, action_id, user, values)
         assert case_row(bot).state == reached
+
+
+def snapshot(bot: LocalBot) -> tuple[Any, ...]:
+    """What a refused click must leave as it was: the case row, what triage was sent, and the
+    modals opened."""
+    import json
+
+    settle(bot)
+    case = case_row(bot)
+    triage = [
+        c
+        for c in bot.standin.calls()
+        if c.method in ("chat.postMessage", "chat.update") and c.args.get("channel") == TRIAGE
+    ]
+    return (
+        case.version,
+        case.state,
+        case.event_count,
+        case.owner_id,
+        json.dumps(case.details, sort_keys=True),
+        len(triage),
+        len(bot.standin.calls("views.open")),
+    )
+
+
+def refused(bot: LocalBot, action_id: str, user: str, **click: Any) -> str:
+    """Click as ``user``, expect an ephemeral explanation and no change; return its text."""
+    before = snapshot(bot)
+    answers = len(bot.standin.response_posts())
+    click_step(bot, action_id, user, **click)
+    text = refusal_after(bot, answers)
+    assert snapshot(bot) == before, "a refused click changed something"
+    return text

@@ -3,9 +3,7 @@ people with an ephemeral explanation, and nothing changed — not the case, not 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +21,12 @@ from tests.scenarios import (
     OFFICER,
     OFFICER2,
     REPORTER,
-    TRIAGE,
     case_row,
-    click_step,
     decide,
     last_step_message,
     open_step_modal,
-    refusal_after,
-    settle,
+    refused,
+    snapshot,
     walk_to,
 )
 
@@ -56,44 +52,6 @@ def bot_with_roles(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[L
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     with LocalBot(workspace, database_url=url, clock=FakeClock()) as local:
         yield local
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    case: tuple[int, str, int, str, str | None]
-    triage_calls: int
-    views_opened: int
-
-    @classmethod
-    def take(cls, bot: LocalBot) -> Snapshot:
-        settle(bot)
-        case = case_row(bot)
-        triage = [
-            c
-            for c in bot.standin.calls()
-            if c.method in ("chat.postMessage", "chat.update") and c.args.get("channel") == TRIAGE
-        ]
-        return cls(
-            (
-                case.version,
-                case.state,
-                case.event_count,
-                json.dumps(case.details, sort_keys=True),
-                case.owner_id,
-            ),
-            len(triage),
-            len(bot.standin.calls("views.open")),
-        )
-
-
-def refused(bot: LocalBot, action_id: str, user: str, **click: Any) -> str:
-    """Click as ``user``, expect an ephemeral explanation and no change; return its text."""
-    before = Snapshot.take(bot)
-    answers = len(bot.standin.response_posts())
-    click_step(bot, action_id, user, **click)
-    text = refusal_after(bot, answers)
-    assert Snapshot.take(bot) == before, "a refused click changed something"
-    return text
 
 
 TRIAGE_ONLY = "Only @triage can do this."
@@ -219,13 +177,13 @@ def test_a_slack_connect_user_with_every_role_can_do_nothing(
 
 
 def inline_errors(bot: LocalBot, view: dict[str, Any], user: str, values: dict[str, Any]) -> Any:
-    before = Snapshot.take(bot)
+    before = snapshot(bot)
     response = bot.driver.submit(view["id"], user=user, values=values)
     assert response.status == 200
     answer = response.json()
     assert answer["response_action"] == "errors", answer
     assert bot.standin.open_views(user), "the modal was closed"
-    assert Snapshot.take(bot) == before
+    assert snapshot(bot) == before
     return answer["errors"]
 
 
@@ -262,9 +220,9 @@ def test_a_target_date_in_the_past_is_refused_next_to_the_date(bot: LocalBot) ->
 def test_a_modal_submitted_from_another_workspace_is_refused(bot: LocalBot) -> None:
     walk_to(bot, "acknowledged")
     view = open_step_modal(bot, "case_confirm", OFFICER)
-    before = Snapshot.take(bot)
+    before = snapshot(bot)
     response = bot.driver.submit(view["id"], user=OFFICER, values=ASSESSMENT, team_id=PARTNER_TEAM)
     answer = response.json()
     assert answer["response_action"] == "errors"
     assert list(answer["errors"].values()) == [EXTERNAL]
-    assert Snapshot.take(bot) == before
+    assert snapshot(bot) == before
