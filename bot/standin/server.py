@@ -304,6 +304,20 @@ class SlackStandIn:
             self.ws.calls.clear()
             self.ws.response_posts.clear()
 
+    def channels(self) -> list[Channel]:
+        """Every channel and DM, in the order they were created (a snapshot)."""
+        with self.ws.lock:
+            return copy.deepcopy(list(self.ws.channels.values()))
+
+    def users(self) -> list[User]:
+        """Every user, the bot included, in the order they were added (a snapshot)."""
+        with self.ws.lock:
+            return copy.deepcopy(list(self.ws.users.values()))
+
+    def usergroups(self) -> list[Usergroup]:
+        with self.ws.lock:
+            return copy.deepcopy(list(self.ws.usergroups.values()))
+
     def messages(self, channel: str) -> list[Message]:
         """Every message in ``channel`` (top-level and replies), oldest first, as now stored."""
         with self.ws.lock:
