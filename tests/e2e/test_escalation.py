@@ -213,7 +213,7 @@ def test_each_level_reaches_its_targets_once_and_acknowledge_stops_it(
 
     # Acknowledge stops it at once: far past every later level and repeat, nothing more.
     acknowledge(bot)
-    assert next_escalation_note(card(bot).blocks) is None
+    wait_for(lambda: next_escalation_note(card(bot).blocks) is None, what="the card without it")
     assert next_escalation_note(status(bot)["blocks"]) is None
     for _ in range(4):
         tick(bot, clock, timedelta(minutes=10))
