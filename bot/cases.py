@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -15,8 +16,10 @@ from bot.errors import UserError
 from bot.messages import t
 from bot.report_input import ReportInput
 from bot.views import case as case_views
+from bot.views import notices as notice_views
+from bot.views.text import safe
 from bot.workflow import CaseState, next_step_key
-from bot.workspace import Workspace
+from bot.workspace import PartnerRole, Workspace
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
 from storage import outbox
@@ -161,7 +164,8 @@ class Cases:
             now=now,
             payload={
                 "text": t("step.acknowledge.text", lang, ref=case.ref),
-                "blocks": case_views.acknowledge_step(case, lang),
+                "blocks": case_views.acknowledge_step(case, lang)
+                + self._distributor_warning(session, case),
                 "step": "acknowledge",
             },
         )
@@ -174,6 +178,16 @@ class Cases:
             now=now,
             payload={"response_url": response_url},
         )
+
+    def _distributor_warning(self, session: Session, case: Case) -> list[dict[str, Any]]:
+        """Art. 20(1) expects distributors to be told: say so at once, not at approval."""
+        partners = catalogue_rows.partners_of(session, case.system_id)
+        if any(p.role == PartnerRole.DISTRIBUTOR for p in partners):
+            return []
+        system = catalogue_rows.system(session, case.system_id)
+        name = safe(system.name if system else case.system_id, 150)
+        warning = t("report.no_distributor", self.lang, system=name)
+        return [{"type": "context", "elements": [{"type": "mrkdwn", "text": warning}]}]
 
     # --- reading ---
 
@@ -194,6 +208,19 @@ class Cases:
                 visible_to=None if member else user_id,
                 limit=limit,
             )
+
+    def systems_text(self) -> str:
+        with self.db.transaction() as session:
+            listing = [
+                (
+                    s.id,
+                    s.name,
+                    s.version,
+                    [(p.name, p.role) for p in catalogue_rows.partners_of(session, s.id)],
+                )
+                for s in catalogue_rows.active_systems(session)
+            ]
+        return notice_views.systems_list(listing, self.lang)
 
     def system_names(self) -> dict[str, str]:
         with self.db.transaction() as session:

@@ -75,7 +75,7 @@ def seed(standin: SlackStandIn, workspace: Workspace) -> None:
 
 
 class LocalBot:
-    """``with LocalBot(...) as bot:`` — ``bot.driver`` plays Slack's side, ``bot.standin`` is Slack."""
+    """Use as ``with LocalBot(...) as bot:``; ``bot.driver`` plays Slack, ``bot.standin`` is it."""
 
     def __init__(
         self,

@@ -47,9 +47,11 @@ def start_runtime(
     token = settings.secret("SLACK_BOT_TOKEN")
     client = make_client(token, settings.SLACK_API_URL)
     team_id: str | None = None
+    bot_user_id: str | None = None
     if verify_token:
         try:
-            team_id = str(client.auth_test()["team_id"])
+            identity = client.auth_test()
+            team_id, bot_user_id = str(identity["team_id"]), str(identity["user_id"])
         except SlackApiError as exc:
             raise ConfigError(
                 f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})"
@@ -64,4 +66,7 @@ def start_runtime(
             f"DATABASE_URL: the database cannot be used ({type(exc).__name__})"
         ) from None
     catalogue.sync(db, workspace)
-    return Runtime(settings, build_services(workspace, db, client, clock, team_id=team_id))
+    return Runtime(
+        settings,
+        build_services(workspace, db, client, clock, team_id=team_id, bot_user_id=bot_user_id),
+    )

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.cases import Cases
 from bot.clock import Clock
+from bot.notices import Notices
 from bot.outbox import Outbox
 from bot.steps import Steps
 from bot.timers import TimerEngine
@@ -26,6 +27,7 @@ class Services:
     outbox: Outbox
     steps: Steps
     timers: TimerEngine
+    notices: Notices
     team_id: str | None = None  # our own workspace; set from auth.test when known
 
     @property
@@ -40,8 +42,9 @@ def build_services(
     clock: Clock,
     *,
     team_id: str | None = None,
+    bot_user_id: str | None = None,
 ) -> Services:
-    deliveries = Outbox(db, client, workspace, clock)
+    deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
     return Services(
         workspace=workspace,
         db=db,
@@ -50,6 +53,9 @@ def build_services(
         cases=Cases(db, workspace, clock),
         outbox=deliveries,
         steps=Steps(db, workspace, clock, team_id),
-        timers=TimerEngine(db, client, workspace, clock, deliveries),
+        notices=Notices(db, workspace, clock, team_id),
+        timers=TimerEngine(
+            db, client, workspace, clock, lambda case_id: deliveries.deliver_due(case_id=case_id)
+        ),
         team_id=team_id,
     )

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from bot import audit, timers
+from bot import audit, notices, timers
 from bot.clock import Clock
 from bot.errors import UserError
 from bot.messages import t
@@ -106,6 +106,8 @@ class Steps:
                 },
             )
             timers.on_transition(session, case, action, self.workspace, now)
+            if action is Action.APPROVE:
+                notices.queue_for_approval(session, case, self.workspace, now)
             self._queue_messages(session, case, action, user_id, data, version)
             return case
 
@@ -137,7 +139,7 @@ class Steps:
 
     def close_blockers(self, session: Session, case: Case) -> tuple[Blocker, ...]:
         """What still stands between a carried-out measure and closing; later duties add here."""
-        return ()
+        return notices.close_blockers(session, case)
 
     def _validate(self, action: Action, data: dict[str, Any]) -> None:
         past = action is Action.PROPOSE_MEASURE and (

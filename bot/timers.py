@@ -11,6 +11,7 @@ without holding up other cases.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,23 +23,26 @@ from bot import audit
 from bot.clock import Clock
 from bot.domain import Severity
 from bot.escalation import Position, first, following, freeze, level_of, thaw
-from bot.messages import t
-from bot.outbox import Outbox
+from bot.messages import has, t
 from bot.views.case import when
+from bot.views.text import safe
 from bot.workflow import Action, CaseState
 from bot.workspace import Workspace
 from storage import cases as case_rows
+from storage import catalogue as catalogue_rows
+from storage import notices as notice_rows
 from storage import outbox
 from storage import timers as rows
 from storage.db import Database
-from storage.models import Case, Timer
+from storage.models import Case, PartnerNotice, Timer
 
 log = logging.getLogger("ncbot.timers")
 
 ESCALATION = "escalation"
 APPROVAL = "approval_pending"
 OVERDUE = "measure_overdue"
-ALL_KINDS = (ESCALATION, APPROVAL, OVERDUE)
+NOTICE = "notice_receipt"
+ALL_KINDS = (ESCALATION, APPROVAL, OVERDUE)  # case timers; notice timers stop with their notice
 
 WAITING_STATE: dict[str, CaseState] = {
     ESCALATION: CaseState.REPORTED,
@@ -93,6 +97,30 @@ def on_transition(
         _start(session, case, OVERDUE, frozen, anchor=end_of_day, now=now)
 
 
+def start_for_notice(
+    session: Session, case: Case, notice: PartnerNotice, workspace: Workspace, now: datetime
+) -> None:
+    """When a notice reached the partner: remind them if no receipt follows."""
+    frozen = freeze(workspace.escalation.timer(NOTICE), timezone=workspace.timezone, critical=False)
+    scheduled = first(thaw(frozen), now)
+    if scheduled is None:
+        return
+    rows.start(
+        session,
+        key=f"{NOTICE}:{notice.id}",
+        case_id=case.id,
+        kind=NOTICE,
+        policy={**frozen, "subject": {"notice_id": notice.id}},
+        anchor_at=now,
+        due_at=scheduled[1],
+        now=now,
+    )
+
+
+def stop_notice(session: Session, notice_id: int) -> None:
+    rows.cancel_key(session, f"{NOTICE}:{notice_id}")
+
+
 def _start(
     session: Session,
     case: Case,
@@ -128,7 +156,7 @@ class TimerEngine:
         client: WebClient,
         workspace: Workspace,
         clock: Clock,
-        deliveries: Outbox,
+        deliver: Callable[[int], object],
         *,
         lease: timedelta = timedelta(seconds=60),
     ) -> None:
@@ -136,7 +164,7 @@ class TimerEngine:
         self.client = client
         self.workspace = workspace
         self.clock = clock
-        self.deliveries = deliveries
+        self.deliver = deliver  # sends what a firing queued for a case, right away
         self.lease = lease
 
     def fire_due(self, limit: int = 100) -> int:
@@ -157,23 +185,26 @@ class TimerEngine:
     def _fire(self, timer: Timer) -> None:
         with self.db.transaction() as session:
             case = case_rows.by_id(session, timer.case_id)
-        if case is None or case.state != WAITING_STATE[timer.kind]:
+            notice = self._notice(session, timer)
+            waits = case is not None and self._still_waits(case, timer, notice)
+        if case is None or not waits:
             with self.db.transaction() as session:
                 rows.finish(session, timer.id, rows.CANCELLED)
             return
         policy = thaw(timer.policy)
         position = Position(timer.level, timer.repeat)
         level = level_of(policy, position)
-        users, groups, channels = self._targets(level.notify, case)
+        users, groups, channels = self._targets(level.notify, case, notice)
         members = {group: self._members(group) for group in groups}
         now = self.clock()
         with self.db.transaction() as session:
             case = case_rows.by_id(session, timer.case_id, lock=True)
             assert case is not None
-            if case.state != WAITING_STATE[timer.kind]:
+            notice = self._notice(session, timer)
+            if not self._still_waits(case, timer, notice):
                 rows.finish(session, timer.id, rows.CANCELLED)
                 return
-            self._queue(session, case, timer, position, users, members, channels, now)
+            self._queue(session, case, timer, notice, position, users, members, channels, now)
             nxt = following(policy, position, timer.anchor_at, now)
             rows.advance(
                 session,
@@ -191,10 +222,26 @@ class TimerEngine:
                 case_id=case.id,
                 now=now,
             )
-        self.deliveries.deliver_due(case_id=case.id)
+        self.deliver(case.id)
+
+    def _notice(self, session: Session, timer: Timer) -> PartnerNotice | None:
+        subject = timer.policy.get("subject") or {}
+        return notice_rows.by_id(session, subject["notice_id"]) if "notice_id" in subject else None
+
+    def _still_waits(self, case: Case, timer: Timer, notice: PartnerNotice | None) -> bool:
+        if timer.kind == NOTICE:
+            return notice is not None and notice.status == notice_rows.SENT
+        return case.state == WAITING_STATE[timer.kind]
+
+    def _guard(self, timer: Timer, notice: PartnerNotice | None) -> dict[str, Any]:
+        """What the outbox re-checks just before sending, so an answer that came in between
+        (an acknowledgement, a receipt) silences the reminder."""
+        if timer.kind == NOTICE and notice is not None:
+            return {"while_notice": notice.id}
+        return {"while_state": WAITING_STATE[timer.kind].value}
 
     def _targets(
-        self, notify: tuple[str, ...], case: Case
+        self, notify: tuple[str, ...], case: Case, notice: PartnerNotice | None
     ) -> tuple[list[str], list[str], list[str]]:
         users: list[str] = []
         groups: list[str] = []
@@ -211,7 +258,9 @@ class TimerEngine:
             "reporter": [case.reporter_id],
         }
         for target in notify:
-            if target in symbolic:
+            if target == "partner_channel":
+                channels.extend([notice.slack_channel or notice.channel] if notice else [])
+            elif target in symbolic:
                 users.extend(symbolic[target])
             elif target.startswith("S"):
                 groups.append(target)
@@ -231,6 +280,7 @@ class TimerEngine:
         session: Session,
         case: Case,
         timer: Timer,
+        notice: PartnerNotice | None,
         position: Position,
         users: list[str],
         members: dict[str, list[str]],
@@ -248,10 +298,16 @@ class TimerEngine:
             "level": position.level + 1,
             "measure": t(f"measure.{measure.get('measure', 'withdraw')}", lang),
             "target": measure.get("target_date", ""),
+            "partner": notice.partner_id if notice else "",
         }
+        if notice is not None:
+            partner = catalogue_rows.partner(session, notice.partner_id)
+            params["partner"] = safe(partner.name, 200) if partner else notice.partner_id
         text = t(f"timer.{timer.kind}", lang, **params)
+        channel_key = f"timer.{timer.kind}.channel"
+        channel_text = t(channel_key, lang, **params) if has(channel_key) else text
         step = f"timer:{timer.id}:{position.level}:{position.repeat}"
-        guard = {"while_state": WAITING_STATE[timer.kind].value}
+        guard = self._guard(timer, notice)
         recipients = list(dict.fromkeys([*users, *(m for ms in members.values() for m in ms)]))
         for user_id in recipients:
             outbox.enqueue(
@@ -271,7 +327,7 @@ class TimerEngine:
                 target=channel,
                 case_id=case.id,
                 now=now,
-                payload={"text": text, "step": step, **guard},
+                payload={"text": channel_text, "step": step, **guard},
             )
         named = (
             [f"<@{u}>" for u in users]

@@ -63,7 +63,7 @@ class Repeat(_Strict):
 
 
 SYMBOLIC_TARGETS = frozenset(
-    {"triage", "approvers", "admins", "owner", "measure_owner", "reporter"}
+    {"triage", "approvers", "admins", "owner", "measure_owner", "reporter", "partner_channel"}
 )
 """Targets a timer resolves per case: role members, the case owner, the measure owner..."""
 
@@ -129,6 +129,8 @@ DEFAULT_TIMERS: dict[str, Policy] = {
         {"after": "0s", "notify": ["measure_owner"]},
         {"after": "24h", "notify": ["approvers"], "repeat": {"every": "24h", "max": 3}},
     ),
+    # A partner notice without receipt: one reminder in the partner's channel, the owner told.
+    "notice_receipt": _timer({"after": "24h", "notify": ["partner_channel", "owner"]}),
 }
 
 

@@ -39,6 +39,8 @@ def register(app: App, services: Services) -> None:
             ack(**list_cases(services, user_id, rest.strip().lower() or "open"))
         elif subcommand == "status":
             ack(**case_status(services, user_id, rest))
+        elif subcommand == "systems":
+            ack(text=services.cases.systems_text())
         elif subcommand in ("help", ""):
             ack(text=t("help.text", lang))
         else:

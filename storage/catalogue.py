@@ -67,3 +67,7 @@ def partners_of(session: Session, system_id: str) -> Sequence[Partner]:
         .where(SystemPartner.system_id == system_id, SystemPartner.active, Partner.active)
         .order_by(Partner.name)
     ).all()
+
+
+def partner(session: Session, partner_id: str) -> Partner | None:
+    return session.get(Partner, partner_id)

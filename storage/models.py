@@ -178,3 +178,34 @@ class Timer(Base):
     fired: Mapped[int] = mapped_column(Integer, default=0)
     last_fired_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class PartnerNotice(Base):
+    """One Art. 20(1) notice to one partner about one approved measure, and its proof of receipt."""
+
+    __tablename__ = "partner_notices"
+    __table_args__ = (
+        UniqueConstraint(
+            "case_id", "partner_id", "measure_version", name="uq_partner_notices_once"
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    measure_version: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    failure: Mapped[str | None] = mapped_column(String(255))
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None]
+    ack_by: Mapped[str | None] = mapped_column(String(32))
+    ack_team: Mapped[str | None] = mapped_column(String(32))
+    ack_at: Mapped[datetime | None]
+    staff_clicks: Mapped[list[Any]] = mapped_column(default=list)
+    waived_by: Mapped[str | None] = mapped_column(String(32))
+    waived_reason: Mapped[str | None] = mapped_column(Text)
+    waived_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]

@@ -135,3 +135,12 @@ def depth(session: Session) -> int:
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == PENDING)
     )
     return int(count or 0)
+
+
+def requeue(session: Session, dedupe_key: str, *, now: datetime, target: str) -> None:
+    """Send a failed message again (after a person fixed the cause)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedupe_key == dedupe_key)
+        .values(status=PENDING, not_before=now, target=target, last_error=None, claimed_until=None)
+    )

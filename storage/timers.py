@@ -54,6 +54,14 @@ def cancel(session: Session, case_id: int, kinds: Sequence[str]) -> None:
     )
 
 
+def cancel_key(session: Session, key: str) -> None:
+    session.execute(
+        update(Timer)
+        .where(Timer.key == key, Timer.status == PENDING)
+        .values(status=CANCELLED, claimed_until=None)
+    )
+
+
 def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[Timer]:
     return leases.claim_due(session, Timer, due=Timer.due_at, now=now, lease=lease, limit=limit)
 

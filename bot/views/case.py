@@ -63,6 +63,7 @@ def case_card(
     next_step: str,
     lang: str,
     next_escalation: tuple[int, datetime] | None = None,
+    notices: str | None = None,
 ) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(cap(f"{case.ref} · {case.title}", 150))},
@@ -93,6 +94,7 @@ def case_card(
                 ),
                 mrkdwn(f"_{next_step}_"),
                 *escalation_note(next_escalation, lang),
+                *([mrkdwn(notices)] if notices else []),
             ],
         }
     )

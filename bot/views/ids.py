@@ -36,3 +36,8 @@ MEASURE_CALLBACK: Final = "step_measure"
 REJECT_CALLBACK: Final = "step_reject"
 DONE_CALLBACK: Final = "step_done"
 REOPEN_CALLBACK: Final = "step_reopen"
+
+NOTICE_ACK: Final = "notice_acknowledge_receipt"
+NOTICE_RETRY: Final = "notice_retry"
+NOTICE_WAIVE: Final = "notice_waive"
+WAIVE_CALLBACK: Final = "notice_waive_submit"
