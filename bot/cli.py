@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="play a whole case against a local Slack stand-in and print it"
     )
     demo.set_defaults(handler=_demo, environment=False)
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="try the bot in a browser: bot, Slack stand-in and a Slack-like page on one port",
+    )
+    sandbox.set_defaults(handler=_sandbox)
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(title="audit commands")
     verify = audit_sub.add_parser("verify", help="check the hash chain of one case or of all")
@@ -125,6 +130,26 @@ def _demo(_settings: Settings, _args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
     return run_demo(sys.stdout)
+
+
+def _sandbox(settings: Settings, _args: argparse.Namespace) -> int:
+    """No Slack credentials: PORT (default 3000), NCBOT_CONFIG (else the sample workspace) and
+    DATABASE_URL (else a temporary SQLite file; Reset wipes whichever it is) are read."""
+    from bot.runtime import workspace_from
+    from bot.sandbox import SandboxServer
+
+    workspace = workspace_from(settings, allow_sample=True)
+    database_url = settings.DATABASE_URL if "DATABASE_URL" in settings.model_fields_set else None
+    server = SandboxServer(
+        workspace, port=settings.PORT, database_url=database_url, workers=settings.WORKERS
+    )
+    server.start()
+    print(f"Sandbox running: open {server.url}/ in your browser (Ctrl+C stops it)", flush=True)
+    try:
+        server.run_until_signalled()
+    finally:
+        server.stop()
+    return 0
 
 
 def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:

@@ -1,0 +1,74 @@
+"""Start the sandbox on one port of 127.0.0.1 with the production server (waitress)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType, TracebackType
+
+from bot.sandbox.runtime import Sandbox
+from bot.sandbox.web import SandboxApp
+from bot.server import HttpServer
+from bot.workspace import Workspace
+
+HOST = "127.0.0.1"  # a sandbox is for the person at this machine; never listen wider
+
+
+class SandboxServer:
+    """``with SandboxServer(workspace, port=0) as sandbox:`` — ``sandbox.url`` is the page."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        port: int = 3000,
+        database_url: str | None = None,
+        workers: int = 8,
+    ) -> None:
+        self.sandbox = Sandbox(workspace, database_url=database_url, workers=workers)
+        # A page action waits for the bot's answer, which waits for its Web API calls, all on
+        # this one server: leave room for those beside the page's polling.
+        self._server = HttpServer(
+            SandboxApp(self.sandbox), host=HOST, port=port, threads=max(16, 2 * workers)
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self._server.port}"
+
+    def start(self) -> SandboxServer:
+        self._server.start_in_thread()
+        try:
+            self.sandbox.start(self.url)
+        except BaseException:
+            self._server.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self.sandbox.stop()
+        self._server.stop()
+
+    def run_until_signalled(self) -> None:
+        stop = threading.Event()
+
+        def on_signal(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()
+
+        previous = signal.signal(signal.SIGTERM, on_signal)
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
