@@ -93,11 +93,12 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _socket(settings: Settings, _args: argparse.Namespace) -> int:
+    # Refuse before importing: alembic logs on import, and a refusal should be one line.
+    settings.require("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "NCBOT_CONFIG")
     from bot.runtime import start_runtime
     from bot.scheduler import start_scheduler
     from bot.socket_mode import SocketModeRunner
 
-    settings.require("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "NCBOT_CONFIG")
     runtime = start_runtime(settings)
     services = runtime.services
     try:

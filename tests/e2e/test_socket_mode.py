@@ -161,4 +161,6 @@ def test_the_socket_command_names_a_missing_app_token(tmp_path: Path) -> None:
         timeout=30,
     )
     assert result.returncode == 2
-    assert "SLACK_APP_TOKEN is not set" in result.stderr
+    assert result.stderr.splitlines() == [
+        "nonconformity-bot: SLACK_APP_TOKEN is not set (or empty); set it in the environment"
+    ]
