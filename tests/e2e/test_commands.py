@@ -58,9 +58,11 @@ def reported(bot: LocalBot, user: str = REPORTER, **values: Any) -> None:
     def cards() -> int:
         return len([m for m in bot.standin.messages(TRIAGE) if not m.is_reply])
 
-    before_cards = cards()
+    before_cards, before_notices = cards(), len(bot.standin.response_posts())
     bot.driver.submit(view["id"], user=user, values={**GOOD_REPORT, **values})
     eventually(lambda: cards() > before_cards)
+    # The reporter's notice comes after the card and its permalink are stored.
+    eventually(lambda: len(bot.standin.response_posts()) > before_notices)
 
 
 @pytest.mark.parametrize("text", ["help", "", "   ", "HELP"])
