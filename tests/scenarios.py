@@ -268,3 +268,116 @@ def refused(bot: LocalBot, action_id: str, user: str, **click: Any) -> str:
     text = refusal_after(bot, answers)
     assert snapshot(bot) == before, "a refused click changed something"
     return text
+
+
+# --- the bot as a separate process (process tests: restarts, replicas; issue 5) ----------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def write_workspace(path: Any, escalation: dict[str, Any]) -> Any:
+    """The sample workspace with ``escalation`` replaced, written to ``path``; returns it parsed."""
+    import yaml
+
+    from bot.workspace import load_workspace, sample_path
+
+    data = yaml.safe_load(sample_path().read_text(encoding="utf-8"))
+    data["escalation"] = escalation
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return load_workspace(path)
+
+
+class ServeProcess:
+    """``nonconformity-bot serve`` as a child process talking to a stand-in in this process.
+
+    ``start()`` waits for ``/healthz``; ``kill()`` is SIGKILL (no clean shutdown); ``stop()``
+    terminates politely and kills after a few seconds. Output goes to ``log``.
+    """
+
+    def __init__(
+        self,
+        standin: Any,
+        *,
+        database_url: str,
+        config: Any,
+        log: Any,
+        signing_secret: str = "process-test-signing-secret",
+    ) -> None:
+        self.standin = standin
+        self.database_url = database_url
+        self.config = config
+        self.log = log
+        self.signing_secret = signing_secret
+        self.port = free_port()
+        self.process: Any = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def driver(self) -> Any:
+        from bot.standin import SlackDriver
+
+        return SlackDriver(self.standin, self.base_url + "/slack/events", self.signing_secret)
+
+    def start(self, timeout: float = 20.0) -> ServeProcess:
+        import os
+        import subprocess
+        import sys
+        import urllib.request
+        from pathlib import Path
+
+        from bot.settings import Settings
+
+        env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
+        env.update(
+            SLACK_BOT_TOKEN=self.standin.settings.bot_token,
+            SLACK_SIGNING_SECRET=self.signing_secret,
+            SLACK_API_URL=self.standin.api_url,
+            DATABASE_URL=self.database_url,
+            NCBOT_CONFIG=str(self.config),
+            PORT=str(self.port),
+            HOST="127.0.0.1",
+        )
+        cli = str(Path(sys.executable).parent / "nonconformity-bot")
+        with open(self.log, "a", encoding="utf-8") as out:
+            self.process = subprocess.Popen(
+                [cli, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise AssertionError(f"serve exited with {self.process.returncode}; see {self.log}")
+            try:
+                with urllib.request.urlopen(self.base_url + "/healthz", timeout=1) as answer:
+                    if answer.status == 200:
+                        return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"serve did not answer /healthz in {timeout}s; see {self.log}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()  # SIGKILL: no finally blocks, no scheduler shutdown
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
