@@ -103,7 +103,11 @@ def case_events(bot: LocalBot, number: int = 1) -> list[Any]:
 
 
 def event_kinds(bot: LocalBot, number: int = 1) -> list[str]:
-    return [event.kind for event in case_events(bot, number) if event.kind != "message_sent"]
+    """The case's decisions in its audit trail: the report and each workflow transition."""
+    from bot.workflow import Action
+
+    decisions = {"reported", *(action.value for action in Action)}
+    return [event.kind for event in case_events(bot, number) if event.kind in decisions]
 
 
 def case_card(bot: LocalBot) -> Any:
@@ -119,8 +123,18 @@ def thread_replies(bot: LocalBot) -> list[Any]:
 
 
 def last_step_message(bot: LocalBot) -> Any:
-    """The newest message in the case thread: the step that waits for someone now."""
-    return wait_for(lambda: (thread_replies(bot) or [None])[-1], what="a step message")
+    """The newest step message in the case thread: the one that waits for someone now (other
+    messages, such as notices to partners, may follow it)."""
+
+    def newest() -> Any:
+        steps = [
+            m
+            for m in thread_replies(bot)
+            if any(b.get("block_id") == "step" for b in m.blocks or [])
+        ]
+        return steps[-1] if steps else None
+
+    return wait_for(newest, what="a step message")
 
 
 def pending_deliveries(bot: LocalBot) -> int:
@@ -131,11 +145,29 @@ def pending_deliveries(bot: LocalBot) -> int:
 
 
 def settle(bot: LocalBot, timeout: float = 5.0) -> None:
-    """Wait until the outbox owes Slack nothing (as the scheduler's sweep would make sure)."""
+    """Wait until the outbox owes Slack nothing, delivering what is due as the scheduler's
+    sweep does; with a fake clock, a delivery put off for a moment (waiting for the card) is
+    made due by moving the clock to it, as the next sweep would find it."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from bot.clock import FakeClock
+    from storage.models import OutboxMessage
 
     def delivered() -> bool:
         if pending_deliveries(bot) == 0:
             return True
+        if isinstance(bot.clock, FakeClock):
+            with bot.services.db.transaction() as session:
+                due = session.scalar(
+                    select(func.min(OutboxMessage.not_before)).where(
+                        OutboxMessage.status == "pending"
+                    )
+                )
+            soon = bot.clock() + timedelta(minutes=1)
+            if due is not None and bot.clock() < due < soon:
+                bot.clock.now = due
         bot.services.outbox.deliver_due()
         return False
 
@@ -381,3 +413,99 @@ class ServeProcess:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+def guided_workspace(**roles: list[str]) -> Any:
+    """The sample workspace for the guided thread of issue 4: its systems have no partners and
+    no authority, so no partner notice or authority step stands between Done and Close (those
+    duties have their own tests); ``roles`` replaces role lists, e.g. ``triage=[...]``."""
+    from bot.workspace import parse_workspace, sample_path
+
+    lines = sample_path().read_text().splitlines()
+    for i, line in enumerate(lines):
+        name = line.strip().partition(":")[0]
+        if line.startswith("  ") and not line.startswith("   ") and name in roles:
+            lines[i] = f"  {name}: [{', '.join(roles[name])}]"
+        if line.lstrip().startswith("- {id:") and "version:" in line:  # a system
+            head, _, _ = line.partition(", partners:")
+            lines[i] = head.rstrip("}").rstrip(", ") + ", partners: []}"
+    return parse_workspace("\n".join(lines) + "\n", "guided-thread-workspace.yml")
+
+
+# --- partner notices (issue 6) -----------------------------------------------------------------
+
+# The sample workspace's credit-scoring partners: channel → partner id. Its authority (nl-ams)
+# has no channel and is not a notice's addressee.
+PARTNER_CHANNELS = {"C0ACMEDIST": "acme-dist", "C0NORTHWND": "northwind", "C0EUIMPORT": "eu-import"}
+PARTNER_USER = "U0PARTNER1"  # a user of another workspace (team T0PARTNER1), in every partner channel
+ACME_CONTACT = "U0ACMECON1"  # listed as ACME's contact, but a user of our own workspace
+NOTICE_EVENT = "nonconformity_notice"
+
+
+def notices_in(bot: LocalBot, channel: str) -> list[Any]:
+    """The partner notices that reached ``channel`` (top-level messages tagged as notices)."""
+    return [
+        m
+        for m in bot.standin.messages(channel)
+        if not m.is_reply and (m.metadata or {}).get("event_type") == NOTICE_EVENT
+    ]
+
+
+def notice_rows(bot: LocalBot, number: int = 1) -> dict[str, Any]:
+    """The case's notices as stored now, by partner id."""
+    from storage import notices as stored
+
+    case = case_row(bot, number)
+    with bot.services.db.transaction() as session:
+        return {n.partner_id: n for n in stored.of_case(session, case.id)}
+
+
+def notice_table(bot: LocalBot) -> Any:
+    """The thread's notice table (one message, updated in place)."""
+    return wait_for(
+        lambda: next((m for m in thread_replies(bot) if m.text.startswith("Partner notices")), None),
+        what="the notice table",
+    )
+
+
+def drain(bot: LocalBot, timeout: float = 5.0) -> None:
+    """Deliver what is due now, without moving the clock (unlike ``settle``): rows put off until
+    later (a Retry-After, a back-off) stay put off. Returns when nothing is due or in flight."""
+    from sqlalchemy import func, or_, select
+
+    from storage.models import OutboxMessage
+
+    def idle() -> bool:
+        bot.services.outbox.deliver_due()
+        now = bot.clock()
+        with bot.services.db.transaction() as session:
+            busy = session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.status == "pending",
+                    or_(OutboxMessage.not_before <= now, OutboxMessage.claimed_until > now),
+                )
+            )
+        return not busy
+
+    wait_for(idle, timeout, what="the outbox to deliver what is due now")
+
+
+def acknowledge_notices(bot: LocalBot, user: str = PARTNER_USER) -> None:
+    """The partner's side presses "Acknowledge receipt" on every notice of the case."""
+    for channel in PARTNER_CHANNELS:
+        for notice in notices_in(bot, channel):
+            if not any(e.get("action_id") == "notice_acknowledge_receipt" for e in _elements(notice)):
+                continue
+            response = bot.driver.click(channel, notice.ts, "notice_acknowledge_receipt", user=user)
+            assert response.status == 200, response.body
+    wait_for(
+        lambda: all(n.status == "acknowledged" for n in notice_rows(bot).values()),
+        what="every notice acknowledged",
+    )
+    settle(bot)
+
+
+def _elements(message: Any) -> list[dict[str, Any]]:
+    return [e for b in message.blocks or [] for e in b.get("elements", []) if isinstance(e, dict)]

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bot.local import LocalBot
 from bot.standin.driver import find_element
+from bot.workspace import Workspace
 from tests.scenarios import (
     APPROVER,
     APPROVER2,
@@ -16,6 +19,7 @@ from tests.scenarios import (
     case_row,
     decide,
     event_kinds,
+    guided_workspace,
     last_step_message,
     open_step_modal,
     refused,
@@ -23,6 +27,12 @@ from tests.scenarios import (
     thread_replies,
     walk_to,
 )
+
+
+@pytest.fixture
+def workspace() -> Workspace:
+    """Systems without partners: nothing but the guided thread stands between Done and Close."""
+    return guided_workspace()
 
 
 def button_value(message: Any, action_id: str) -> str:

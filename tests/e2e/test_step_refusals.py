@@ -11,7 +11,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.local import PARTNER_TEAM, LocalBot
-from bot.workspace import Workspace, parse_workspace, sample_path
+from bot.workspace import Workspace
 from tests.scenarios import (
     ADMIN,
     APPROVER,
@@ -23,6 +23,7 @@ from tests.scenarios import (
     REPORTER,
     case_row,
     decide,
+    guided_workspace,
     last_step_message,
     open_step_modal,
     refused,
@@ -30,25 +31,22 @@ from tests.scenarios import (
     walk_to,
 )
 
+
+@pytest.fixture
+def workspace() -> Workspace:
+    """Systems without partners: nothing but the guided thread stands between Done and Close."""
+    return guided_workspace()
+
+
 PARTNER = "U0PARTNER1"  # a Slack Connect user of team T0PARTNER1
 REPORTER2 = "U0REPORTR2"
-
-
-def workspace_with_roles(**roles: list[str]) -> Workspace:
-    """The sample workspace with some role lists replaced."""
-    lines = sample_path().read_text().splitlines()
-    for i, line in enumerate(lines):
-        name = line.strip().partition(":")[0]
-        if line.startswith("  ") and not line.startswith("   ") and name in roles:
-            lines[i] = f"  {name}: [{', '.join(roles[name])}]"
-    return parse_workspace("\n".join(lines) + "\n", "test-workspace.yml")
 
 
 @pytest.fixture
 def bot_with_roles(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LocalBot]:
     """A local bot whose workspace has other roles: ``request.param`` maps role names to user
     ids (pass it with ``@pytest.mark.parametrize(..., indirect=True)``)."""
-    workspace = workspace_with_roles(**request.param)
+    workspace = guided_workspace(**request.param)
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     with LocalBot(workspace, database_url=url, clock=FakeClock()) as local:
         yield local
