@@ -52,9 +52,14 @@ async function refresh() {
   if (polling) { again = true; return; }
   polling = true;
   try {
-    const params = new URLSearchParams({ user: view.user, channel: view.channel, thread: view.thread });
+    const asked = { ...view };
+    const params = new URLSearchParams(asked);
     const response = await fetch("/sandbox/api/state?" + params.toString(), { cache: "no-store" });
-    if (response.ok) draw(await response.json());
+    const state = response.ok ? await response.json() : null;
+    // The visitor switched user, channel or thread while this poll ran: its answer is stale.
+    const same = ["user", "channel", "thread"].every((key) => asked[key] === view[key]);
+    if (!same) again = true;
+    else if (state) draw(state);
   } catch (e) {
     // the server restarts or is gone: try again at the next tick
   } finally {
