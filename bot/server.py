@@ -47,7 +47,10 @@ class HttpServer:
         if self._thread is not None and self._thread.is_alive():
             # Close from the loop's own thread, woken by its trigger: closing from here left the
             # loop in select() until its 1 s timeout, and raced the loop over the socket map.
-            server.trigger.pull_trigger(lambda: close_all(server._map))
+            try:
+                server.trigger.pull_trigger(lambda: close_all(server._map))
+            except OSError:  # the trigger is gone (waitress closed the listener after an error)
+                close_all(server._map, ignore_all=True)
             self._thread.join(timeout=5)
         else:
             server.close()
