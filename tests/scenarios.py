@@ -437,7 +437,7 @@ def guided_workspace(**roles: list[str]) -> Any:
 # The sample workspace's credit-scoring partners: channel → partner id. Its authority (nl-ams)
 # has no channel and is not a notice's addressee.
 PARTNER_CHANNELS = {"C0ACMEDIST": "acme-dist", "C0NORTHWND": "northwind", "C0EUIMPORT": "eu-import"}
-PARTNER_USER = "U0PARTNER1"  # a user of another workspace (team T0PARTNER1), in every partner channel
+PARTNER_USER = "U0PARTNER1"  # of another workspace (team T0PARTNER1), in every partner channel
 ACME_CONTACT = "U0ACMECON1"  # listed as ACME's contact, but a user of our own workspace
 NOTICE_EVENT = "nonconformity_notice"
 
@@ -463,7 +463,9 @@ def notice_rows(bot: LocalBot, number: int = 1) -> dict[str, Any]:
 def notice_table(bot: LocalBot) -> Any:
     """The thread's notice table (one message, updated in place)."""
     return wait_for(
-        lambda: next((m for m in thread_replies(bot) if m.text.startswith("Partner notices")), None),
+        lambda: next(
+            (m for m in thread_replies(bot) if m.text.startswith("Partner notices")), None
+        ),
         what="the notice table",
     )
 
@@ -496,7 +498,8 @@ def acknowledge_notices(bot: LocalBot, user: str = PARTNER_USER) -> None:
     """The partner's side presses "Acknowledge receipt" on every notice of the case."""
     for channel in PARTNER_CHANNELS:
         for notice in notices_in(bot, channel):
-            if not any(e.get("action_id") == "notice_acknowledge_receipt" for e in _elements(notice)):
+            actions = {e.get("action_id") for e in _elements(notice)}
+            if "notice_acknowledge_receipt" not in actions:
                 continue
             response = bot.driver.click(channel, notice.ts, "notice_acknowledge_receipt", user=user)
             assert response.status == 200, response.body
@@ -509,3 +512,30 @@ def acknowledge_notices(bot: LocalBot, user: str = PARTNER_USER) -> None:
 
 def _elements(message: Any) -> list[dict[str, Any]]:
     return [e for b in message.blocks or [] for e in b.get("elements", []) if isinstance(e, dict)]
+
+
+def many_partners_workspace(path: Any, count: int, *, system: str = "credit-scoring") -> Any:
+    """The sample workspace with ``count`` partners linked to ``system``, each with its own
+    Slack Connect channel (``C0PART0000``…), written to ``path``; returns it parsed."""
+    import yaml
+
+    from bot.workspace import load_workspace, sample_path
+
+    roles = ("distributor", "deployer", "importer", "authorised_representative")
+    data = yaml.safe_load(sample_path().read_text(encoding="utf-8"))
+    partners = [
+        {
+            "id": f"partner-{i:02d}",
+            "name": f"Partner {i:02d} B.V.",
+            "role": roles[i % len(roles)],
+            "channel": f"C0PART{i:04d}",
+        }
+        for i in range(count)
+    ]
+    data["catalogue"]["partners"] = partners + [
+        p for p in data["catalogue"]["partners"] if not p.get("channel")  # the authority
+    ]
+    for entry in data["catalogue"]["systems"]:
+        entry["partners"] = [p["id"] for p in partners] if entry["id"] == system else []
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return load_workspace(path)
