@@ -204,16 +204,19 @@ class TimerEngine:
             if not self._still_waits(case, timer, notice):
                 rows.finish(session, timer.id, rows.CANCELLED)
                 return
-            self._queue(session, case, timer, notice, position, users, members, channels, now)
             nxt = following(policy, position, timer.anchor_at, now)
-            rows.advance(
+            advanced = rows.advance(
                 session,
                 timer.id,
                 level=nxt[0].level if nxt else timer.level,
                 repeat=nxt[0].repeat if nxt else timer.repeat,
                 due_at=nxt[1] if nxt else None,
                 fired_at=now,
+                fired_before=timer.fired,
             )
+            if not advanced:  # our lease ran out and another replica fired this level
+                return
+            self._queue(session, case, timer, notice, position, users, members, channels, now)
             outbox.enqueue(
                 session,
                 dedupe_key=f"card:{case.id}:timer{timer.id}:{timer.fired}",

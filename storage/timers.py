@@ -74,11 +74,16 @@ def advance(
     repeat: int,
     due_at: datetime | None,
     fired_at: datetime,
-) -> None:
-    """Record a firing and set the next due time, or finish the timer when its policy is spent."""
-    session.execute(
+    fired_before: int,
+) -> bool:
+    """Record a firing and set the next due time, or finish the timer when its policy is spent.
+
+    Only while the timer is still pending with ``fired_before`` firings, i.e. as it was claimed:
+    False when another replica fired it after this one's lease ran out (nothing is changed).
+    """
+    result = session.execute(
         update(Timer)
-        .where(Timer.id == timer_id)
+        .where(Timer.id == timer_id, Timer.status == PENDING, Timer.fired == fired_before)
         .values(
             level=level,
             repeat=repeat,
@@ -89,6 +94,7 @@ def advance(
             claimed_until=None,
         )
     )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def postpone(session: Session, timer_id: int, until: datetime) -> None:

@@ -9,6 +9,7 @@ level 1 after 30 min, level 2 after 2 h.
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,8 @@ import pytest
 
 from bot.clock import FakeClock, utc_now
 from bot.local import LocalBot
+from bot.outbox import Outbox
+from bot.timers import TimerEngine
 from bot.views import ids
 from storage import outbox as outbox_rows
 from tests.scenarios import (
@@ -340,3 +343,33 @@ def test_the_reporter_is_not_chased(bot: LocalBot, clock: FakeClock) -> None:
     tick(bot, clock, timedelta(minutes=10))
     assert escalation_dms(bot, REPORTER) == []
     assert len(escalation_dms(bot, OFFICER)) == 1
+
+
+def test_a_replica_that_lost_its_lease_while_waiting_for_slack_does_not_fire_again(
+    bot: LocalBot, clock: FakeClock
+) -> None:
+    """Two TimerEngines on one database play two replicas. The first claims level 2 and waits
+    for a slow ``usergroups.users.list``; its lease runs out, the second fires level 2; then the
+    first one's answer arrives."""
+    services = bot.services
+    slow = TimerEngine(
+        services.db,
+        services.client,
+        services.workspace,
+        clock,
+        Outbox(services.db, services.client, services.workspace, clock),
+    )
+    reported(bot, 1)
+    tick(bot, clock, LEVEL_1)
+    clock.advance(LEVEL_2 - LEVEL_1)
+    bot.standin.inject("usergroups.users.list", delay=1.0)
+    replica = threading.Thread(target=slow.fire_due)
+    replica.start()
+    wait_for(lambda: not bot.standin.faults.pending(), what="the slow replica to ask Slack")
+    clock.advance(slow.lease + timedelta(seconds=1))  # its lease has run out meanwhile
+    bot.sweep()  # the other replica claims level 2 again and fires it
+    replica.join(timeout=10)
+    bot.sweep()
+    assert [(e["level"], e["repeat"]) for e in escalated_events(bot)] == [(1, 0), (2, 0)]
+    assert len(escalation_dms(bot, APPROVER)) == 1
+    assert len(escalation_lines(bot)) == 2
