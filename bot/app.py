@@ -22,18 +22,25 @@ EVENTS_PATH = "/slack/events"
 log = logging.getLogger("ncbot.app")
 
 
-def build_app(services: Services, *, signing_secret: str, workers: int = 8) -> App:
-    if not signing_secret:
-        # Bolt accepts an empty secret, which would make every forged request valid.
+def build_app(
+    services: Services, *, signing_secret: str = "", workers: int = 8, socket_mode: bool = False
+) -> App:
+    """The one Bolt App, for HTTP (signed requests) or Socket Mode (our own WebSocket).
+
+    Socket Mode envelopes are not signed — the connection was opened with our app token — so
+    only there is request verification off; over HTTP an empty secret is refused, because Bolt
+    would accept it and every forged request would then be valid.
+    """
+    if not socket_mode and not signing_secret:
         raise ValueError("an empty signing secret is refused")
     app = App(
         client=services.client,
         signing_secret=signing_secret,
         token_verification_enabled=False,  # auth.test is ours to call, with a clear message
-        request_verification_enabled=True,
+        request_verification_enabled=not socket_mode,
         listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listener"),
-        ssl_check_enabled=True,
-        url_verification_enabled=True,
+        ssl_check_enabled=not socket_mode,
+        url_verification_enabled=not socket_mode,
     )
     register_all(app, services)
     _report_unexpected_errors(app, services)

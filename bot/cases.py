@@ -41,7 +41,7 @@ class _Duplicate(Exception):
     """Rolls back a duplicate's transaction (giving its number back), carrying the original."""
 
     def __init__(self, case: Case) -> None:
-        self.case = case
+        self.case_id = case.id
 
 
 def parse_ref(text: str) -> int | None:
@@ -86,7 +86,11 @@ class Cases:
                 timers.start_for_report(session, case, self.workspace, self.clock())
             return Reported(case, created=True)
         except _Duplicate as duplicate:
-            return Reported(duplicate.case, created=False)
+            # The duplicate's session was rolled back: read the original afresh.
+            with self.db.read() as session:
+                original = case_rows.by_id(session, duplicate.case_id)
+            assert original is not None
+            return Reported(original, created=False)
 
     def _new_case(
         self,
@@ -192,7 +196,7 @@ class Cases:
     # --- reading ---
 
     def find(self, number: int) -> Case | None:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             return case_rows.by_number(session, number)
 
     def may_see(self, case: Case, user_id: str) -> bool:
@@ -200,7 +204,7 @@ class Cases:
 
     def visible(self, user_id: str, scope: str, *, limit: int = 50) -> Sequence[Case]:
         member = self.workspace.is_member(user_id)
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             return case_rows.listing(
                 session,
                 states=OPEN_STATES if scope == "open" else None,
@@ -210,7 +214,7 @@ class Cases:
             )
 
     def systems_text(self) -> str:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             listing = [
                 (
                     s.id,
@@ -223,15 +227,15 @@ class Cases:
         return notice_views.systems_list(listing, self.lang)
 
     def system_names(self) -> dict[str, str]:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             return {s.id: s.name for s in catalogue_rows.active_systems(session)}
 
     def system_choices(self) -> list[tuple[str, str]]:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             return [(s.id, f"{s.name} {s.version}") for s in catalogue_rows.active_systems(session)]
 
     def next_escalation(self, case: Case) -> tuple[int, datetime] | None:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             return timer_rows.next_escalation(session, case.id)
 
     def next_step(self, case: Case) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
@@ -60,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit_sub.add_parser("verify", help="check the hash chain of one case or of all")
     verify.add_argument("case", nargs="?", help="NC-<n>; all cases when left out")
     verify.set_defaults(handler=_audit_verify)
+    catalogue = sub.add_parser("catalogue", help="the AI systems and partners")
+    catalogue_sub = catalogue.add_subparsers(title="catalogue commands")
+    catalogue_import = catalogue_sub.add_parser(
+        "import", help="upsert systems and partners from a YAML file; absent ones are deactivated"
+    )
+    catalogue_import.add_argument("file", help="a workspace file, or one with only a catalogue")
+    catalogue_import.set_defaults(handler=_catalogue_import)
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(title="db commands")
     db_upgrade = db_sub.add_parser("upgrade", help="migrate the database to the newest schema")
@@ -124,10 +130,6 @@ def _demo(_settings: Settings, _args: argparse.Namespace) -> int:
     # The transcript is the output: only warnings go to stderr (set before the imports, which
     # already log: alembic announces its plugins when it is imported).
     logging.getLogger().setLevel(logging.WARNING)
-    # LocalBot builds its Settings from explicit values, but pydantic-settings still reads the
-    # environment for the rest: a token or port set in this shell must not change the demo.
-    for name in Settings.model_fields:
-        os.environ.pop(name, None)
     from bot.demo import run_demo
 
     return run_demo(sys.stdout)
@@ -198,3 +200,21 @@ def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"{case.ref}: BROKEN at {where} — {result.detail}")
     print(f"{len(cases)} case(s) checked, {broken} broken")
     return 1 if broken else 0
+
+
+def _catalogue_import(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.catalogue import sync_catalogue
+    from bot.workspace import load_catalogue
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    catalogue = load_catalogue(Path(args.file))
+    db = Database(settings.DATABASE_URL)
+    upgrade(db)
+    summary = sync_catalogue(db, catalogue)
+    active = f"{summary.systems} active systems, {summary.partners} active partners"
+    gone = f"{summary.deactivated_systems} systems, {summary.deactivated_partners} partners"
+    print(f"catalogue imported: {active}; deactivated {gone}")
+    return 0

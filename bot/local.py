@@ -105,7 +105,8 @@ class LocalBot:
         if self._own_standin:
             self.standin.start()
         seed(self.standin, self.workspace)
-        settings = Settings(
+        # Built from our own values only: nothing set in the caller's shell may leak in.
+        settings = Settings.model_construct(
             SLACK_BOT_TOKEN=SecretStr(self.standin.settings.bot_token),
             SLACK_SIGNING_SECRET=SecretStr(self.signing_secret),
             SLACK_API_URL=self.standin.api_url,

@@ -169,7 +169,7 @@ class Outbox:
     def _case(self, case_id: int | None) -> Case | None:
         if case_id is None:
             return None
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             return case_rows.by_id(session, case_id)
 
     def _record(self, row: OutboxMessage, channel: str, ts: str | None) -> None:

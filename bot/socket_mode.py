@@ -2,11 +2,8 @@
 WebSocket the bot opens with its app-level token (``xapp-…``), and the bot acks on it.
 
 This module and ``bot/app.py`` are the only ones in ``bot/`` that import ``slack_bolt``: here
-the Socket Mode adapter, plus a Bolt ``App`` built for Socket Mode. ``build_app`` refuses an
-empty signing secret so that HTTP mode can never accept forged requests; Socket Mode requests
-are not signed at all (the WebSocket was opened with our own token), so this module builds its
-App without a signing secret and without request verification rather than weakening that
-refusal. The listeners are the same ones (``handlers.register_all``), so both modes behave alike.
+only the Socket Mode adapter. The App is ``build_app``'s, in its Socket Mode form (envelopes on
+our own WebSocket are not signed), so both modes run the same listeners.
 """
 
 from __future__ import annotations
@@ -14,33 +11,16 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
-from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
+from bot.app import build_app
 from bot.errors import ConfigError
 from bot.services import Services
-from handlers import register_all
 
 log = logging.getLogger("ncbot.socket_mode")
-
-
-def build_socket_app(services: Services, *, workers: int = 8) -> App:
-    """The Bolt App of ``build_app`` for envelopes that arrive over our own WebSocket."""
-    app = App(
-        client=services.client,
-        signing_secret="",  # never used: verification is off and nothing is served over HTTP
-        token_verification_enabled=False,  # auth.test was called by start_runtime
-        request_verification_enabled=False,
-        listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listener"),
-        ssl_check_enabled=False,
-        url_verification_enabled=False,
-    )
-    register_all(app, services)
-    return app
 
 
 class SocketModeRunner:
@@ -51,7 +31,7 @@ class SocketModeRunner:
     """
 
     def __init__(self, services: Services, *, app_token: str, workers: int = 8) -> None:
-        self.app = build_socket_app(services, workers=workers)
+        self.app = build_app(services, workers=workers, socket_mode=True)
         # slack-sdk's builtin client: no extra dependency. It calls apps.connections.open on
         # services.client, whose base_url is SLACK_API_URL, with the app token.
         self.handler = SocketModeHandler(

@@ -253,24 +253,48 @@ def load_workspace(path: Path) -> Workspace:
     return parse_workspace(text, str(path))
 
 
-def parse_workspace(text: str, name: str) -> Workspace:
+def load_catalogue(path: Path) -> Catalogue:
+    """A catalogue from a workspace file, or from a file holding only ``partners``/``systems``."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the catalogue file ({exc.strerror})") from None
+    data = _yaml_mapping(text, str(path))
+    if "catalogue" in data:
+        return parse_workspace(text, str(path)).catalogue
+    try:
+        return Catalogue.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, yaml.compose(text, Loader=yaml.SafeLoader), str(path)) from None
+
+
+def parse_workspace(text: str, name: str) -> Workspace:
+    data = _yaml_mapping(text, name)
+    try:
+        return Workspace.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, yaml.compose(text, Loader=yaml.SafeLoader), name) from None
+
+
+def _yaml_mapping(text: str, name: str) -> dict[str, Any]:
+    try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         raise ConfigError(f"{name}: line {line}: not valid YAML") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{name}: line 1: the workspace file must be a mapping")
-    try:
-        return Workspace.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = [part for part in error["loc"] if not str(part).startswith(("function-", "tagged"))]
-        key, line = _locate(root, loc)
-        message = error["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{name}: line {line}: {key}: {message}") from None
+        raise ConfigError(f"{name}: line 1: the file must be a mapping")
+    return data
+
+
+def _config_error(exc: ValidationError, root: yaml.Node | None, name: str) -> ConfigError:
+    """One line: the file, the line, the key as written, and what is wrong with it."""
+    error = exc.errors()[0]
+    loc = [part for part in error["loc"] if not str(part).startswith(("function-", "tagged"))]
+    key, line = _locate(root, loc)
+    message = error["msg"].removeprefix("Value error, ")
+    return ConfigError(f"{name}: line {line}: {key}: {message}")
 
 
 def _locate(node: yaml.Node | None, loc: list[Any]) -> tuple[str, int]:

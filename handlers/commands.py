@@ -23,6 +23,7 @@ from handlers.timeline import timeline_lines
 log = logging.getLogger("ncbot.commands")
 LIST_SCOPES = ("open", "mine", "all")
 LIST_LIMIT = 25
+SECTION_BUDGET = 2900  # below Block Kit's 3000, leaving room for the "…and more" line
 
 
 def register(app: App, services: Services) -> None:
@@ -80,17 +81,18 @@ def list_cases(services: Services, user_id: str, scope: str) -> dict[str, Any]:
     cases = services.cases.visible(user_id, scope, limit=LIST_LIMIT + 1)
     if not cases:
         return {"text": t("list.empty", lang, scope=scope)}
-    lines = [
-        case_views.case_line(case, case.details.get("permalink"), lang)
-        for case in cases[:LIST_LIMIT]
-    ]
-    if len(cases) > LIST_LIMIT:
-        lines.append(t("list.more", lang, count="≥1"))
-    text = t("list.header", lang, scope=scope) + "\n" + "\n".join(lines)
-    return {
-        "text": text,
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
-    }
+    text = t("list.header", lang, scope=scope)
+    shown = 0
+    for case in cases[:LIST_LIMIT]:
+        line = case_views.case_line(case, case.details.get("permalink"), lang)
+        if len(text) + len(line) + 1 > SECTION_BUDGET:
+            break  # whole lines only: a cut link would garble the rest of the answer
+        text += "\n" + line
+        shown += 1
+    if shown < len(cases):
+        more = len(cases) - shown
+        text += "\n" + t("list.more", lang, count=f"{more}+" if len(cases) > LIST_LIMIT else more)
+    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
 
 
 def case_status(services: Services, user_id: str, text: str) -> dict[str, Any]:
