@@ -132,8 +132,10 @@ class PageView:
     def sidebar(self, channels: list[Channel], current: str) -> str:
         def item(target: str, label: str, icon: str, extra: str = "") -> str:
             active = " active" if target == current else ""
+            count = len(self.standin.messages(target)) if target != HOME else 0
             return (
-                f'<a href="#" class="sb-item{active}{extra}" data-channel="{esc(target)}">'
+                f'<a href="#" class="sb-item{active}{extra}" data-channel="{esc(target)}" '
+                f'data-count="{count}">'
                 f'<span class="sb-icon">{icon}</span><span class="sb-label">{esc(label)}</span></a>'
             )
 
@@ -291,8 +293,8 @@ class PageView:
             f'<div class="msg" data-channel="{esc(m.channel)}" data-ts="{esc(m.ts)}">'
             f'{_avatar(name, is_bot)}<div class="msg-main">'
             f'<div class="msg-head"><b class="msg-name">{esc(name)}</b>{badge}'
-            f'<span class="msg-time">{self._time(m.ts)}</span></div>'
-            f'<div class="msg-body">{body}{edited}</div>'
+            f'<span class="msg-time">{self._time(m.ts)}</span>{edited}</div>'
+            f'<div class="msg-body">{body}</div>'
             f'<div class="msg-foot">{summary}</div></div></div>'
         )
 

@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any
 
 from bot.app import EVENTS_PATH, StartResponse
-from bot.sandbox.page import HOME, SLACKBOT, Answer, PageView, now_ts
+from bot.sandbox.page import HOME, SLACKBOT, Answer, PageView, now_ts, people
 from bot.sandbox.runtime import Generation, Sandbox
 from bot.sandbox.slack_paths import PREFIXES, slack_paths
 from bot.standin.driver import DriverResponse
@@ -88,13 +88,13 @@ class SandboxApp:
             return _json(start_response, {"ok": False, "error": str(exc)}, 400)
 
     def _state(self, current: Generation, query: dict[str, str]) -> JSON:
-        people = PageView(current.standin, self.sandbox.workspace, [], "").people
-        user = query.get("user") or (people[0].id if people else "")
+        everyone = people(current.standin, self.sandbox.workspace)
+        user = query.get("user") or (everyone[0].id if everyone else "")
         page = PageView(current.standin, self.sandbox.workspace, self._answers_of(current), user)
         tab = query.get("tab", "")
         state = page.state(query.get("channel") or "", query.get("thread") or None, tab)
         state["generation"] = current.number
-        state["people"] = [{"id": p.id, "name": p.name, "role": p.role} for p in page.people]
+        state["people"] = [{"id": p.id, "name": p.name, "role": p.role} for p in everyone]
         return state
 
     def _answers_of(self, current: Generation) -> list[Answer]:

@@ -27,13 +27,18 @@ class Page:
     """The sandbox page, in the words a visitor would use."""
 
     def __init__(self, browser: Any, url: str) -> None:
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import Select, WebDriverWait
 
         self.browser = browser
         self.by = By
         self.select = Select
-        self.wait = WebDriverWait(browser, WAIT, poll_frequency=0.1)
+        # The page redraws a region whenever the stand-in changes: an element found a moment
+        # ago can be gone, so every wait looks again instead of failing on a stale element.
+        self.wait = WebDriverWait(
+            browser, WAIT, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException]
+        )
         browser.get(url + "/")
         self.until(lambda: self.css("#user option"), "the user switcher")
 
@@ -52,6 +57,25 @@ class Page:
             lambda: next((e for e in self.css(selector) if e.is_displayed()), None), what
         )
 
+    def click(self, selector: str, what: str) -> None:
+        """Click the first visible match, looking again if the page redrew it meanwhile."""
+
+        def clicked() -> bool:
+            self.visible(selector, what).click()
+            return True
+
+        self.until(clicked, f"a click on {what}")
+
+    def text(self, selector: str) -> str:
+        """The text of every match, read in one go (the page may redraw between reads)."""
+        return str(
+            self.browser.execute_script(
+                "return [...document.querySelectorAll(arguments[0])].map(e => e.innerText)"
+                ".join('\\n')",
+                selector,
+            )
+        )
+
     def be(self, user: str) -> None:
         self.select(self.css("#user")[0]).select_by_value(user)
         self.until(
@@ -59,7 +83,7 @@ class Page:
         )
 
     def open_channel(self, channel: str) -> None:
-        self.css(f'.sb-item[data-channel="{channel}"]')[0].click()
+        self.click(f'.sb-item[data-channel="{channel}"]', channel)
         self.until(lambda: self.css(f'.sb-item.active[data-channel="{channel}"]'), channel)
 
     def type_command(self, text: str) -> None:
@@ -112,7 +136,7 @@ class Page:
         return self.visible(f'#thread .bk-button[data-action-id="{action_id}"]', action_id)
 
     def click_in_thread(self, action_id: str) -> None:
-        self.thread_button(action_id).click()
+        self.click(f'#thread .bk-button[data-action-id="{action_id}"]', action_id)
 
     def shot(self, path: Path) -> Path:
         self.browser.save_screenshot(str(path))
@@ -123,6 +147,7 @@ class Page:
 def test_a_case_reported_acknowledged_measured_and_approved_in_the_browser(
     browser: Any, sandbox: SandboxServer, artifacts: Path
 ) -> None:
+    (artifacts / "sandbox-failure.png").unlink(missing_ok=True)
     page = Page(browser, sandbox.url)
     try:
         _walk_the_case(page, artifacts)
@@ -157,11 +182,10 @@ def _walk_the_case(page: Page, artifacts: Path) -> None:
     # Olga, triage officer, finds the card in #nc-triage and opens its thread.
     page.be(OFFICER)
     page.open_channel(TRIAGE)
-    card = page.visible("#messages .msg", "the case card")
-    page.until(lambda: "NC-1" in card.text, "NC-1 on the card")
-    assert "<since May>" in card.text, "typed markup is shown literally"
-    assert "@Rita Reporter" in card.text, "the reporter mention reads as a name"
-    page.visible("#messages .replies[data-thread]", "the thread's replies link").click()
+    card = page.until(lambda: (lambda t: t if "NC-1" in t else "")(page.text("#messages")), "NC-1")
+    assert "<since May>" in card, "typed markup is shown literally"
+    assert "@Rita Reporter" in card, "the reporter mention reads as a name"
+    page.click("#messages .replies[data-thread]", "the thread's replies link")
     page.visible("#thread .th-body", "the thread pane")
 
     page.click_in_thread("case_acknowledge")
@@ -199,6 +223,11 @@ def _walk_the_case(page: Page, artifacts: Path) -> None:
 
     # Anna, approver, approves in the same thread.
     page.be(APPROVER)
+    page.thread_button("measure_approve")
+    page.browser.execute_script(
+        "document.activeElement.blur();document.querySelector('#thread .th-body').scrollTop = 1e6"
+    )
+    page.shot(artifacts / "sandbox-approval-step.png")  # docs/sandbox.png is this one
     page.click_in_thread("measure_approve")
     page.thread_button("measure_done")
     thread = page.css("#thread")[0].text
@@ -208,8 +237,9 @@ def _walk_the_case(page: Page, artifacts: Path) -> None:
 
     # The distributor's Slack Connect channel shows the partner notice (in its language).
     page.open_channel(PARTNER_CHANNEL)
-    notice = page.visible("#messages .msg", "the partner notice")
-    page.until(lambda: "NC-1" in notice.text, "the case reference in the notice")
-    assert "Credit scoring model" in notice.text
+    notice = page.until(
+        lambda: (lambda t: t if "NC-1" in t else "")(page.text("#messages")), "the partner notice"
+    )
+    assert "Credit scoring model" in notice
     assert page.css("#messages .bk-button[data-action-id]"), "the partner can confirm receipt"
     page.shot(artifacts / "sandbox-partner-notice.png")

@@ -83,6 +83,7 @@ function draw(state) {
   view.channel = state.channel;
   writeHash();
   replace("sidebar", $("sidebar"), state.sidebar);
+  markUnread();
   replace("header", $("header"), state.header);
   const list = $("messages");
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
@@ -99,6 +100,29 @@ function draw(state) {
   $("composer-box").classList.toggle("hidden", state.channel === HOME);
   $("composer-input").placeholder = state.composer || "Message";
   drawModal(state.modal);
+}
+
+function markUnread() {
+  // What arrived in a channel since this visitor, as this user, last looked at it is bold.
+  for (const item of document.querySelectorAll(".sb-item[data-count]")) {
+    const key = `sandbox.seen.${shown.generation}.${view.user}.${item.dataset.channel}`;
+    const count = Number(item.dataset.count);
+    if (item.dataset.channel === view.channel) sessionStorage.setItem(key, String(count));
+    const seen = Number(sessionStorage.getItem(key) || 0);
+    item.classList.toggle("unread", count > seen);
+  }
+}
+
+function followPermalink(link) {
+  // Slack permalinks (…/archives/<channel>/p<ts>) open the message here instead of slack.com.
+  const found = /\/archives\/([A-Z0-9]+)\/p(\d{10})(\d{6})/.exec(link.href);
+  if (!found) return false;
+  const url = new URL(link.href);
+  view.channel = found[1];
+  view.thread = url.searchParams.get("thread_ts") || `${found[2]}.${found[3]}`;
+  writeHash();
+  refresh();
+  return true;
 }
 
 function replace(key, element, html) {
@@ -235,6 +259,8 @@ function switchTo(channel) {
 }
 
 document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[href*='/archives/']");
+  if (link && followPermalink(link)) { event.preventDefault(); return; }
   const target = event.target.closest(
     "[data-channel].sb-item, [data-channel].tab, [data-thread], [data-close-thread], " +
       ".bk-button, [data-modal-submit], [data-modal-close], [data-fill]",
