@@ -43,6 +43,7 @@ def workspace() -> Workspace:
 
 
 MEASURE_LABELS = ["Bring into conformity", "Withdraw", "Disable", "Recall"]
+PROPOSE_NEXT = "Next: propose a corrective action."
 
 
 def buttons(message: Any) -> list[str]:
@@ -89,12 +90,14 @@ class Watch:
         self.posts = len(bot.standin.calls("chat.postMessage"))
         self.updates = len(bot.standin.calls("chat.update"))
 
-    def check(self, timeline_words: str) -> Any:
+    def check(self, timeline_words: str, next_step: str) -> Any:
         """Assert the three visible effects of a transition; return the new step message."""
         bot = self.bot
         settle(bot)
         updates = bot.standin.calls("chat.update")[self.updates :]
         assert any(u.args["ts"] == self.card.ts for u in updates), "the card was not updated"
+        card = bot.standin.message(TRIAGE, self.card.ts)
+        assert f"_{next_step}_" in json.dumps(card.blocks[-1]), card.blocks[-1]
         cards = [m for m in bot.standin.messages(TRIAGE) if not m.is_reply]
         assert [c.ts for c in cards] == [self.card.ts], "a second card was posted"
         posts = [
@@ -133,7 +136,7 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     # 1. A triage member acknowledges and owns the case.
     watch = Watch(bot)
     decide(bot, "case_acknowledge", OFFICER)
-    step = watch.check("Acknowledged")
+    step = watch.check("Acknowledged", "Next: triage assesses whether this is a non-conformity.")
     card = bot.standin.message(TRIAGE, card.ts)
     assert card_field(card, "Owner") == f"<@{OFFICER}>"
     assert card_field(card, "State") == "Acknowledged"
@@ -147,7 +150,8 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     assert [o["value"] for o in risk["options"]] == ["yes", "no"]
     assert "initial_option" not in risk
     incident = inputs["serious_incident"]["element"]
-    assert [o["value"] for o in incident["options"]] == ["none", "a", "b", "c", "d"]
+    categories = [o["value"] for o in incident["options"]]
+    assert categories[0] == "none" and {c[0] for c in categories[1:]} == set("abcd")
     assert inputs["aware_on"]["element"]["type"] == "datepicker"
     unsettled = bot.driver.submit(view["id"], user=OFFICER, values={**ASSESSMENT, "risk": None})
     assert unsettled.json()["response_action"] == "errors"
@@ -159,7 +163,7 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     submitted = bot.driver.submit(view["id"], user=OFFICER, values=settled)
     assert (submitted.status, submitted.body) == (200, b"")
     wait_for(lambda: case_row(bot).state == "confirmed", what="the assessment")
-    step = watch.check("Non-conformity confirmed")
+    step = watch.check("Non-conformity confirmed", PROPOSE_NEXT)
     case = case_row(bot)
     assert case.risk == "no"  # settled here, no longer "unknown"
     assessment = case.details["assessment"]
@@ -191,7 +195,9 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     submitted = bot.driver.submit(view["id"], user=OFFICER, values=MEASURE_PLAN)
     assert (submitted.status, submitted.body) == (200, b"")
     wait_for(lambda: case_row(bot).state == "measure_proposed", what="the proposal")
-    step = watch.check("proposed *Withdraw*")
+    step = watch.check(
+        "proposed *Withdraw*", "Next: an approver other than the proposer approves or rejects it."
+    )
     asking = step.blocks[1]["text"]["text"]
     assert f"<@{APPROVER}>" in asking and f"<@{APPROVER2}>" in asking
     assert f"<@{OFFICER}>" not in asking  # the proposer is not asked to approve
@@ -206,7 +212,7 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     # 4. An approver other than the proposer approves.
     watch = Watch(bot)
     decide(bot, "measure_approve", APPROVER)
-    step = watch.check("Approved")
+    step = watch.check("Approved", "Next: carry out the corrective action and mark it done.")
     assert buttons(step) == ["Done"]
     assert f"<@{OFFICER2}>" in step.blocks[1]["text"]["text"]  # the measure owner is asked
     assert [a["by"] for a in case_row(bot).details["measure"]["approvals"]] == [APPROVER]
@@ -214,7 +220,7 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     # 5. The measure owner records it as carried out, with evidence.
     watch = Watch(bot)
     decide(bot, "measure_done", OFFICER2, DONE_EVIDENCE)
-    step = watch.check("Measure carried out")
+    step = watch.check("Measure carried out", "Next: the case owner or triage closes the case.")
     assert DONE_EVIDENCE["evidence"] in timeline_of(step)
     done = case_row(bot).details["measure"]["done"]
     assert (done["evidence"], done["link"], done["by"]) == (
@@ -227,7 +233,7 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     # 6. The case owner closes; the card says so.
     watch = Watch(bot)
     decide(bot, "case_close", OFFICER)
-    step = watch.check("Closed")
+    step = watch.check("Closed", "No further steps.")
     assert buttons(step) == ["Reopen"]
     card = bot.standin.message(TRIAGE, card.ts)
     assert card_field(card, "State") == "Closed"
@@ -275,7 +281,7 @@ def test_an_admin_reopens_a_closed_case_and_it_returns_to_choosing_a_measure(
     reason = "The authority found the withdrawal incomplete."
     assert bot.driver.submit(view["id"], user=ADMIN, values={"reason": reason}).body == b""
     wait_for(lambda: case_row(bot).state == "confirmed", what="the reopening")
-    step = watch.check("Reopened")
+    step = watch.check("Reopened", PROPOSE_NEXT)
     assert reason in timeline_of(step)
     assert buttons(step) == MEASURE_LABELS
     assert event_kinds(bot) == [*before, "reopen"]
@@ -298,7 +304,7 @@ def test_not_a_non_conformity_closes_the_case_and_tells_the_reporter_why(
     reason = "The drift is within the accuracy range declared in the instructions for use."
     assert bot.driver.submit(view["id"], user=OFFICER, values={"reason": reason}).body == b""
     wait_for(lambda: case_row(bot).state == "dismissed", what="the dismissal")
-    step = watch.check("Not a non-conformity")
+    step = watch.check("Not a non-conformity", "No further steps.")
     assert reason in timeline_of(step)
     assert buttons(step) == ["Reopen"]
     card = bot.standin.message(TRIAGE, case_card(bot).ts)
@@ -319,7 +325,7 @@ def test_a_rejected_measure_sends_the_case_back_to_choosing_one(any_db_bot: Loca
     reason = "Withdrawal alone leaves the deployed copies running; recall them."
     assert bot.driver.submit(view["id"], user=APPROVER2, values={"reason": reason}).body == b""
     wait_for(lambda: case_row(bot).state == "confirmed", what="the rejection")
-    step = watch.check("Rejected")
+    step = watch.check("Rejected", PROPOSE_NEXT)
     assert reason in timeline_of(step)
     assert buttons(step) == MEASURE_LABELS
     case = case_row(bot)
@@ -333,3 +339,56 @@ def test_a_rejected_measure_sends_the_case_back_to_choosing_one(any_db_bot: Loca
     decide(bot, "measure_approve", APPROVER)
     assert case_row(bot).details["measure"]["measure"] == "recall"
     assert event_kinds(bot)[-4:] == ["propose_measure", "reject", "propose_measure", "approve"]
+
+
+@pytest.mark.xfail(
+    reason="BUG: the case card never shows the measure (bot/views/case.py case_card renders "
+    "state, owner and next step but not case.details['measure'], which the issue asks for)",
+    strict=True,
+)
+def test_the_card_shows_the_measure_once_proposed(bot: LocalBot) -> None:
+    walk_to(bot, "measure_approved")
+    card = bot.standin.message(TRIAGE, case_card(bot).ts)
+    assert "Withdraw" in json.dumps(card.blocks)
+
+
+def test_what_people_type_into_a_decision_is_shown_as_text_not_markup(bot: LocalBot) -> None:
+    walk_to(bot, "acknowledged")
+    view = open_step_modal(bot, "case_dismiss", OFFICER)
+    reason = "<!channel> see <https://evil.example|the docs> & <@U0ADMIN001>"
+    assert bot.driver.submit(view["id"], user=OFFICER, values={"reason": reason}).body == b""
+    wait_for(lambda: case_row(bot).state == "dismissed", what="the dismissal")
+    settle(bot)
+    escaped = "&lt;!channel&gt; see &lt;https://evil.example|the docs&gt; &amp; &lt;@U0ADMIN001&gt;"
+    assert escaped in timeline_of(last_step_message(bot))
+    (dm,) = bot.standin.messages(REPORTER)
+    assert escaped in dm.text and "<!channel>" not in dm.text
+    assert case_row(bot).details["dismissal"]["reason"] == reason  # stored as typed
+
+
+@pytest.fixture
+def dutch_bot(tmp_path: Any) -> Any:
+    from bot.clock import FakeClock
+
+    workspace = guided_workspace().model_copy(update={"language": "nl"})
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    with LocalBot(workspace, database_url=url, clock=FakeClock()) as local:
+        yield local
+
+
+def test_the_buttons_speak_dutch_in_a_dutch_workspace(dutch_bot: LocalBot) -> None:
+    bot = dutch_bot
+    walk_to(bot, "reported")
+    assert buttons(last_step_message(bot)) == ["In behandeling nemen"]
+    decide(bot, "case_acknowledge", OFFICER)
+    assert buttons(last_step_message(bot)) == [
+        "Non-conformiteit bevestigen",
+        "Geen non-conformiteit",
+    ]
+    decide(bot, "case_confirm", OFFICER, ASSESSMENT)
+    assert buttons(last_step_message(bot)) == [
+        "In overeenstemming brengen",
+        "Uit de handel nemen",
+        "Buiten gebruik stellen",
+        "Terugroepen",
+    ]
