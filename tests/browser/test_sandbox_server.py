@@ -22,6 +22,7 @@ from tests.scenarios import wait_for
 
 REPORTER = "U0REPORTR1"
 GENERAL = "C0GENERAL1"
+TRIAGE = "C0TRIAGE01"
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -169,3 +170,67 @@ def unused_port() -> int:
         port: int = probe.getsockname()[1]
     time.sleep(0.05)
     return port
+
+
+def _report(sandbox: SandboxServer) -> Any:
+    """Report a case through the page's API and return the generation it lives in."""
+    post(
+        sandbox.url + "/sandbox/api/command",
+        {"user": REPORTER, "channel": GENERAL, "text": "/nonconformity report Drift"},
+    )
+    generation = sandbox.sandbox.current
+    assert generation is not None
+    view = wait_for(lambda: generation.standin.open_views(REPORTER), what="the modal")[-1]
+    values = {
+        "system": "credit-scoring",
+        "title": "Drift",
+        "description": "x",
+        "requirements": ["art10"],
+        "risk": "yes",
+        "severity": "high",
+    }
+    answer = post(
+        sandbox.url + "/sandbox/api/submit",
+        {"user": REPORTER, "view_id": view.id, "values": values},
+    )
+    assert answer["ok"] and answer["action"] is None, answer
+    return generation
+
+
+def test_a_refused_click_answers_in_the_thread_to_the_clicker_only(sandbox: SandboxServer) -> None:
+    generation = _report(sandbox)
+    step = wait_for(
+        lambda: next((m for m in generation.standin.messages(TRIAGE) if m.is_reply), None),
+        10,
+        what="the first step in the thread",
+    )
+    answer = post(
+        sandbox.url + "/sandbox/api/click",
+        {"user": REPORTER, "channel": TRIAGE, "ts": step.ts, "action_id": "case_acknowledge"},
+    )
+    assert answer == {"ok": True, "status": 200}
+
+    def thread_of(user: str) -> str:
+        url = (
+            f"{sandbox.url}/sandbox/api/state?user={user}&channel={TRIAGE}&thread={step.thread_ts}"
+        )
+        thread: str = json.loads(get(url)[1])["thread"]
+        return thread
+
+    wait_for(lambda: "Only visible to you" in thread_of(REPORTER), what="the refusal")
+    assert "Only visible to you" not in thread_of("U0OFFICER1")
+
+
+def test_reset_wipes_a_configured_database(tmp_path: Any) -> None:
+    from bot.workspace import load_workspace, sample_path
+    from storage import cases as case_rows
+
+    url = f"sqlite:///{tmp_path / 'kept.db'}"
+    with SandboxServer(load_workspace(sample_path()), port=0, database_url=url) as sandbox:
+        generation = _report(sandbox)
+        wait_for(lambda: generation.standin.messages(TRIAGE), what="the case card")
+        post(sandbox.url + "/sandbox/api/reset", {"user": REPORTER})
+        current = sandbox.sandbox.current
+        assert current is not None
+        with current.services.db.transaction() as session:
+            assert list(case_rows.all_cases(session)) == []
