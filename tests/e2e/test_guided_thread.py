@@ -392,3 +392,14 @@ def test_the_buttons_speak_dutch_in_a_dutch_workspace(dutch_bot: LocalBot) -> No
         "Buiten gebruik stellen",
         "Terugroepen",
     ]
+
+
+def test_an_admin_reopens_a_dismissed_case_for_a_new_assessment(bot: LocalBot) -> None:
+    walk_to(bot, "acknowledged")
+    decide(bot, "case_dismiss", OFFICER, {"reason": "Within the declared accuracy."})
+    watch = Watch(bot)
+    decide(bot, "case_reopen", ADMIN, {"reason": "New complaints from deployers."})
+    step = watch.check("Reopened", "Next: triage assesses whether this is a non-conformity.")
+    assert buttons(step) == ["Confirm non-conformity", "Not a non-conformity"]
+    assert case_row(bot).details["dismissal"]["reason"] == "Within the declared accuracy."
+    assert event_kinds(bot) == ["reported", "acknowledge", "dismiss", "reopen"]
