@@ -115,14 +115,9 @@ def test_serve_without_a_setting_it_needs_exits_2_naming_it(
     runs = [(["serve"], environment(standin, tmp_path, **env)) for env, _ in SERVE_MISSING]
     for done, (_, name) in zip(run_all(runs), SERVE_MISSING, strict=True):
         refused(done, name)
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot/cli.py _serve imports bot.runtime (alembic logs 'setup plugin' lines at "
-    "INFO) after logs.configure() and before settings.require()/the workspace is read: serve's "
-    "refusal is 8 lines, not one",
-    strict=True,
-)
 def test_serve_without_a_setting_prints_only_one_line(
     standin: SlackStandIn, tmp_path: Path
 ) -> None:
@@ -143,6 +138,7 @@ def test_serve_with_a_bad_workspace_file_names_file_key_and_line(
     )
     done = run(["serve"], environment(standin, tmp_path, NCBOT_CONFIG=str(config)))
     last = refused(done, str(config), "catalogue.partners.0.role", f"line {line}")
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert last.startswith(f"nonconformity-bot: {config}: line {line}: catalogue.partners.0.role")
 
 

@@ -158,11 +158,6 @@ def test_serve_with_an_empty_signing_secret_exits_2_naming_it(tmp_path: Path) ->
     )
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot/cli.py _serve imports bot.runtime (alembic logs 'setup plugin' at INFO) "
-    "after logs.configure() and before settings.require(): a missing setting prints 8 lines",
-    strict=True,
-)
 def test_serve_with_an_empty_signing_secret_prints_one_line(tmp_path: Path) -> None:
     done = serve_with_empty_signing_secret(tmp_path)
     assert done.returncode == 2

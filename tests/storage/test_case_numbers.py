@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-import pytest
 from sqlalchemy import select
 
 from bot.local import LocalBot
@@ -118,11 +117,6 @@ def test_a_refused_report_between_two_good_ones_takes_no_number(any_db_bot: Loca
     all_delivered(bot)
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot/cases.py Cases.report returns the duplicate's case from its rolled-back "
-    "session (expired and detached): reading any attribute raises DetachedInstanceError",
-    strict=True,
-)
 def test_a_duplicate_submission_hands_back_the_original_case(bot: LocalBot) -> None:
     data = ReportInput.model_validate(
         {
