@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import audit, timers
+from bot import audit, duties, timers
 from bot.clock import Clock
 from bot.errors import UserError
 from bot.messages import t
@@ -22,6 +21,7 @@ from bot.workflow import CaseState, next_step_key
 from bot.workspace import PartnerRole, Workspace
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
+from storage import notices as notice_rows
 from storage import outbox
 from storage import timers as timer_rows
 from storage.db import Database
@@ -42,6 +42,24 @@ class _Duplicate(Exception):
 
     def __init__(self, case: Case) -> None:
         self.case_id = case.id
+
+
+def case_notes(session: Session, case: Case) -> list[str]:
+    """What the case waits on, for its card and ``status``: the next escalation, the Art. 73
+    deadline, and how many partner notices are acknowledged."""
+    lang = case.language
+    notes: list[str] = []
+    escalation = timer_rows.next_escalation(session, case.id)
+    if escalation is not None:
+        level, at = escalation
+        notes.append(t("card.next_escalation", lang, level=level, when=case_views.when(at)))
+    deadline = duties.art73(case)
+    if deadline is not None and case.state not in duties.CLOSED_STATES:
+        notes.append(t("card.deadline", lang, due=deadline.due.isoformat()))
+    sent = notice_rows.of_case(session, case.id)
+    if sent:
+        notes.append(t("card.notices", lang, counts=notice_views.counts_line(sent, lang)))
+    return notes
 
 
 def parse_ref(text: str) -> int | None:
@@ -234,9 +252,9 @@ class Cases:
         with self.db.read() as session:
             return [(s.id, f"{s.name} {s.version}") for s in catalogue_rows.active_systems(session)]
 
-    def next_escalation(self, case: Case) -> tuple[int, datetime] | None:
+    def notes(self, case: Case) -> list[str]:
         with self.db.read() as session:
-            return timer_rows.next_escalation(session, case.id)
+            return case_notes(session, case)
 
     def next_step(self, case: Case) -> str:
         return t(next_step_key(CaseState(case.state)), self.lang)

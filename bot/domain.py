@@ -48,13 +48,16 @@ class Measure(StrEnum):
 
 
 class SeriousIncident(StrEnum):
-    """Art. 3(49): none, or the category of the serious incident."""
+    """Art. 3(49): none, or the category of the serious incident, split where Art. 73's
+    deadlines differ (a death; a widespread infringement)."""
 
     NONE = "none"
-    DEATH_OR_HEALTH = "a"
-    CRITICAL_INFRASTRUCTURE = "b"
-    FUNDAMENTAL_RIGHTS = "c"
-    PROPERTY_OR_ENVIRONMENT = "d"
+    DEATH = "a_death"  # 3(49)(a), a person died
+    HEALTH = "a_health"  # 3(49)(a), serious harm to a person's health
+    INFRASTRUCTURE = "b"  # 3(49)(b)
+    FUNDAMENTAL_RIGHTS = "c"  # 3(49)(c)
+    WIDESPREAD = "c_widespread"  # 3(49)(c) as a widespread infringement (Art. 3(61))
+    PROPERTY = "d"  # 3(49)(d)
 
 
 REASON_MAX: Final = 2000

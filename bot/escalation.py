@@ -92,7 +92,7 @@ def freeze(policy: Policy, *, timezone: str, critical: bool) -> dict[str, Any]:
         else {"days": quiet.days, "from": quiet.start, "to": quiet.end},
         "levels": [
             {
-                "after": int(level.after.total_seconds()),
+                "after": int(level.offset.total_seconds()),  # negative: before the anchor
                 "notify": list(level.notify),
                 "repeat_every": int(level.repeat.every.total_seconds()) if level.repeat else None,
                 "repeat_max": level.repeat.max if level.repeat else 0,

@@ -31,13 +31,22 @@ log = logging.getLogger("ncbot.outbox")
 
 WAIT_FOR_CARD = timedelta(seconds=2)
 NEEDS_CARD = frozenset(
-    {"thread", "reporter_notice", "card_update", "step_done", "notices_post", "notices_update"}
+    {
+        "thread",
+        "reporter_notice",
+        "card_update",
+        "step_done",
+        "notices_post",
+        "notices_update",
+        "panel_post",
+        "panel_update",
+    }
 )
 FAN_OUT = 16  # lanes served at once; within one lane, messages keep their order
 
 
 INDEPENDENT = frozenset({"partner_notice", "dm", "channel"})
-UPDATES = frozenset({"card_update", "step_done", "notice_update", "notices_update"})
+UPDATES = frozenset({"card_update", "step_done", "notice_update", "notices_update", "panel_update"})
 """Kinds that edit a message in place: idempotent, so never searched for in history."""
 
 
@@ -128,6 +137,9 @@ class Outbox:
         """Reminders re-check, just before sending, that nobody answered in the meantime."""
         state = row.payload.get("while_state")
         if state and (case is None or case.state != state):
+            return False
+        duty = row.payload.get("while_duty_open")
+        if duty and (case is None or duty in (case.details.get("duties") or {})):
             return False
         notice_id = row.payload.get("while_notice")
         if notice_id is not None:

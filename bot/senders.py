@@ -17,10 +17,12 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session
 
-from bot import audit, notices, timers
+from bot import audit, duties, notices, timers
+from bot.cases import case_notes
 from bot.clock import Clock
 from bot.messages import t
 from bot.views import case as case_views
+from bot.views import duties as duty_views
 from bot.views import notices as notice_views
 from bot.views import steps as step_views
 from bot.workflow import CaseState, next_step_key
@@ -29,7 +31,6 @@ from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
 from storage import notices as notice_rows
 from storage import outbox as rows
-from storage import timers as timer_rows
 from storage.db import Database
 from storage.models import Case, OutboxMessage
 
@@ -71,6 +72,11 @@ class Senders:
             "notice_update": self._update_notice,
             "notices_post": self._post_notice_table,
             "notices_update": self._update_notice_table,
+            "panel_post": self._post_panel,
+            "panel_update": self._update_panel,
+        }
+        self.panels: dict[str, Callable[[Case], tuple[str, list[dict[str, Any]]]]] = {
+            "duties": self._duties_panel,
         }
 
     def send(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
@@ -162,19 +168,54 @@ class Senders:
 
     def _card(self, case: Case) -> tuple[str, list[dict[str, Any]]]:
         lang = case.language
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             system = catalogue_rows.system(session, case.system_id)
-            escalation = timer_rows.next_escalation(session, case.id)
-            sent = notice_rows.of_case(session, case.id)
+            notes = case_notes(session, case)
         name = system.name if system else case.system_id
         next_step = t(next_step_key(CaseState(case.state)), lang)
-        tally = (
-            t("card.notices", lang, counts=notice_views.counts_line(sent, lang)) if sent else None
-        )
         return (
             case_views.card_text(case, lang),
-            case_views.case_card(case, name, next_step, lang, escalation, tally),
+            case_views.case_card(case, name, next_step, lang, notes),
         )
+
+    # --- panels: one thread message per case and topic, posted once and kept current ---
+
+    def _post_panel(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
+        assert case is not None and case.card_ts is not None
+        text, blocks = self.panels[row.payload["panel"]](case)
+        response = self.client.chat_postMessage(
+            channel=case.channel,
+            thread_ts=case.card_ts,
+            text=text,
+            blocks=blocks,
+            metadata=self.metadata(row),
+            unfurl_links=False,
+        )
+        return str(response["channel"]), str(response["ts"])
+
+    def _update_panel(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
+        assert case is not None
+        with self.db.read() as session:
+            posted = rows.by_key(session, row.payload["post"])
+        if posted is None or posted.status != rows.SENT or not posted.slack_ts:
+            raise NotYet
+        channel = posted.slack_channel or case.channel
+        text, blocks = self.panels[row.payload["panel"]](case)
+        self.client.chat_update(channel=channel, ts=posted.slack_ts, text=text, blocks=blocks)
+        return channel, posted.slack_ts
+
+    def _duties_panel(self, case: Case) -> tuple[str, list[dict[str, Any]]]:
+        with self.db.read() as session:
+            names = duties.authority_names(session, case)
+        deadline = duties.art73(case)
+        line = (
+            duty_views.deadline_line(
+                deadline.category, deadline.due, deadline.days, deadline.article, case.language
+            )
+            if deadline
+            else None
+        )
+        return duty_views.panel(case, duties.required(case), line, names, case.language)
 
     def metadata(self, row: OutboxMessage) -> dict[str, Any]:
         """Tags every post with its outbox row (and a partner notice with its notice id), so a

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.cases import Cases
 from bot.clock import Clock
+from bot.duties import Duties
 from bot.notices import Notices
 from bot.outbox import Outbox
 from bot.steps import Steps
@@ -28,6 +29,7 @@ class Services:
     steps: Steps
     timers: TimerEngine
     notices: Notices
+    duties: Duties
     team_id: str | None = None  # our own workspace; set from auth.test when known
 
     @property
@@ -54,6 +56,7 @@ def build_services(
         outbox=deliveries,
         steps=Steps(db, workspace, clock, team_id),
         notices=Notices(db, workspace, clock, team_id),
+        duties=Duties(db, workspace, clock, team_id),
         timers=TimerEngine(
             db, client, workspace, clock, lambda case_id: deliveries.deliver_due(case_id=case_id)
         ),

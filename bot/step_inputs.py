@@ -82,6 +82,7 @@ class MeasurePlan(_Form):
     target_date: Annotated[date | None, BeforeValidator(_chosen)]
     affected: Annotated[Text, _required(500)]
     keeps_running: Annotated[Choice, AfterValidator(lambda v: _one_of(v, ("yes", "no")))]
+    art73_6: list[str] = []  # the serious-incident warning's checkbox, where it was shown
 
 
 class DoneEvidence(_Form):
@@ -95,3 +96,23 @@ def _one_of(value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise PydanticCustomError("report.error.choice", "choose")
     return value
+
+
+class Investigation(_Form):
+    """Art. 20(2): what was found about the causes, and with whom."""
+
+    findings: LongText
+    how: Annotated[Text, AfterValidator(lambda v: v or None)] = None
+
+
+class Sent(_Form):
+    """An authority informed, or an Art. 73 report made: when, how, under which reference."""
+
+    on: Annotated[date | None, BeforeValidator(_chosen)]
+    how: Annotated[Text, _required(500)]
+    reference: Annotated[Text, AfterValidator(lambda v: v or None)] = None
+
+
+class AwarenessCorrection(_Form):
+    aware_on: Annotated[date | None, BeforeValidator(_chosen)]
+    reason: Reason

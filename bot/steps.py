@@ -14,8 +14,9 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from bot import audit, notices, timers
+from bot import audit, duties, notices, timers
 from bot.clock import Clock
+from bot.domain import Measure
 from bot.errors import UserError
 from bot.messages import t
 from bot.step_inputs import Assessment, DoneEvidence, MeasurePlan, Reasoned
@@ -38,6 +39,11 @@ INPUTS: dict[Action, type[BaseModel] | None] = {
     Action.CLOSE: None,
     Action.REOPEN: Reasoned,
 }
+
+
+def needs_art73_6_warning(case: Case, measure: str) -> bool:
+    """Altering the system of a serious incident may spoil the investigation (Art. 73(6))."""
+    return measure == Measure.BRING_INTO_CONFORMITY and duties.serious(case)
 
 
 class Steps:
@@ -84,7 +90,7 @@ class Steps:
             self._load(session, number, version, case)
             decision = self._decide(session, case, action, self.actor(user_id, team_id))
             data = inputs.model_dump(mode="json") if inputs is not None else {}
-            self._validate(action, data)
+            self._validate(case, action, data)
             self._apply(case, action, user_id, data)
             now = self.clock()
             case.state = decision.to_state.value
@@ -108,6 +114,8 @@ class Steps:
             timers.on_transition(session, case, action, self.workspace, now)
             if action is Action.APPROVE:
                 notices.queue_for_approval(session, case, self.workspace, now)
+            if action is Action.CONFIRM:
+                duties.on_assessment(session, case, self.workspace, now)
             self._queue_messages(session, case, action, user_id, data, version)
             return case
 
@@ -139,14 +147,15 @@ class Steps:
 
     def close_blockers(self, session: Session, case: Case) -> tuple[Blocker, ...]:
         """What still stands between a carried-out measure and closing; later duties add here."""
-        return notices.close_blockers(session, case)
+        return notices.close_blockers(session, case) + duties.blockers(session, case)
 
-    def _validate(self, action: Action, data: dict[str, Any]) -> None:
-        past = action is Action.PROPOSE_MEASURE and (
-            date.fromisoformat(data["target_date"]) < self.clock().date()
-        )
-        if past:
+    def _validate(self, case: Case, action: Action, data: dict[str, Any]) -> None:
+        if action is not Action.PROPOSE_MEASURE:
+            return
+        if date.fromisoformat(data["target_date"]) < self.clock().date():
             raise UserError("measure.past_date", field="target_date")
+        if needs_art73_6_warning(case, data["measure"]) and not data.get("art73_6"):
+            raise UserError("measure.art73_6.required", field="art73_6")
 
     def _apply(self, case: Case, action: Action, user_id: str, data: dict[str, Any]) -> None:
         details = dict(case.details)
@@ -160,6 +169,9 @@ class Steps:
             details["dismissal"] = {**data, "by": user_id, "at": now}
         elif action is Action.PROPOSE_MEASURE:
             details["measure"] = {**data, "proposer": user_id, "proposed_at": now, "approvals": []}
+            if needs_art73_6_warning(case, data["measure"]):
+                # Art. 73(6): the warning was shown, and this person went on.
+                details["measure"]["art73_6_warning"] = {"shown": True, "continued_by": user_id}
         elif action is Action.APPROVE:
             measure = dict(details["measure"])
             measure["approvals"] = [*measure.get("approvals", []), {"by": user_id, "at": now}]

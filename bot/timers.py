@@ -42,6 +42,7 @@ ESCALATION = "escalation"
 APPROVAL = "approval_pending"
 OVERDUE = "measure_overdue"
 NOTICE = "notice_receipt"
+DEADLINE = "art73_report"
 ALL_KINDS = (ESCALATION, APPROVAL, OVERDUE)  # case timers; notice timers stop with their notice
 
 WAITING_STATE: dict[str, CaseState] = {
@@ -57,8 +58,8 @@ STOPPED_BY: dict[Action, tuple[str, ...]] = {
     Action.APPROVE: (APPROVAL,),
     Action.REJECT: (APPROVAL,),
     Action.MARK_DONE: (OVERDUE,),
-    Action.CLOSE: ALL_KINDS,
-    Action.DISMISS: ALL_KINDS,
+    Action.CLOSE: (*ALL_KINDS, DEADLINE),
+    Action.DISMISS: (*ALL_KINDS, DEADLINE),
     Action.REOPEN: ALL_KINDS,
 }
 RETRY_RESOLVE = timedelta(seconds=30)
@@ -119,6 +120,37 @@ def start_for_notice(
 
 def stop_notice(session: Session, notice_id: int) -> None:
     rows.cancel_key(session, f"{NOTICE}:{notice_id}")
+
+
+def start_deadline(
+    session: Session,
+    case: Case,
+    workspace: Workspace,
+    deadline: datetime,
+    now: datetime,
+    *,
+    key_suffix: str = "",
+) -> None:
+    """Art. 73: remind before the report deadline, escalate once it has passed."""
+    policy = workspace.escalation.timer(DEADLINE)
+    frozen = freeze(policy, timezone=workspace.timezone, critical=True)  # deadlines never wait
+    scheduled = first(thaw(frozen), deadline)
+    if scheduled is None:
+        return
+    rows.start(
+        session,
+        key=f"{DEADLINE}:{case.id}:{case.version}:{key_suffix}",
+        case_id=case.id,
+        kind=DEADLINE,
+        policy=frozen,
+        anchor_at=deadline,
+        due_at=scheduled[1],
+        now=now,
+    )
+
+
+def stop_deadline(session: Session, case_id: int) -> None:
+    rows.cancel(session, case_id, (DEADLINE,))
 
 
 def _start(
@@ -234,6 +266,9 @@ class TimerEngine:
     def _still_waits(self, case: Case, timer: Timer, notice: PartnerNotice | None) -> bool:
         if timer.kind == NOTICE:
             return notice is not None and notice.status == notice_rows.SENT
+        if timer.kind == DEADLINE:
+            reported = "initial_report" in (case.details.get("duties") or {})
+            return not reported and case.state not in (CaseState.CLOSED, CaseState.DISMISSED)
         return case.state == WAITING_STATE[timer.kind]
 
     def _guard(self, timer: Timer, notice: PartnerNotice | None) -> dict[str, Any]:
@@ -241,6 +276,8 @@ class TimerEngine:
         (an acknowledgement, a receipt) silences the reminder."""
         if timer.kind == NOTICE and notice is not None:
             return {"while_notice": notice.id}
+        if timer.kind == DEADLINE:
+            return {"while_duty_open": "initial_report"}
         return {"while_state": WAITING_STATE[timer.kind].value}
 
     def _targets(
@@ -298,6 +335,7 @@ class TimerEngine:
             "ref": ref,
             "severity": t(f"severity.{case.severity}", lang),
             "since": when(timer.anchor_at),
+            "deadline": when(timer.anchor_at),
             "level": position.level + 1,
             "measure": t(f"measure.{measure.get('measure', 'withdraw')}", lang),
             "target": measure.get("target_date", ""),
@@ -306,7 +344,8 @@ class TimerEngine:
         if notice is not None:
             partner = catalogue_rows.partner(session, notice.partner_id)
             params["partner"] = safe(partner.name, 200) if partner else notice.partner_id
-        text = t(f"timer.{timer.kind}", lang, **params)
+        late = timer.kind == DEADLINE and now >= timer.anchor_at
+        text = t(f"timer.{timer.kind}{'.late' if late else ''}", lang, **params)
         channel_key = f"timer.{timer.kind}.channel"
         channel_text = t(channel_key, lang, **params) if has(channel_key) else text
         step = f"timer:{timer.id}:{position.level}:{position.repeat}"

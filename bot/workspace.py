@@ -69,9 +69,22 @@ SYMBOLIC_TARGETS = frozenset(
 
 
 class Level(_Strict):
-    after: Duration
+    """Due ``after`` the timer's anchor, or ``before`` it (deadlines: remind 5 days before)."""
+
+    after: Duration = timedelta(0)
+    before: Duration | None = None
     notify: list[str] = Field(min_length=1)
     repeat: Repeat | None = None
+
+    @model_validator(mode="after")
+    def _one_anchor_offset(self) -> Level:
+        if self.before is not None and self.after:
+            raise ValueError("give either 'after' or 'before', not both")
+        return self
+
+    @property
+    def offset(self) -> timedelta:
+        return self.after - (self.before or timedelta(0))
 
     @field_validator("notify")
     @classmethod
@@ -107,9 +120,9 @@ class Policy(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Policy:
-        afters = [level.after for level in self.levels]
-        if afters != sorted(afters) or len(set(afters)) != len(afters):
-            raise ValueError("levels must have strictly increasing 'after'")
+        offsets = [level.offset for level in self.levels]
+        if offsets != sorted(offsets) or len(set(offsets)) != len(offsets):
+            raise ValueError("levels must be in order: strictly increasing 'after' (or 'before')")
         if any(level.repeat for level in self.levels[:-1]):
             raise ValueError("only the last level may repeat")
         return self
@@ -131,6 +144,16 @@ DEFAULT_TIMERS: dict[str, Policy] = {
     ),
     # A partner notice without receipt: one reminder in the partner's channel, the owner told.
     "notice_receipt": _timer({"after": "24h", "notify": ["partner_channel", "owner"]}),
+    # Art. 73: the serious-incident report deadline. Remind before it, escalate when it passes.
+    "art73_report": _timer(
+        {"before": "5d", "notify": ["owner", "approvers"]},
+        {"before": "1d", "notify": ["owner", "approvers"]},
+        {
+            "after": "0s",
+            "notify": ["owner", "approvers", "admins"],
+            "repeat": {"every": "1d", "max": 5},
+        },
+    ),
 }
 
 
@@ -197,6 +220,8 @@ class SystemSpec(_Strict):
 class Catalogue(_Strict):
     partners: list[PartnerSpec] = Field(default_factory=list)
     systems: list[SystemSpec] = Field(default_factory=list)
+    # The authority for systems that name none of their own.
+    market_surveillance_authority: str | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Catalogue:
@@ -215,7 +240,35 @@ class Catalogue(_Strict):
             ]:
                 if ref is not None and ref not in known:
                     raise ValueError(f"system '{system.id}' names unknown partner '{ref}'")
+        roles = {p.id: p.role for p in self.partners}
+        expected = (
+            [(s.notified_body, PartnerRole.NOTIFIED_BODY, s.id) for s in self.systems]
+            + [
+                (s.market_surveillance_authority, PartnerRole.MARKET_SURVEILLANCE_AUTHORITY, s.id)
+                for s in self.systems
+            ]
+            + [(self.market_surveillance_authority, PartnerRole.MARKET_SURVEILLANCE_AUTHORITY, "")]
+        )
+        for ref, role, owner in expected:
+            if ref is None:
+                continue
+            if ref not in roles:
+                raise ValueError(f"unknown partner '{ref}'")
+            if roles[ref] != role:
+                where = f"system '{owner}'" if owner else "the catalogue"
+                raise ValueError(
+                    f"{where} names '{ref}' as {role.value}, but its role is {roles[ref].value}"
+                )
         return self
+
+    def authority_for(self, system_id: str) -> str | None:
+        system = self.system(system_id)
+        own = system.market_surveillance_authority if system else None
+        return own or self.market_surveillance_authority
+
+    def notified_body_for(self, system_id: str) -> str | None:
+        system = self.system(system_id)
+        return system.notified_body if system else None
 
     def system(self, system_id: str) -> SystemSpec | None:
         return next((s for s in self.systems if s.id == system_id), None)

@@ -113,7 +113,7 @@ def case_status(services: Services, user_id: str, text: str) -> dict[str, Any]:
         services.cases.next_step(case),
         timeline_lines(services, case),
         lang,
-        services.cases.next_escalation(case),
+        services.cases.notes(case),
         step_views.measure_status(case, lang),
     )
     return {"text": f"{case.ref}: {t(f'state.{case.state}', lang)}", "blocks": blocks}

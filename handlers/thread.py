@@ -18,7 +18,7 @@ from bot.errors import UserError
 from bot.forms import parse_form
 from bot.messages import t
 from bot.services import Services
-from bot.steps import INPUTS
+from bot.steps import INPUTS, needs_art73_6_warning
 from bot.views import ids
 from bot.views import steps as step_views
 from bot.workflow import Action
@@ -133,4 +133,5 @@ def _modal_for(services: Services, action: dict[str, Any], case: Any, user: str)
     if action_id == ids.DONE:
         return step_views.done_modal(case, lang)
     measure = Measure(action_id.removeprefix(ids.MEASURE_PREFIX))
-    return step_views.measure_modal(case, lang, measure, user)
+    warn = needs_art73_6_warning(case, measure)
+    return step_views.measure_modal(case, lang, measure, user, warn=warn)

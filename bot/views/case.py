@@ -49,22 +49,10 @@ def case_fields(case: Case, system_name: str, lang: str) -> list[dict[str, Any]]
     ]
 
 
-def escalation_note(due: tuple[int, datetime] | None, lang: str) -> list[dict[str, Any]]:
-    """The next escalation as a context element, so everyone sees when the bot will chase."""
-    if due is None:
-        return []
-    level, at = due
-    return [mrkdwn(t("card.next_escalation", lang, level=level, when=when(at)))]
-
-
 def case_card(
-    case: Case,
-    system_name: str,
-    next_step: str,
-    lang: str,
-    next_escalation: tuple[int, datetime] | None = None,
-    notices: str | None = None,
+    case: Case, system_name: str, next_step: str, lang: str, notes: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
+    """``notes``: what the bot is waiting on (next escalation, Art. 73 deadline, notices)."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(cap(f"{case.ref} · {case.title}", 150))},
         {"type": "section", "fields": case_fields(case, system_name, lang)},
@@ -93,8 +81,7 @@ def case_card(
                     )
                 ),
                 mrkdwn(f"_{next_step}_"),
-                *escalation_note(next_escalation, lang),
-                *([mrkdwn(notices)] if notices else []),
+                *(mrkdwn(note) for note in notes),
             ],
         }
     )
@@ -135,7 +122,7 @@ def status_blocks(
     next_step: str,
     timeline: Sequence[str],
     lang: str,
-    next_escalation: tuple[int, datetime] | None = None,
+    notes: Sequence[str] = (),
     measure: str = "",
 ) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [
@@ -143,7 +130,7 @@ def status_blocks(
         {"type": "section", "fields": case_fields(case, system_name, lang)},
         {
             "type": "context",
-            "elements": [mrkdwn(f"_{next_step}_"), *escalation_note(next_escalation, lang)],
+            "elements": [mrkdwn(f"_{next_step}_"), *(mrkdwn(note) for note in notes)],
         },
     ]
     if measure:

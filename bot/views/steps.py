@@ -198,7 +198,10 @@ def timeline_line(action: str, case: Case, actor: str, lang: str, data: dict[str
         params["target"] = str(data["target_date"])
     if action == "mark_done":
         params["evidence"] = safe(str(data.get("evidence", "")), 500)
-    return t(f"timeline.{action}", lang, **params)
+    line = t(f"timeline.{action}", lang, **params)
+    if data.get("art73_6"):
+        line += " " + t("timeline.art73_6", lang, who=user(actor, lang))
+    return line
 
 
 def thread_update(line: str, case: Case, lang: str, approvers: list[str]) -> tuple[str, Blocks]:
@@ -348,7 +351,30 @@ def reason_modal(callback: str, kind: str, case: Case, lang: str) -> dict[str, A
     )
 
 
-def measure_modal(case: Case, lang: str, measure: Measure, proposer: str) -> dict[str, Any]:
+def art73_6_warning(lang: str) -> list[dict[str, Any]]:
+    """Shown before a serious incident's system is altered; going on needs the checkbox."""
+    return [
+        {
+            "type": "section",
+            "block_id": "art73_6_warning",
+            "text": mrkdwn(t("measure.art73_6.warning", lang)),
+        },
+        {
+            "type": "input",
+            "block_id": "art73_6",
+            "label": plain(t("measure.art73_6.required", lang)),
+            "element": {
+                "type": "checkboxes",
+                "action_id": ids.INPUT_ACTION,
+                "options": [{"text": plain(t("measure.art73_6.ack", lang)), "value": "read"}],
+            },
+        },
+    ]
+
+
+def measure_modal(
+    case: Case, lang: str, measure: Measure, proposer: str, *, warn: bool = False
+) -> dict[str, Any]:
     header = {
         "type": "section",
         "block_id": "measure_kind",
@@ -373,6 +399,7 @@ def measure_modal(case: Case, lang: str, measure: Measure, proposer: str) -> dic
         lang,
         [
             header,
+            *(art73_6_warning(lang) if warn else []),
             _text_input("plan", t("measure.plan.label", lang), hint=t("measure.plan.hint", lang)),
             owner,
             _date("target_date", t("measure.target.label", lang), None),

@@ -1,0 +1,314 @@
+"""The duties that follow a confirmed risk or a serious incident: Art. 20(2) and Art. 73.
+
+When the assessment says the system presents a risk (Art. 79(1)), the provider must investigate
+the causes (with the reporting deployer, where there is one) and inform the market surveillance
+authority and, where a certificate exists, the notified body. A serious incident must be reported
+to the authority within Art. 73's deadline, initially and then completely (73(5)). Each duty is a
+button in the thread; each recording is an audit event; Close waits for all that apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import audit, timers
+from bot.clock import Clock
+from bot.deadlines import ARTICLE, DAYS, Incident, due_date, due_moment, is_serious
+from bot.errors import UserError
+from bot.views import duties as duty_views
+from bot.workflow import Blocker, CaseState, Role
+from bot.workspace import PartnerRole, Workspace
+from storage import cases as case_rows
+from storage import catalogue as catalogue_rows
+from storage import outbox
+from storage.db import Database
+from storage.models import Case
+
+INVESTIGATE = "investigate"
+INFORM_AUTHORITY = "inform_authority"
+INFORM_NOTIFIED_BODY = "inform_notified_body"
+INITIAL_REPORT = "initial_report"
+COMPLETE_REPORT = "complete_report"
+ORDER = (INVESTIGATE, INFORM_AUTHORITY, INFORM_NOTIFIED_BODY, INITIAL_REPORT, COMPLETE_REPORT)
+CLOSED_STATES = (CaseState.CLOSED.value, CaseState.DISMISSED.value)
+
+
+@dataclass(frozen=True)
+class Art73:
+    category: str
+    aware_on: date
+    due: date
+    days: int
+    article: str
+
+
+def required(case: Case) -> list[str]:
+    """Which duties apply, from the assessment (a report's "unknown" risk is settled there)."""
+    assessment = case.details.get("assessment") or {}
+    duties: list[str] = []
+    if assessment.get("risk") == "yes":
+        duties += [INVESTIGATE, INFORM_AUTHORITY]
+        if case.details.get("notified_body"):
+            duties.append(INFORM_NOTIFIED_BODY)
+    if is_serious(str(assessment.get("serious_incident", "none"))):
+        duties += [INITIAL_REPORT, COMPLETE_REPORT]
+    return duties
+
+
+def art73(case: Case) -> Art73 | None:
+    assessment = case.details.get("assessment") or {}
+    category = str(assessment.get("serious_incident", "none"))
+    if not is_serious(category):
+        return None
+    aware_on = date.fromisoformat(case.details.get("aware_on") or assessment["aware_on"])
+    return Art73(
+        category,
+        aware_on,
+        due_date(category, aware_on),
+        DAYS[Incident(category)],
+        ARTICLE[Incident(category)],
+    )
+
+
+def serious(case: Case) -> bool:
+    return art73(case) is not None
+
+
+def blockers(session: Session, case: Case) -> tuple[Blocker, ...]:
+    """Each duty that applies and is not recorded yet, named as the thread names it."""
+    recorded = case.details.get("duties") or {}
+    names = authority_names(session, case)
+    return tuple(
+        ("close.blocked.duty", {"duty": duty_views.duty_label(duty, names, case.language)})
+        for duty in required(case)
+        if duty not in recorded
+    )
+
+
+def authority_names(session: Session, case: Case) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for key in ("authority", "notified_body"):
+        partner_id = case.details.get(key)
+        partner = catalogue_rows.partner(session, partner_id) if partner_id else None
+        if partner is not None:
+            names[key] = partner.name
+    return names
+
+
+def on_assessment(session: Session, case: Case, workspace: Workspace, now: datetime) -> None:
+    """Inside the Confirm transaction: fix who must be informed, start the Art. 73 clock, open
+    the duties panel, and invite the reporting deployer to investigate."""
+    catalogue = workspace.catalogue
+    details = dict(case.details)
+    details["authority"] = catalogue.authority_for(case.system_id)
+    details["notified_body"] = catalogue.notified_body_for(case.system_id)
+    deployer = reporting_deployer(session, case)
+    details["reporting_deployer"] = deployer
+    case.details = details
+    if not required(case):
+        return
+    deadline = art73(case)
+    if deadline is not None:
+        timers.start_deadline(
+            session,
+            case,
+            workspace,
+            due_moment(deadline.category, deadline.aware_on, workspace.timezone),
+            now,
+        )
+    queue_panel(session, case, now, "opened")
+    if deployer and deployer.get("channel") and INVESTIGATE in required(case):
+        system = catalogue_rows.system(session, case.system_id)
+        text, blocks = duty_views.investigation_invite(
+            case, deployer["name"], system.name if system else case.system_id, workspace.language
+        )
+        outbox.enqueue(
+            session,
+            dedupe_key=f"investigate-invite:{case.id}:{case.version}",
+            kind="channel",
+            target=deployer["channel"],
+            case_id=case.id,
+            now=now,
+            payload={"text": text, "blocks": blocks, "step": "investigate_invite"},
+        )
+
+
+def reporting_deployer(session: Session, case: Case) -> dict[str, Any] | None:
+    """The deployer the report came from: one whose contacts include the reporter, or, for a
+    reporter of another workspace, the system's only deployer."""
+    deployers = [
+        p
+        for p in catalogue_rows.partners_of(session, case.system_id)
+        if p.role == PartnerRole.DEPLOYER
+    ]
+    for partner in deployers:
+        if case.reporter_id in (partner.contacts or []):
+            return {"id": partner.id, "name": partner.name, "channel": partner.channel}
+    return None
+
+
+def queue_panel(session: Session, case: Case, now: datetime, reason: str) -> None:
+    """Post the duties panel once per assessment; later changes update it in place."""
+    version = case.details.get("duties_panel")
+    if version is None:
+        case.details = {**case.details, "duties_panel": case.version}
+        outbox.enqueue(
+            session,
+            dedupe_key=f"panel:duties:{case.id}:{case.version}",
+            kind="panel_post",
+            target=case.channel,
+            case_id=case.id,
+            in_thread=True,
+            now=now,
+            payload={"panel": "duties", "post": f"panel:duties:{case.id}:{case.version}"},
+        )
+        return
+    outbox.enqueue(
+        session,
+        dedupe_key=f"panel-update:duties:{case.id}:{reason}",
+        kind="panel_update",
+        target=case.channel,
+        case_id=case.id,
+        now=now,
+        payload={"panel": "duties", "post": f"panel:duties:{case.id}:{version}"},
+    )
+
+
+class Duties:
+    def __init__(
+        self, db: Database, workspace: Workspace, clock: Clock, team_id: str | None
+    ) -> None:
+        self.db = db
+        self.workspace = workspace
+        self.clock = clock
+        self.team_id = team_id
+
+    def check(self, number: int, duty: str, user_id: str, team_id: str | None) -> Case:
+        with self.db.read() as session:
+            case = self._case(session, number)
+            self._may(case, duty, user_id, team_id)
+            return case
+
+    def record(
+        self, number: int, duty: str, user_id: str, team_id: str | None, data: dict[str, Any]
+    ) -> Case:
+        now = self.clock()
+        with self.db.transaction() as session:
+            case = self._case(session, number, lock=True)
+            self._may(case, duty, user_id, team_id)
+            duties = dict(case.details.get("duties") or {})
+            duties[duty] = {**data, "by": user_id, "at": now.isoformat()}
+            case.details = {**case.details, "duties": duties}
+            case.updated_at = now
+            audit.record(session, case, f"duty_{duty}", actor=user_id, at=now, data=data)
+            if duty == INITIAL_REPORT:
+                timers.stop_deadline(session, case.id)
+            queue_panel(session, case, now, f"{duty}")
+            outbox.enqueue(
+                session,
+                dedupe_key=f"card:{case.id}:duty:{duty}",
+                kind="card_update",
+                target=case.channel,
+                case_id=case.id,
+                now=now,
+            )
+            if duty in (INFORM_AUTHORITY, INFORM_NOTIFIED_BODY):
+                self._notify_authority(session, case, duty, now)
+            return case
+
+    def correct_awareness(
+        self, number: int, user_id: str, team_id: str | None, aware_on: date, reason: str
+    ) -> Case:
+        """The provider learns it knew earlier (or later): the deadline moves, and so do the
+        reminders; the correction and its reason are on the record."""
+        now = self.clock()
+        with self.db.transaction() as session:
+            case = self._case(session, number, lock=True)
+            self._may(case, INITIAL_REPORT, user_id, team_id, allow_done=True)
+            before = art73(case)
+            if before is None:
+                raise UserError("duty.not_applicable")
+            case.details = {**case.details, "aware_on": aware_on.isoformat()}
+            after = art73(case)
+            assert after is not None
+            audit.record(
+                session,
+                case,
+                "awareness_corrected",
+                actor=user_id,
+                at=now,
+                data={
+                    "from": before.aware_on.isoformat(),
+                    "to": aware_on.isoformat(),
+                    "deadline_from": before.due.isoformat(),
+                    "deadline_to": after.due.isoformat(),
+                    "reason": reason,
+                },
+            )
+            timers.stop_deadline(session, case.id)
+            if INITIAL_REPORT not in (case.details.get("duties") or {}):
+                moment = due_moment(after.category, after.aware_on, self.workspace.timezone)
+                timers.start_deadline(
+                    session, case, self.workspace, moment, now, key_suffix=now.isoformat()
+                )
+            queue_panel(session, case, now, f"aware:{now.isoformat()}")
+            outbox.enqueue(
+                session,
+                dedupe_key=f"card:{case.id}:aware:{now.isoformat()}",
+                kind="card_update",
+                target=case.channel,
+                case_id=case.id,
+                now=now,
+            )
+            return case
+
+    def deadline_of(self, case: Case) -> Art73 | None:
+        return art73(case)
+
+    def _notify_authority(self, session: Session, case: Case, duty: str, now: datetime) -> None:
+        """An authority that is a catalogue partner with a Slack channel gets the notice there."""
+        partner_id = case.details.get("authority" if duty == INFORM_AUTHORITY else "notified_body")
+        partner = catalogue_rows.partner(session, partner_id) if partner_id else None
+        if partner is None or not partner.channel:
+            return
+        system = catalogue_rows.system(session, case.system_id)
+        text, blocks = duty_views.authority_notice(
+            case, partner.name, system.name if system else case.system_id, partner.language or "en"
+        )
+        outbox.enqueue(
+            session,
+            dedupe_key=f"authority:{case.id}:{duty}:{case.version}",
+            kind="channel",
+            target=partner.channel,
+            case_id=case.id,
+            now=now,
+            payload={"text": text, "blocks": blocks, "step": duty},
+        )
+
+    def _case(self, session: Session, number: int, *, lock: bool = False) -> Case:
+        case = case_rows.by_number(session, number, lock=lock)
+        if case is None:
+            raise UserError("case.unknown", {"ref": f"NC-{number}"})
+        return case
+
+    def _may(
+        self, case: Case, duty: str, user_id: str, team_id: str | None, *, allow_done: bool = False
+    ) -> None:
+        if self.team_id and team_id and team_id != self.team_id:
+            raise UserError("refusal.external")
+        roles = self.workspace.roles_of(user_id)
+        if not (roles & {Role.TRIAGE.value, Role.APPROVERS.value} or user_id == case.owner_id):
+            raise UserError("refusal.not_allowed", {"action": duty, "who": "@triage, @approvers"})
+        if case.state in CLOSED_STATES:
+            raise UserError("duty.closed", {"ref": case.ref})
+        if duty not in required(case):
+            raise UserError("duty.not_applicable")
+        recorded = (case.details.get("duties") or {}).get(duty)
+        if recorded and not allow_done:
+            raise UserError("duty.already", {"who": f"<@{recorded['by']}>", "ref": case.ref})
+        if duty == COMPLETE_REPORT and INITIAL_REPORT not in (case.details.get("duties") or {}):
+            raise UserError("duty.initial_first")
