@@ -66,7 +66,9 @@ def triage_messages(bot: LocalBot) -> list[Any]:
 ASSESSMENT: dict[str, Any] = {
     "nature": "Approval rates for applicants over 60 fall outside the accuracy declared (Art. 15).",
     "causal_link": "The March retraining used a sample without applicants over 60.",
-    "risk": "yes",
+    # No risk under Art. 79(1) and no serious incident: the Art. 20(2) and Art. 73 duties, which
+    # would stand between Done and Close, have their own tests.
+    "risk": "no",
     "serious_incident": "none",
     "aware_on": "2026-11-29",
 }
@@ -435,7 +437,7 @@ def guided_workspace(**roles: list[str]) -> Any:
 # --- partner notices (issue 6) -----------------------------------------------------------------
 
 # The sample workspace's credit-scoring partners: channel → partner id. Its authority (nl-ams)
-# has no channel and is not a notice's addressee.
+# and notified body are not the addressees of a partner notice.
 PARTNER_CHANNELS = {"C0ACMEDIST": "acme-dist", "C0NORTHWND": "northwind", "C0EUIMPORT": "eu-import"}
 PARTNER_USER = "U0PARTNER1"  # of another workspace (team T0PARTNER1), in every partner channel
 ACME_CONTACT = "U0ACMECON1"  # listed as ACME's contact, but a user of our own workspace
@@ -532,8 +534,9 @@ def many_partners_workspace(path: Any, count: int, *, system: str = "credit-scor
         }
         for i in range(count)
     ]
+    informed = {"distributor", "deployer", "importer", "authorised_representative"}
     data["catalogue"]["partners"] = partners + [
-        p for p in data["catalogue"]["partners"] if not p.get("channel")  # the authority
+        p for p in data["catalogue"]["partners"] if p["role"] not in informed  # authorities
     ]
     for entry in data["catalogue"]["systems"]:
         entry["partners"] = [p["id"] for p in partners] if entry["id"] == system else []

@@ -159,7 +159,7 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     assert case_row(bot).state == "acknowledged"
 
     watch = Watch(bot)
-    settled = {**ASSESSMENT, "risk": "no", "serious_incident": "c"}
+    settled = {**ASSESSMENT, "risk": "no", "serious_incident": "none"}
     submitted = bot.driver.submit(view["id"], user=OFFICER, values=settled)
     assert (submitted.status, submitted.body) == (200, b"")
     wait_for(lambda: case_row(bot).state == "confirmed", what="the assessment")
@@ -167,7 +167,7 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     case = case_row(bot)
     assert case.risk == "no"  # settled here, no longer "unknown"
     assessment = case.details["assessment"]
-    assert (assessment["serious_incident"], assessment["aware_on"]) == ("c", "2026-11-29")
+    assert (assessment["serious_incident"], assessment["aware_on"]) == ("none", "2026-11-29")
     assert assessment["by"] == OFFICER
 
     # 3. Four measures, each with its one-line meaning under Art. 20.

@@ -184,7 +184,7 @@ def test_a_payload_changed_and_rehashed_is_caught_at_that_row(
 
     def rewrite(connection: Connection, case_id: int) -> None:
         event = row(connection, case_id, confirmed)
-        payload = {**event.payload, "data": {**event.payload["data"], "risk": "no"}}
+        payload = {**event.payload, "data": {**event.payload["data"], "risk": "yes"}}
         connection.execute(
             update(EVENTS)
             .where(EVENTS.c.id == event.id)
