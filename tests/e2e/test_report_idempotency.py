@@ -44,16 +44,25 @@ def settled(bot: LocalBot, response_url: str) -> None:
     still owed so that a duplicate message would have been sent by now."""
     eventually(lambda: bot.standin.response_posts(response_url))
     # Two listeners delivering at once can leave a thread message waiting a moment for the card
-    # (a short not_before): let the fake clock pass it, as the scheduler's next sweep would.
+    # (a short not_before), or hold a row's lease at the moment we look: move the fake clock on
+    # and deliver, as the scheduler's next sweep would, until nothing is owed.
     clock = bot.clock
-    if isinstance(clock, FakeClock):
+    assert isinstance(clock, FakeClock)
+
+    def owed() -> int:
         clock.advance(timedelta(seconds=5))
-    bot.services.outbox.deliver_due()
-    with bot.services.db.transaction() as session:
-        pending = session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")
-        )
-    assert pending == 0
+        bot.services.outbox.deliver_due()
+        with bot.services.db.transaction() as session:
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status != "sent")
+                )
+                or 0
+            )
+
+    eventually(lambda: owed() == 0)
 
 
 def assert_exactly_one_report(bot: LocalBot, response_url: str) -> None:
