@@ -542,3 +542,83 @@ def many_partners_workspace(path: Any, count: int, *, system: str = "credit-scor
         entry["partners"] = [p["id"] for p in partners] if entry["id"] == system else []
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return load_workspace(path)
+
+
+# --- authorities and serious incidents (issue 7) -----------------------------------------------
+
+RISK_ASSESSMENT: dict[str, Any] = {**ASSESSMENT, "risk": "yes"}  # Art. 79(1): a risk
+SERIOUS_ASSESSMENT: dict[str, Any] = {**RISK_ASSESSMENT, "serious_incident": "a_health"}
+SENT: dict[str, Any] = {"on": "2026-11-30", "how": "Authority's web form", "reference": "MSA-17"}
+FINDINGS: dict[str, Any] = {
+    "findings": "The March retraining sample had no applicants over 60.",
+    "how": "Call with the data team",
+}
+DUTY_VALUES: dict[str, dict[str, Any]] = {
+    "investigate": FINDINGS,
+    "inform_authority": SENT,
+    "inform_notified_body": {**SENT, "how": "E-mail to the certification desk"},
+    "initial_report": {**SENT, "how": "Authority's incident form"},
+    "complete_report": {**SENT, "how": "Authority's incident form, final"},
+}
+
+
+def assessed(bot: LocalBot, assessment: dict[str, Any], **report_fields: Any) -> None:
+    """Report a case (``report_fields`` override the good report), acknowledge it and confirm it
+    with ``assessment``."""
+    response = report(bot, **report_fields)
+    assert response.status == 200, response.body
+    case_card(bot)
+    wait_for(lambda: thread_replies(bot), what="the first step")
+    settle(bot)
+    decide(bot, "case_acknowledge", OFFICER)
+    decide(bot, "case_confirm", OFFICER, assessment)
+
+
+def duties_panel(bot: LocalBot) -> Any:
+    """The thread's duties panel (one message, kept current)."""
+    return wait_for(
+        lambda: next(
+            (m for m in thread_replies(bot) if m.text.startswith("Duties to the authorities")),
+            None,
+        ),
+        what="the duties panel",
+    )
+
+
+def open_duty(bot: LocalBot, duty: str, user: str = OFFICER) -> dict[str, Any]:
+    """Click the panel's button for ``duty`` and return the modal that opens."""
+    before = len(bot.standin.calls("views.open"))
+    response = bot.driver.click(TRIAGE, duties_panel(bot).ts, f"duty_record_{duty}", user=user)
+    assert response.status == 200, response.body
+    wait_for(lambda: len(bot.standin.calls("views.open")) > before, what="the duty modal")
+    view: dict[str, Any] = bot.driver.last_view(user)
+    return view
+
+
+def record_duty(
+    bot: LocalBot, duty: str, user: str = OFFICER, values: dict[str, Any] | None = None
+) -> None:
+    """Record ``duty`` through its button and modal, and wait until Slack shows it."""
+    view = open_duty(bot, duty, user)
+    response = bot.driver.submit(view["id"], user=user, values=values or DUTY_VALUES[duty])
+    assert (response.status, response.body) == (200, b""), response.body
+    wait_for(lambda: duty in (case_row(bot).details.get("duties") or {}), what=f"{duty} recorded")
+    settle(bot)
+
+
+def view_text(view: dict[str, Any]) -> str:
+    """Every text a modal shows, joined."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("text"), str):
+                out.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(view.get("blocks"))
+    return "\n".join(out)
