@@ -58,8 +58,25 @@ def record(
 def verify_case(session: Session, case: Case) -> Verification:
     """Check the case's stored events against their hashes, links, sequence, and the head and
     count the case row keeps."""
+    events = events_of(session, case.id)
     rows = [
         ChainRow(seq=event.seq, payload=event.payload, prev_hash=event.prev_hash, hash=event.hash)
-        for event in events_of(session, case.id)
+        for event in events
     ]
-    return verify(rows, case.head_hash, case.event_count)
+    result = verify(rows, case.head_hash, case.event_count)
+    if not result.ok:
+        return result
+    # The kind, actor and time columns are what ``status`` and exports read; they are copies of
+    # the hashed payload, so a copy that no longer matches is tampering too.
+    for event in events:
+        hashed = event.payload
+        at = canonical_json({"at": event.at})
+        if (
+            event.kind != hashed.get("kind")
+            or event.actor_id != hashed.get("actor")
+            or at != canonical_json({"at": hashed.get("at")})
+            or event.seq != hashed.get("seq")
+        ):
+            detail = f"the kind, actor or time column of event {event.seq} differs from its hash"
+            return Verification(False, result.checked, event.seq, "changed", detail)
+    return result

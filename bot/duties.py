@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -232,6 +233,8 @@ class Duties:
             before = art73(case)
             if before is None:
                 raise UserError("duty.not_applicable")
+            if aware_on > now.astimezone(ZoneInfo(self.workspace.timezone)).date():
+                raise UserError("assess.aware.future", field="aware_on")
             case.details = {**case.details, "aware_on": aware_on.isoformat()}
             after = art73(case)
             assert after is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -150,6 +151,10 @@ class Steps:
         return notices.close_blockers(session, case) + duties.blockers(session, case)
 
     def _validate(self, case: Case, action: Action, data: dict[str, Any]) -> None:
+        today = self.clock().astimezone(ZoneInfo(self.workspace.timezone)).date()
+        if action is Action.CONFIRM and date.fromisoformat(data["aware_on"]) > today:
+            # Art. 73's deadlines count from this day: a future date would postpone them.
+            raise UserError("assess.aware.future", field="aware_on")
         if action is not Action.PROPOSE_MEASURE:
             return
         if date.fromisoformat(data["target_date"]) < self.clock().date():

@@ -46,7 +46,23 @@ def case_fields(case: Case, system_name: str, lang: str) -> list[dict[str, Any]]
         mrkdwn(f"*{t('card.owner', lang)}*\n{user(case.owner_id, lang)}"),
         mrkdwn(f"*{t('card.risk', lang)}*\n{t(f'risk.{case.risk}', lang)}"),
         mrkdwn(f"*{t('card.requirements', lang)}*\n{_requirements(case, lang)}"),
+        *_measure_field(case, lang),
     ]
+
+
+def _measure_field(case: Case, lang: str) -> list[dict[str, Any]]:
+    """The corrective measure once proposed: what, who carries it out, by when."""
+    measure = case.details.get("measure")
+    if not measure:
+        return []
+    summary = t(
+        "card.measure.summary",
+        lang,
+        measure=t(f"measure.{measure['measure']}", lang),
+        owner=user(measure.get("owner"), lang),
+        target=measure.get("target_date", "—"),
+    )
+    return [mrkdwn(f"*{t('card.measure', lang)}*\n{summary}")]
 
 
 def case_card(

@@ -341,11 +341,6 @@ def test_a_rejected_measure_sends_the_case_back_to_choosing_one(any_db_bot: Loca
     assert event_kinds(bot)[-4:] == ["propose_measure", "reject", "propose_measure", "approve"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: the case card never shows the measure (bot/views/case.py case_card renders "
-    "state, owner and next step but not case.details['measure'], which the issue asks for)",
-    strict=True,
-)
 def test_the_card_shows_the_measure_once_proposed(bot: LocalBot) -> None:
     walk_to(bot, "measure_approved")
     card = bot.standin.message(TRIAGE, case_card(bot).ts)

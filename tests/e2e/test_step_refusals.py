@@ -241,12 +241,6 @@ def test_evidence_with_a_link_that_is_not_a_web_address_is_refused_next_to_it(
     }
 
 
-@pytest.mark.xfail(
-    reason="BUG: an awareness date in the future is accepted (bot/steps.py _validate checks "
-    "only the measure's target date; Art. 73 deadlines run from the day the provider became "
-    "aware, so a future date would postpone them)",
-    strict=True,
-)
 def test_an_awareness_date_in_the_future_is_refused_next_to_it(bot: LocalBot) -> None:
     walk_to(bot, "acknowledged")  # the fake clock says 2026-11-30
     view = open_step_modal(bot, "case_confirm", OFFICER)

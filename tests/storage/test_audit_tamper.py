@@ -305,12 +305,6 @@ def test_a_verified_trail_keeps_verifying_after_more_decisions(
     assert f"{case_row(walked).event_count} events, chain intact" in out
 
 
-@pytest.mark.xfail(
-    reason="BUG: audit verify hashes only the payload; the kind/actor_id/at columns that the "
-    "status timeline reads (handlers/timeline.py) can be rewritten unnoticed "
-    "(bot/audit.py verify_case does not compare them with the payload)",
-    strict=True,
-)
 def test_a_changed_actor_column_is_caught(walked: LocalBot, capsys: Any, monkeypatch: Any) -> None:
     tamper(
         walked,
