@@ -23,7 +23,12 @@ log = logging.getLogger("ncbot.app")
 
 
 def build_app(
-    services: Services, *, signing_secret: str = "", workers: int = 8, socket_mode: bool = False
+    services: Services,
+    *,
+    signing_secret: str = "",
+    workers: int = 8,
+    socket_mode: bool = False,
+    executor: ThreadPoolExecutor | None = None,
 ) -> App:
     """The one Bolt App, for HTTP (signed requests) or Socket Mode (our own WebSocket).
 
@@ -38,7 +43,9 @@ def build_app(
         signing_secret=signing_secret,
         token_verification_enabled=False,  # auth.test is ours to call, with a clear message
         request_verification_enabled=not socket_mode,
-        listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listener"),
+        # Pass ``executor`` to wait for listeners still at work when shutting down.
+        listener_executor=executor
+        or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listener"),
         ssl_check_enabled=not socket_mode,
         url_verification_enabled=not socket_mode,
     )

@@ -5,6 +5,7 @@ what they show is what production runs."""
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 import tempfile
 from pathlib import Path
 from types import TracebackType
@@ -114,7 +115,10 @@ class LocalBot:
         )
         runtime = start_runtime(settings, workspace=self.workspace, clock=self.clock)
         self.services = runtime.services
-        app = build_app(self.services, signing_secret=self.signing_secret, workers=self.workers)
+        self._listeners = ThreadPoolExecutor(
+            max_workers=self.workers, thread_name_prefix="listener"
+        )
+        app = build_app(self.services, signing_secret=self.signing_secret, executor=self._listeners)
         self._server = HttpServer(
             wsgi_app(app, self.services), host="127.0.0.1", port=0, threads=self.workers
         ).start_in_thread()
@@ -137,6 +141,8 @@ class LocalBot:
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
+        # Listeners go on delivering after their ack; let them finish before the database goes.
+        self._listeners.shutdown(wait=True)
         self.services.db.dispose()
         if self._own_standin:
             self.standin.stop()

@@ -18,7 +18,9 @@ from bot.clock import FakeClock
 from bot.local import LocalBot
 from bot.workspace import Workspace, load_workspace, sample_path
 
-PG_ADMIN_URL = os.environ.get("NCBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "NCBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
@@ -43,7 +45,7 @@ def _postgres_available() -> str | None:
             connection.execute(text("SELECT 1"))
         engine.dispose()
         return None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({type(exc).__name__})"
 
 

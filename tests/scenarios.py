@@ -44,7 +44,9 @@ def wait_for(condition: Callable[[], object], timeout: float = 5.0, what: str = 
 
 def open_report(bot: LocalBot, text: str = "", user: str = REPORTER) -> dict[str, Any]:
     before = len(bot.standin.calls("views.open"))
-    response = bot.driver.command("/nonconformity", f"report {text}".strip(), user=user, channel=GENERAL)
+    response = bot.driver.command(
+        "/nonconformity", f"report {text}".strip(), user=user, channel=GENERAL
+    )
     assert response.status == 200, response.body
     wait_for(lambda: len(bot.standin.calls("views.open")) > before, what="views.open")
     view: dict[str, Any] = bot.driver.last_view(user)
@@ -536,7 +538,9 @@ def many_partners_workspace(path: Any, count: int, *, system: str = "credit-scor
     ]
     informed = {"distributor", "deployer", "importer", "authorised_representative"}
     data["catalogue"]["partners"] = partners + [
-        p for p in data["catalogue"]["partners"] if p["role"] not in informed  # authorities
+        p
+        for p in data["catalogue"]["partners"]
+        if p["role"] not in informed  # authorities
     ]
     for entry in data["catalogue"]["systems"]:
         entry["partners"] = [p["id"] for p in partners] if entry["id"] == system else []
