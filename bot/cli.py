@@ -137,12 +137,13 @@ def _demo(_settings: Settings, _args: argparse.Namespace) -> int:
 
 def _sandbox(settings: Settings, _args: argparse.Namespace) -> int:
     """No Slack credentials: PORT (default 3000), NCBOT_CONFIG (else the sample workspace) and
-    DATABASE_URL (else a temporary SQLite file; Reset wipes whichever it is) are read."""
+    SANDBOX_DATABASE_URL (else a temporary SQLite file; Reset wipes whichever it is) are read.
+    Never DATABASE_URL: a shell set up for production must not have its database wiped."""
     from bot.runtime import workspace_from
     from bot.sandbox import SandboxServer
 
     workspace = workspace_from(settings, allow_sample=True)
-    database_url = settings.DATABASE_URL if "DATABASE_URL" in settings.model_fields_set else None
+    database_url = settings.SANDBOX_DATABASE_URL
     server = SandboxServer(
         workspace, port=settings.PORT, database_url=database_url, workers=settings.WORKERS
     )

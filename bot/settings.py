@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     SLACK_APP_TOKEN: SecretStr | None = None
     SLACK_API_URL: str = SLACK_DEFAULT_API_URL
     DATABASE_URL: str = DEFAULT_DATABASE_URL
+    SANDBOX_DATABASE_URL: str | None = None  # the sandbox's own; it never touches DATABASE_URL
     NCBOT_CONFIG: Path | None = None
     PORT: int = Field(default=3000, ge=1, le=65535)
     HOST: str = "0.0.0.0"
@@ -42,9 +43,11 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("DATABASE_URL")
+    @field_validator("DATABASE_URL", "SANDBOX_DATABASE_URL")
     @classmethod
-    def _psycopg3(cls, value: str) -> str:
+    def _psycopg3(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         # `postgresql://` would select psycopg2, which we do not ship.
         for prefix in ("postgresql://", "postgres://"):
             if value.startswith(prefix):
