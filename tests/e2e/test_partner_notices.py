@@ -418,3 +418,44 @@ def test_a_case_on_a_system_with_a_distributor_has_no_such_warning(bot: LocalBot
     assert report(bot).status == 200
     first = wait_for(lambda: (thread_replies(bot) or [None])[0], what="the first step")
     assert "no distributor" not in everything(first)
+
+
+# --- receipt reminders -----------------------------------------------------------------------
+
+
+def test_a_notice_without_receipt_is_reminded_once_after_a_day_and_the_owner_told(
+    bot: LocalBot,
+) -> None:
+    walk_to(bot, "measure_approved")
+    ack_answer(bot, NORTHWIND, PARTNER_USER)
+    settle(bot)
+    owner = case_row(bot).owner_id
+
+    def reminders(channel: str) -> list[Any]:
+        return [m for m in bot.standin.messages(channel) if m.text.startswith("⏰")]
+
+    def owner_told() -> list[str]:
+        return [
+            m.text for m in bot.standin.messages(owner) if "has not acknowledged receipt" in m.text
+        ]
+
+    bot.clock.advance(timedelta(hours=23))  # type: ignore[attr-defined]
+    bot.sweep()
+    settle(bot)
+    assert all(reminders(c) == [] for c in PARTNER_CHANNELS)
+
+    bot.clock.advance(timedelta(hours=1, minutes=1))  # type: ignore[attr-defined]
+    bot.sweep()
+    settle(bot)
+    assert len(reminders(ACME)) == 1 and len(reminders(EU_IMPORT)) == 1
+    assert reminders(NORTHWIND) == []  # acknowledged: nothing to remind
+    assert "NC-1" in reminders(EU_IMPORT)[0].text
+    told = owner_told()
+    assert len(told) == 2, told
+    assert any("ACME Distribution" in t for t in told) and any("EU Import" in t for t in told)
+
+    bot.clock.advance(timedelta(days=2))  # type: ignore[attr-defined]
+    bot.sweep()
+    settle(bot)
+    assert len(reminders(ACME)) == 1 and len(reminders(EU_IMPORT)) == 1  # one reminder, not more
+    assert len(owner_told()) == 2
