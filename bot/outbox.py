@@ -42,6 +42,7 @@ NEEDS_CARD = frozenset(
         "panel_update",
     }
 )
+HISTORY_MARGIN_SECONDS = 300
 FAN_OUT = 16  # lanes served at once; within one lane, messages keep their order
 
 
@@ -155,7 +156,8 @@ class Outbox:
         channel = (
             case.channel if row.kind == "card_post" and case else self.senders.channel_for(row)
         )
-        oldest = f"{row.created_at.timestamp() - 1:.6f}"
+        # A margin for clock skew between us and Slack: a message found twice is harmless here.
+        oldest = f"{row.created_at.timestamp() - HISTORY_MARGIN_SECONDS:.6f}"
         if row.in_thread and case is not None and case.card_ts:
             response = self.client.conversations_replies(
                 channel=channel,

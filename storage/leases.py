@@ -39,15 +39,17 @@ def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    claimed: list[int] = []
-    for row_id in candidates:
-        result = session.execute(
-            update(entity)
-            .where(entity.id == row_id, *conditions)
-            .values(claimed_until=now + lease, **(on_claim or {}))
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(row_id)
+    if not candidates:
+        return []
+    # One statement claims them all; the repeated conditions keep it exclusive where SKIP LOCKED
+    # is not available (SQLite), and RETURNING says which rows this claim actually won.
+    claimed = session.scalars(
+        update(entity)
+        .where(entity.id.in_(candidates), *conditions)
+        .values(claimed_until=now + lease, **(on_claim or {}))
+        .returning(entity.id)
+        .execution_options(synchronize_session=False)
+    ).all()
     if not claimed:
         return []
     rows: list[Row] = list(
