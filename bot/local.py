@@ -5,8 +5,8 @@ what they show is what production runs."""
 from __future__ import annotations
 
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
