@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.webhook import WebhookClient
 
+from bot import metrics
 from bot.messages import t
+from bot.request_context import ContextExecutor, current_request, request_scope
 from bot.services import Services
 from handlers import register_all
 
@@ -38,20 +41,80 @@ def build_app(
     """
     if not socket_mode and not signing_secret:
         raise ValueError("an empty signing secret is refused")
-    app = App(
+    app = ObservedApp(
         client=services.client,
         signing_secret=signing_secret,
         token_verification_enabled=False,  # auth.test is ours to call, with a clear message
         request_verification_enabled=not socket_mode,
-        # Pass ``executor`` to wait for listeners still at work when shutting down.
-        listener_executor=executor
-        or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listener"),
+        # Pass ``executor`` to wait for listeners still at work when shutting down. Listeners run
+        # in a copy of the request's context (its ids reach their log lines), and the request
+        # is timed until its listener has finished.
+        listener_executor=ContextExecutor(
+            executor or ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listener"),
+            on_done=lambda scope: metrics.observe_request(scope.kind, scope.elapsed()),
+        ),
         ssl_check_enabled=not socket_mode,
         url_verification_enabled=not socket_mode,
     )
+    app.middleware(_name_request)
     register_all(app, services)
     _report_unexpected_errors(app, services)
     return app
+
+
+class ObservedApp(App):
+    """Bolt's App, with each request timed and named for logs and metrics.
+
+    ``dispatch`` is where both adapters (WSGI and Socket Mode) hand a request to Bolt and get
+    the ack back, so the request scope opens here: listeners submitted during dispatch copy it.
+    """
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        with request_scope() as scope:
+            response: BoltResponse = super().dispatch(req)
+            elapsed = scope.elapsed()
+            metrics.observe_ack(scope.kind, elapsed)
+            log.debug(
+                "slack request acked",
+                extra={"kind": scope.kind, "status": response.status, "ms": round(elapsed * 1e3)},
+            )
+            return response
+
+
+def _name_request(
+    req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+) -> BoltResponse:
+    """Runs once the request is verified and parsed: its kind and Slack's event id."""
+    scope = current_request()
+    if scope is not None:
+        scope.kind = request_kind(req.body)
+        if req.body.get("event_id"):
+            scope.request_id = str(req.body["event_id"])
+    return next()
+
+
+def request_kind(body: dict[str, Any]) -> str:
+    """command, action, view or event: the four ways Slack reaches a listener."""
+    if body.get("command"):
+        return "command"
+    kind = body.get("type")
+    if kind in ("block_actions", "interactive_message", "shortcut", "message_action"):
+        return "action"
+    if kind in ("view_submission", "view_closed"):
+        return "view"
+    if kind == "event_callback":
+        return "event"
+    return "other"
+
+
+def drain_listeners(app: App, timeout: float) -> bool:
+    """Let running listeners finish (what they do after the ack included) and take no more;
+    False when they were still busy after ``timeout`` seconds."""
+    executor = app.listener_runner.listener_executor
+    waiter = threading.Thread(target=executor.shutdown, kwargs={"wait": True}, daemon=True)
+    waiter.start()
+    waiter.join(timeout)
+    return not waiter.is_alive()
 
 
 def _report_unexpected_errors(app: App, services: Services) -> None:

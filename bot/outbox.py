@@ -16,8 +16,9 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot import audit
+from bot import audit, metrics
 from bot.clock import Clock
+from bot.request_context import case_scope
 from bot.senders import METADATA_EVENT, NotYet, Senders
 from bot.slack_api import Failure, classify
 from bot.workspace import Workspace
@@ -103,7 +104,8 @@ class Outbox:
         """One channel's messages, oldest first; a rate limit defers the rest of the channel's
         batch instead of sending into a wall of 429s, and other channels go on meanwhile."""
         for index, row in enumerate(group):
-            failure = self._deliver(row)
+            with case_scope(row.case_id):
+                failure = self._deliver(row)
             if failure is not None and failure.kind == "rate_limited":
                 until = self.clock() + timedelta(seconds=max(failure.retry_after, 1.0))
                 for waiting in group[index + 1 :]:
@@ -130,6 +132,7 @@ class Outbox:
             self._failed(row, failure)
             return failure
         self._record(row, channel, ts)
+        metrics.OUTBOX_DELIVERED.labels(kind=row.kind, outcome="sent").inc()
         if row.kind == "card_post" and case is not None and ts is not None:
             self.senders.remember_permalink(case.id, channel, ts)
         return None
@@ -222,6 +225,8 @@ class Outbox:
 
     def _failed(self, row: OutboxMessage, failure: Failure) -> None:
         now = self.clock()
+        outcome = "failed" if failure.kind == "permanent" else "retry"
+        metrics.OUTBOX_DELIVERED.labels(kind=row.kind, outcome=outcome).inc()
         log.warning(
             "slack refused outbox message",
             extra={

@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     HOST: str = "0.0.0.0"
     WORKERS: int = Field(default=8, ge=1, le=256)
     LOG_FORMAT: Literal["text", "json"] = "text"
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # /metrics on its own port, on localhost by default: not public beside /slack/events.
+    # METRICS_PORT=0 turns it off.
+    METRICS_PORT: int = Field(default=9464, ge=0, le=65535)
+    METRICS_HOST: str = "127.0.0.1"
+    # SIGTERM: how long in-flight requests, listeners and the current sweep may take to finish.
+    SHUTDOWN_TIMEOUT: float = Field(default=10.0, gt=0, le=600)
 
     @field_validator("SLACK_API_URL")
     @classmethod

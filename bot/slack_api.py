@@ -10,9 +10,13 @@ from __future__ import annotations
 import socket
 import urllib.error
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
+
+from bot import metrics
 
 PERMANENT_ERRORS = frozenset(
     {
@@ -38,7 +42,34 @@ PERMANENT_ERRORS = frozenset(
 
 
 def make_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+    return CountingWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+
+
+class CountingWebClient(WebClient):
+    """Counts every Web API call by method and outcome for ``/metrics``: every typed method of
+    the SDK goes through ``api_call``, so one override sees them all."""
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        try:
+            response = super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            metrics.count_slack_call(api_method, outcome(exc))
+            raise
+        except Exception as exc:
+            metrics.count_slack_call(api_method, type(exc).__name__)
+            raise
+        metrics.count_slack_call(api_method, "ok")
+        return response
+
+
+def outcome(exc: SlackApiError) -> str:
+    """A bounded label: Slack's error code, ``ratelimited``, or ``http_<status>`` for a 5xx."""
+    status = exc.response.status_code
+    if status == 429:
+        return "ratelimited"
+    if status >= 500:
+        return f"http_{status}"
+    return str(exc.response.get("error") or f"http_{status}")
 
 
 @dataclass(frozen=True)

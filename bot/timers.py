@@ -19,11 +19,12 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot import audit
+from bot import audit, metrics
 from bot.clock import Clock
 from bot.domain import Severity
 from bot.escalation import Position, first, following, freeze, level_of, thaw
 from bot.messages import has, t
+from bot.request_context import case_scope
 from bot.views.case import when
 from bot.views.text import safe
 from bot.workflow import Action, CaseState
@@ -204,14 +205,13 @@ class TimerEngine:
         with self.db.transaction() as session:
             claimed = rows.claim_due(session, now=self.clock(), lease=self.lease, limit=limit)
         for timer in claimed:
-            try:
-                self._fire(timer)
-            except Exception:
-                log.exception(
-                    "timer failed", extra={"timer_id": timer.id, "case_id": timer.case_id}
-                )
-                with self.db.transaction() as session:
-                    rows.postpone(session, timer.id, self.clock() + RETRY_RESOLVE)
+            with case_scope(timer.case_id):
+                try:
+                    self._fire(timer)
+                except Exception:
+                    log.exception("timer failed", extra={"timer_id": timer.id})
+                    with self.db.transaction() as session:
+                        rows.postpone(session, timer.id, self.clock() + RETRY_RESOLVE)
         return len(claimed)
 
     def _fire(self, timer: Timer) -> None:
@@ -257,6 +257,10 @@ class TimerEngine:
                 case_id=case.id,
                 now=now,
             )
+        if timer.kind == ESCALATION:
+            metrics.ESCALATIONS.inc()
+        else:
+            metrics.REMINDERS.labels(timer=timer.kind).inc()
         self.deliver(case.id)
 
     def _notice(self, session: Session, timer: Timer) -> PartnerNotice | None:
