@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from bot.clock import FakeClock
 from bot.local import LocalBot
 from tests.scenarios import (
@@ -35,6 +37,7 @@ from tests.scenarios import (
     case_row,
     decide,
     duties_panel,
+    open_duty,
     open_step_modal,
     record_duty,
     refusal_after,
@@ -279,3 +282,51 @@ def test_the_whole_serious_incident_is_in_the_audit_trail(bot: LocalBot, clock: 
     confirm = next(e for e in case_events(bot) if e.kind == "confirm")
     assert confirm.payload["data"]["serious_incident"] == "a_health"
     assert confirm.payload["data"]["aware_on"] == "2026-11-29"
+
+
+# --- the awareness date, and dates that have not come yet ---------------------------------------
+
+
+def correct_awareness(bot: LocalBot, aware_on: str, **submit: Any) -> Any:
+    before = len(bot.standin.calls("views.open"))
+    bot.driver.click(TRIAGE, duties_panel(bot).ts, "duty_correct_awareness", user=OFFICER)
+    wait_for(lambda: len(bot.standin.calls("views.open")) > before, what="the awareness modal")
+    view = bot.driver.last_view(OFFICER)
+    values = {"aware_on": aware_on, "reason": "Checked the deployer's e-mails."}
+    return bot.driver.submit(view["id"], user=OFFICER, values=values, **submit)
+
+
+def test_an_awareness_date_still_to_come_is_refused_next_to_it(bot: LocalBot) -> None:
+    assessed(bot, SERIOUS_ASSESSMENT)  # the fake clock says 2026-11-30
+    answer = correct_awareness(bot, "2026-12-24")
+    assert answer.json() == {
+        "response_action": "errors",
+        "errors": {
+            "aware_on": "The provider cannot have become aware on a day that has not come yet."
+        },
+    }
+    assert "aware_on" not in case_row(bot).details
+    assert not any(e.kind == "awareness_corrected" for e in case_events(bot))
+    assert "*2026-12-14*" in panel_text(bot)
+
+
+def test_a_slack_connect_user_cannot_correct_the_awareness_date(bot: LocalBot) -> None:
+    assessed(bot, SERIOUS_ASSESSMENT)
+    answer = correct_awareness(bot, "2026-11-27", team_id="T0PARTNER1")
+    assert "other workspaces" in str(answer.json()["errors"])
+    assert "aware_on" not in case_row(bot).details
+
+
+@pytest.mark.xfail(
+    reason="BUG: bot/step_inputs.py Sent.on accepts a date that has not come yet, so a report "
+    "can be recorded as made next month (the Art. 73 record then proves nothing)",
+    strict=True,
+)
+def test_a_report_dated_in_the_future_is_refused(bot: LocalBot) -> None:
+    assessed(bot, SERIOUS_ASSESSMENT)
+    view = open_duty(bot, "initial_report")
+    answer = bot.driver.submit(
+        view["id"], user=OFFICER, values={"on": "2026-12-24", "how": "Authority's form"}
+    )
+    assert answer.body and answer.json()["response_action"] == "errors"
+    assert "initial_report" not in (case_row(bot).details.get("duties") or {})
