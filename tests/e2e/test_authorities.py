@@ -35,6 +35,7 @@ from tests.scenarios import (
     TRIAGE,
     acknowledge_notices,
     assessed,
+    case_card,
     case_events,
     case_row,
     decide,
@@ -43,6 +44,7 @@ from tests.scenarios import (
     record_duty,
     refusal_after,
     refused,
+    report,
     settle,
     thread_replies,
     view_text,
@@ -317,3 +319,21 @@ def test_a_closed_case_refuses_to_record(bot: LocalBot) -> None:
     decide(bot, "case_close", OFFICER)
     answer = duty_refusal(bot, "investigate", OFFICER, force=True, value="1")
     assert answer == "NC-1 is closed; reopen it first."
+
+
+@pytest.mark.xfail(
+    reason="BUG: bot/duties.py reporting_deployer promises 'for a reporter of another workspace, "
+    "the system's only deployer' but matches listed contacts only; on_assessment is not given "
+    "our team id to tell (bot/steps.py would have to pass it)",
+    strict=True,
+)
+def test_a_report_from_another_workspace_names_the_systems_only_deployer(bot: LocalBot) -> None:
+    # cv-screening has one deployer, Northwind Bank; Pat reports from another workspace.
+    response = report(bot, user=PARTNER_USER, system="cv-screening")
+    assert response.status == 200, response.body
+    assert case_row(bot).reporter_team == "T0PARTNER1"
+    case_card(bot)
+    settle(bot)
+    decide(bot, "case_acknowledge", OFFICER)
+    decide(bot, "case_confirm", OFFICER, RISK_ASSESSMENT)
+    assert (case_row(bot).details["reporting_deployer"] or {}).get("id") == "northwind"
