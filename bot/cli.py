@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from bot import logs
 from bot.errors import ConfigError
@@ -28,7 +29,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = (
             load_settings() if getattr(args, "environment", True) else Settings.model_construct()
         )
-        logs.configure(settings.LOG_FORMAT)
+        logs.configure(settings.LOG_FORMAT, settings.LOG_LEVEL)
+        logs.redact_values(
+            *(
+                getattr(settings, name).get_secret_value()
+                for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+                if getattr(settings, name, None) is not None
+            )
+        )
         result: int = args.handler(settings, args)
         return result
     except ConfigError as exc:
@@ -45,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
     socket = sub.add_parser("socket", help="run the bot in Socket Mode (no public URL needed)")
     socket.set_defaults(handler=_socket)
+    doctor = sub.add_parser(
+        "doctor",
+        help="check settings, database, Slack token, scopes, channels, people and groups; "
+        "exit 0 only when all pass",
+    )
+    doctor.set_defaults(handler=_doctor, environment=False)
     demo = sub.add_parser(
         "demo", help="play a whole case against a local Slack stand-in and print it"
     )
@@ -74,7 +88,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, _args: argparse.Namespace) -> int:
-    from bot.app import build_app, wsgi_app
+    """Exit 0 after SIGTERM once everything in flight finished; 1 if SHUTDOWN_TIMEOUT cut it."""
+    import threading
+
+    from bot.app import build_app, drain_listeners, wsgi_app
+    from bot.doctor import check_at_start
+    from bot.lifecycle import Signals, at_once, in_thread, shut_down
     from bot.runtime import start_runtime
     from bot.scheduler import start_scheduler
     from bot.server import HttpServer
@@ -88,19 +107,66 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
     server = HttpServer(
         wsgi_app(app, services), host=settings.HOST, port=settings.PORT, threads=settings.WORKERS
     )
-    scheduler = start_scheduler(services)
+    metrics_server = _metrics_server(settings, services)
+    signals = Signals().install()
+    stopping = threading.Event()
+    scheduler = start_scheduler(services, stopping=stopping)
+    server.start_in_thread()
+    check_at_start(services.client, services.workspace)
     log.info("serving", extra={"host": server.host, "port": server.port})
     try:
-        server.serve_forever()
+        signals.wait(alive=server.is_running)
     finally:
-        scheduler.shutdown(wait=True)
+        stopping.set()
+        finished = shut_down(
+            [
+                ("stop taking requests", at_once(server.stop_accepting)),
+                ("requests in flight", server.drain),
+                ("listeners", lambda left: drain_listeners(app, left)),
+                ("current sweep", in_thread(lambda: scheduler.shutdown(wait=True))),
+                ("close", in_thread(lambda: _close(server, metrics_server, services))),
+            ],
+            settings.SHUTDOWN_TIMEOUT,
+        )
+        signals.restore()
+    log.info("stopped", extra={"clean": finished})
+    logging.shutdown()
+    return 0 if finished else 1
+
+
+def _close(server: Any, metrics_server: Any, services: Any) -> None:
+    server.stop()
+    if metrics_server is not None:
+        metrics_server.stop()
+    services.db.dispose()
+
+
+def _metrics_server(settings: Settings, services: Any) -> Any:
+    """``GET /metrics`` on METRICS_HOST:METRICS_PORT; none when METRICS_PORT=0."""
+    if settings.METRICS_PORT == 0:
+        return None
+    from bot.metrics import MetricsServer
+
+    try:
+        server = MetricsServer(
+            services.db, services.clock, host=settings.METRICS_HOST, port=settings.METRICS_PORT
+        )
+    except OSError as exc:
         services.db.dispose()
-    return 0
+        raise ConfigError(
+            f"METRICS_PORT {settings.METRICS_PORT} on {settings.METRICS_HOST} cannot be used "
+            f"({exc.strerror}); choose another, or 0 to turn metrics off"
+        ) from None
+    log.info("metrics", extra={"host": settings.METRICS_HOST, "port": server.port})
+    return server
 
 
 def _socket(settings: Settings, _args: argparse.Namespace) -> int:
     # Refuse before importing: alembic logs on import, and a refusal should be one line.
     settings.require("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "NCBOT_CONFIG")
+    import threading
+
+    from bot.doctor import check_at_start
     from bot.runtime import start_runtime
     from bot.scheduler import start_scheduler
     from bot.socket_mode import SocketModeRunner
@@ -114,16 +180,30 @@ def _socket(settings: Settings, _args: argparse.Namespace) -> int:
     except ConfigError:
         services.db.dispose()
         raise
-    scheduler = start_scheduler(services)
+    metrics_server = _metrics_server(settings, services)
+    stopping = threading.Event()
+    scheduler = start_scheduler(services, stopping=stopping)
+    check_at_start(services.client, services.workspace)
     log.info("socket mode running")
     try:
         runner.run_until_signalled()
     finally:
+        stopping.set()
         runner.stop()
         scheduler.shutdown(wait=True)
+        if metrics_server is not None:
+            metrics_server.stop()
         services.db.dispose()
     log.info("stopped")
     return 0
+
+
+def _doctor(_settings: Settings, _args: argparse.Namespace) -> int:
+    """Reads the environment itself: an invalid setting is one ✗ line, not a refusal."""
+    logging.getLogger().setLevel(logging.WARNING)  # the report is the output
+    from bot.doctor import run_doctor
+
+    return run_doctor(sys.stdout)
 
 
 def _demo(_settings: Settings, _args: argparse.Namespace) -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
 from waitress.wasyncore import close_all
 
@@ -37,10 +39,40 @@ class HttpServer:
     def serve_forever(self) -> None:
         self._server.run()
 
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def start_in_thread(self) -> HttpServer:
         self._thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
         self._thread.start()
         return self
+
+    def stop_accepting(self) -> None:
+        """Close the listening socket (from the loop's thread): new connections are refused, so a
+        load balancer sends them to another replica; requests already received go on."""
+        server = self._server
+        if self._thread is not None and self._thread.is_alive():
+            server.trigger.pull_trigger(server.close)
+        else:
+            server.close()
+
+    def in_flight(self) -> int:
+        """Requests received and not yet answered in full (queued, being handled, or with a
+        response still being written)."""
+        server = self._server
+        dispatcher = server.task_dispatcher
+        busy = len(dispatcher.queue) + max(dispatcher.active_count, 0)
+        channels = [c for c in list(server._map.values()) if isinstance(c, HTTPChannel)]
+        return int(busy) + sum(1 for c in channels if c.requests or c.total_outbufs_len)
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until nothing is in flight; False if something still was after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def stop(self) -> None:
         server = self._server

@@ -1,0 +1,251 @@
+"""``nonconformity-bot doctor`` against the Slack stand-in: one line per check with ✓/✗ and
+the fix, exit code 0 only when everything passes; ``serve`` logs the same failures at start
+and still starts."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.cli import main
+from bot.local import seed
+from bot.settings import Settings
+from bot.standin import SlackStandIn
+from bot.standin.methods import DEFAULT_SCOPES
+from bot.workspace import load_workspace, sample_path
+from storage.db import Database
+from storage.migrate import upgrade
+from tests.scenarios import ServeProcess, wait_for
+
+
+def sample(path: Path, change: Any = None) -> Path:
+    """The sample workspace, changed by ``change(data)``, written to ``path``."""
+    data = yaml.safe_load(sample_path().read_text(encoding="utf-8"))
+    if change is not None:
+        change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def migrated(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    db = Database(url)
+    upgrade(db)
+    db.dispose()
+    return url
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as slack:
+        seed(slack, load_workspace(sample_path()))
+        yield slack
+
+
+def doctor(
+    monkeypatch: pytest.MonkeyPatch,
+    standin: SlackStandIn,
+    config: Path,
+    database_url: str,
+    **env: str,
+) -> tuple[int, list[str]]:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    values = {
+        "SLACK_BOT_TOKEN": standin.settings.bot_token,
+        "SLACK_SIGNING_SECRET": "doctor-test-signing-secret",
+        "SLACK_API_URL": standin.api_url,
+        "DATABASE_URL": database_url,
+        "NCBOT_CONFIG": str(config),
+        **env,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    out = io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    code = main(["doctor"])
+    return code, out.getvalue().splitlines()
+
+
+def failures(lines: list[str]) -> list[str]:
+    return [line for line in lines if line.startswith("✗")]
+
+
+def test_a_workspace_set_up_right_passes_every_check(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
+) -> None:
+    code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws.yml"), migrated)
+    assert code == 0, "\n".join(lines)
+    assert failures(lines) == []
+    assert lines[-1].endswith(" passed, 0 failed")
+    text = "\n".join(lines)
+    assert "✓ settings: present and valid (HTTP)" in text
+    assert "✓ database: reachable, migrated to head" in text
+    assert "✓ Slack token: valid for team T0TEAM0001 as bot user U0BOT00001" in text
+    assert "✓ scopes: all 11 scopes manifest.yml asks for are granted" in text
+    assert "✓ triage channel #nc-triage (C0TRIAGE01): the bot is a member" in text
+    for partner, channel in [
+        ("acme-dist", "C0ACMEDIST"),
+        ("northwind", "C0NORTHWND"),
+        ("eu-import", "C0EUIMPORT"),
+        ("nl-ams", "C0AUTHORTY"),
+    ]:
+        assert (
+            f"✓ partner channel of {partner} #ext-{partner} ({channel}): the bot is a member"
+            in text
+        )
+    assert "✓ role members: all 5 exist in Slack" in text
+    assert "✓ user groups: all 1 exist (S0APPROVRS)" in text
+    assert any(line.startswith("✓ escalation targets: all ") for line in lines)
+    assert standin.settings.bot_token not in text
+
+
+def test_a_missing_scope_is_named_with_the_fix(
+    monkeypatch: pytest.MonkeyPatch, migrated: str, tmp_path: Path
+) -> None:
+    scopes = [s for s in DEFAULT_SCOPES if s != "usergroups:read"]
+    with SlackStandIn(scopes=scopes) as standin:
+        seed(standin, load_workspace(sample_path()))
+        code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws.yml"), migrated)
+    assert code == 1
+    bad = failures(lines)
+    assert bad[0] == (
+        "✗ scopes: the token lacks usergroups:read — fix: add them under OAuth & Permissions "
+        "(or update the app from manifest.yml), reinstall the app, and copy the new token"
+    )
+    # and what that scope is for fails too, saying so
+    assert any(line.startswith("✗ user groups: cannot be listed (missing_scope)") for line in bad)
+
+
+def test_a_partner_channel_the_bot_was_never_invited_to_is_named(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
+) -> None:
+    standin.add_channel(
+        "C0NORTHWND", name="ext-northwind", members=["U0PARTNER1"], bot_is_member=False
+    )
+    code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws.yml"), migrated)
+    assert code == 1
+    assert failures(lines) == [
+        "✗ partner channel of northwind #ext-northwind (C0NORTHWND): the bot is not a member "
+        "— fix: in Slack, open that channel and type /invite @nonconformity-bot"
+    ]
+    assert (
+        "✓ partner channel of acme-dist #ext-acme-dist (C0ACMEDIST): the bot is a member" in lines
+    )
+
+
+def test_the_triage_channel_and_an_escalation_channel_without_the_bot(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
+) -> None:
+    standin.add_channel("C0TRIAGE01", name="nc-triage", bot_is_member=False)
+    standin.add_channel("C0MANAGERS", name="managers", bot_is_member=False)
+    code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws.yml"), migrated)
+    assert code == 1
+    bad = "\n".join(failures(lines))
+    assert "✗ triage channel #nc-triage (C0TRIAGE01): the bot is not a member" in bad
+    assert (
+        "✗ escalation channel (policy default, level 2) #managers (C0MANAGERS): the bot is not "
+        "a member" in bad
+    )
+
+
+def test_an_unknown_user_group_in_a_policy(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
+) -> None:
+    def unknown_group(data: dict[str, Any]) -> None:
+        data["escalation"]["policies"]["critical"][1]["notify"] = ["S0NOSUCHGP", "C0MANAGERS"]
+
+    config = sample(tmp_path / "ws.yml", unknown_group)
+    code, lines = doctor(monkeypatch, standin, config, migrated)
+    assert code == 1
+    assert failures(lines) == [
+        "✗ user group S0NOSUCHGP: does not exist (or is disabled) — fix: check the ID in the "
+        "workspace file (Slack: the group's menu → Copy group ID)"
+    ]
+
+
+def test_an_unknown_role_member_and_an_unknown_escalation_user(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
+) -> None:
+    def strangers(data: dict[str, Any]) -> None:
+        data["roles"]["approvers"].append("U0NOBODY01")
+        data["escalation"]["policies"]["default"][0]["notify"] = ["U0GHOST001"]
+
+    code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws.yml", strangers), migrated)
+    assert code == 1
+    bad = failures(lines)
+    assert bad[0].startswith("✗ role member U0NOBODY01: unknown to Slack (user_not_found) — fix:")
+    assert bad[1].startswith(
+        "✗ escalation target U0GHOST001 (policy default, level 1): unknown to Slack "
+        "(user_not_found)"
+    )
+
+
+def test_a_database_not_migrated_says_to_upgrade(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws.yml"), url)
+    assert code == 1
+    assert failures(lines) == [
+        next(line for line in lines if line.startswith("✗ database: schema at revision none"))
+    ]
+    assert failures(lines)[0].endswith(
+        "— fix: run `nonconformity-bot db upgrade` (serve also migrates when it starts)"
+    )
+
+
+def test_a_refused_token_stops_the_slack_checks(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
+) -> None:
+    code, lines = doctor(
+        monkeypatch, standin, sample(tmp_path / "ws.yml"), migrated, SLACK_BOT_TOKEN="xoxb-revoked"
+    )
+    assert code == 1
+    assert failures(lines) == [
+        "✗ Slack token: refused by Slack (invalid_auth) — fix: reinstall the app to the workspace "
+        "and copy the Bot User OAuth Token into SLACK_BOT_TOKEN"
+    ]
+    assert not any("channel" in line for line in lines)
+    assert "xoxb-revoked" not in "\n".join(lines)
+
+
+def test_invalid_settings_are_a_failed_check_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
+) -> None:
+    code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws.yml"), "mysql://db/bot")
+    assert code == 1
+    assert lines == [
+        "✗ settings: DATABASE_URL is invalid: Value error, must be a sqlite:/// or "
+        "postgresql:// URL — fix: correct that variable in the environment",
+        "0 passed, 1 failed",
+    ]
+
+
+def test_serve_logs_a_failed_check_and_starts_anyway(tmp_path: Path) -> None:
+    config = sample(tmp_path / "ws.yml")
+    log = tmp_path / "serve.log"
+    with SlackStandIn() as standin:
+        seed(standin, load_workspace(config))
+        standin.add_channel("C0EUIMPORT", name="ext-eu-import", bot_is_member=False)
+        bot = ServeProcess(
+            standin, database_url=f"sqlite:///{tmp_path / 'bot.db'}", config=config, log=log
+        )
+        try:
+            bot.start()
+            wait_for(lambda: "startup checks done" in log.read_text(), what="the startup checks")
+        finally:
+            bot.stop()
+    text = log.read_text()
+    assert (
+        "startup check failed: ✗ partner channel of eu-import #ext-eu-import (C0EUIMPORT): the "
+        "bot is not a member — fix: in Slack, open that channel and type /invite "
+        "@nonconformity-bot" in text
+    )
+    assert "failed=1" in text
