@@ -142,7 +142,7 @@ def _close(server: Any, metrics_server: Any, services: Any) -> None:
 
 
 def _metrics_server(settings: Settings, services: Any) -> Any:
-    """``GET /metrics`` on METRICS_HOST:METRICS_PORT; none when METRICS_PORT=0."""
+    """``GET /metrics`` on METRICS_HOST:METRICS_PORT; none when METRICS_PORT=0 or taken."""
     if settings.METRICS_PORT == 0:
         return None
     from bot.metrics import MetricsServer
@@ -152,11 +152,16 @@ def _metrics_server(settings: Settings, services: Any) -> Any:
             services.db, services.clock, host=settings.METRICS_HOST, port=settings.METRICS_PORT
         )
     except OSError as exc:
-        services.db.dispose()
-        raise ConfigError(
-            f"METRICS_PORT {settings.METRICS_PORT} on {settings.METRICS_HOST} cannot be used "
-            f"({exc.strerror}); choose another, or 0 to turn metrics off"
-        ) from None
+        # Cases matter more than graphs: the bot runs on, and says so loudly.
+        log.error(
+            "metrics not served: the port cannot be used; set METRICS_PORT (0 turns it off)",
+            extra={
+                "host": settings.METRICS_HOST,
+                "port": settings.METRICS_PORT,
+                "error": exc.strerror,
+            },
+        )
+        return None
     log.info("metrics", extra={"host": settings.METRICS_HOST, "port": server.port})
     return server
 

@@ -345,8 +345,10 @@ class ServeProcess:
         config: Any,
         log: Any,
         signing_secret: str = "process-test-signing-secret",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.standin = standin
+        self.env = env or {}
         self.database_url = database_url
         self.config = config
         self.log = log
@@ -382,7 +384,9 @@ class ServeProcess:
             NCBOT_CONFIG=str(self.config),
             PORT=str(self.port),
             HOST="127.0.0.1",
+            METRICS_PORT="0",  # replicas side by side; a test that scrapes passes its own
         )
+        env.update(self.env)
         cli = str(Path(sys.executable).parent / "nonconformity-bot")
         with open(self.log, "a", encoding="utf-8") as out:
             self.process = subprocess.Popen(
