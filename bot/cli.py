@@ -73,6 +73,15 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit_sub.add_parser("verify", help="check the hash chain of one case or of all")
     verify.add_argument("case", nargs="?", help="NC-<n>; all cases when left out")
     verify.set_defaults(handler=_audit_verify)
+    export = sub.add_parser(
+        "export",
+        help="a case dossier (md, json, pdf), or with --all the register of corrective actions",
+    )
+    export.add_argument("case", nargs="?", help="NC-<n>")
+    export.add_argument("--all", action="store_true", dest="all_cases", help="every case")
+    export.add_argument("--format", help="md (default), json or pdf; with --all: csv or json")
+    export.add_argument("-o", "--output", help="the file to write (default: standard output)")
+    export.set_defaults(handler=_export)
     catalogue = sub.add_parser("catalogue", help="the AI systems and partners")
     catalogue_sub = catalogue.add_subparsers(title="catalogue commands")
     catalogue_import = catalogue_sub.add_parser(
@@ -286,6 +295,12 @@ def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"{case.ref}: BROKEN at {where} — {result.detail}")
     print(f"{len(cases)} case(s) checked, {broken} broken")
     return 1 if broken else 0
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.dossier_formats.cli import run_export
+
+    return run_export(settings.DATABASE_URL, args.case, args.all_cases, args.format, args.output)
 
 
 def _catalogue_import(settings: Settings, args: argparse.Namespace) -> int:

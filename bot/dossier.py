@@ -12,12 +12,16 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot import duties
 from bot.audit import verify_case
+from bot.clock import Clock
 from bot.errors import UserError
 from bot.hashchain import GENESIS
+from bot.messages import t
+from bot.workspace import Workspace
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
 from storage import notices as notice_rows
@@ -226,3 +230,53 @@ def _audit(session: Session, case: Case) -> dict[str, Any]:
 
 def _iso(moment: datetime | date | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+class Dossiers:
+    """``/nonconformity export``: who may, and the upload into the case thread (files upload
+    v2: ``files.getUploadURLExternal``, the upload, ``files.completeUploadExternal`` with the
+    triage channel and the card's ``ts``)."""
+
+    UPLOADED = ("md", "pdf", "json")
+
+    def __init__(self, db: Database, client: WebClient, workspace: Workspace, clock: Clock):
+        self.db = db
+        self.client = client
+        self.workspace = workspace
+        self.clock = clock
+
+    def check(self, user_id: str, number: int) -> Case:
+        """Members of the roles only; the case must exist and have its thread."""
+        if not self.workspace.is_member(user_id):
+            raise UserError("export.not_allowed")
+        with self.db.read() as session:
+            case = case_rows.by_number(session, number)
+        if case is None:
+            raise UserError("case.unknown", {"ref": f"NC-{number}"})
+        if not case.card_ts:
+            raise UserError("export.no_thread", {"ref": case.ref})
+        return case
+
+    def upload(self, case: Case, user_id: str) -> None:
+        from bot.dossier_formats import filename, render
+
+        dossier = load(self.db, case.number, now=self.clock())
+        lang = case.language
+        verdict = t(
+            "export.verdict.intact" if dossier["audit"]["intact"] else "export.verdict.broken", lang
+        )
+        self.client.files_upload_v2(
+            file_uploads=[
+                {
+                    "content": render(dossier, fmt),
+                    "filename": filename(dossier, fmt),
+                    "title": filename(dossier, fmt),
+                }
+                for fmt in self.UPLOADED
+            ],
+            channel=case.channel,
+            thread_ts=case.card_ts,
+            initial_comment=t(
+                "export.comment", lang, ref=case.ref, who=f"<@{user_id}>", verdict=verdict
+            ),
+        )

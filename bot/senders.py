@@ -78,6 +78,8 @@ class Senders:
         self.panels: dict[str, Callable[[Case], tuple[str, list[dict[str, Any]]]]] = {
             "duties": self._duties_panel,
         }
+        # Called with a case id after its card was posted or updated (the App Home refresh).
+        self.on_case_shown: Callable[[int], None] | None = None
 
     def send(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
         """Send ``row``; returns the channel and ``ts`` of what Slack accepted."""
@@ -115,7 +117,12 @@ class Senders:
         assert case is not None and case.card_ts is not None
         text, blocks = self._card(case)
         self.client.chat_update(channel=case.channel, ts=case.card_ts, text=text, blocks=blocks)
+        self._case_shown(case.id)
         return case.channel, case.card_ts
+
+    def _case_shown(self, case_id: int) -> None:
+        if self.on_case_shown is not None:
+            self.on_case_shown(case_id)  # must not raise: it only queues background work
 
     def _finish_step(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
         """Replace an answered step's buttons with its outcome, so it cannot be clicked again."""
@@ -144,6 +151,7 @@ class Senders:
             stored = case_rows.by_id(session, case_id, lock=True)
             if stored is not None:
                 stored.details = {**stored.details, "permalink": link}
+        self._case_shown(case_id)  # after the link is stored: the Home links to the thread
 
     def _tell_reporter(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
         assert case is not None and case.card_ts is not None

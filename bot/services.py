@@ -9,7 +9,9 @@ from slack_sdk import WebClient
 
 from bot.cases import Cases
 from bot.clock import Clock
+from bot.dossier import Dossiers
 from bot.duties import Duties
+from bot.home import Home
 from bot.notices import Notices
 from bot.outbox import Outbox
 from bot.steps import Steps
@@ -30,6 +32,8 @@ class Services:
     timers: TimerEngine
     notices: Notices
     duties: Duties
+    home: Home
+    dossiers: Dossiers
     team_id: str | None = None  # our own workspace; set from auth.test when known
 
     @property
@@ -47,6 +51,8 @@ def build_services(
     bot_user_id: str | None = None,
 ) -> Services:
     deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
+    home = Home(db, client, workspace, clock)
+    deliveries.senders.on_case_shown = home.refresh_case  # the App Home follows the card
     return Services(
         workspace=workspace,
         db=db,
@@ -57,6 +63,8 @@ def build_services(
         steps=Steps(db, workspace, clock, team_id),
         notices=Notices(db, workspace, clock, team_id),
         duties=Duties(db, workspace, clock, team_id),
+        home=home,
+        dossiers=Dossiers(db, client, workspace, clock),
         timers=TimerEngine(
             db, client, workspace, clock, lambda case_id: deliveries.deliver_due(case_id=case_id)
         ),

@@ -8,9 +8,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from handlers import commands, duties, partners, report, thread
+from handlers import commands, duties, home, partners, report, thread
 
 
 def register_all(app: App, services: Services) -> None:
-    for module in (commands, report, thread, partners, duties):
+    for module in (commands, report, thread, partners, duties, home):
         module.register(app, services)

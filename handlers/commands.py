@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.cases import parse_ref
+from bot.errors import UserError
 from bot.messages import t
 from bot.services import Services
 from bot.views import case as case_views
@@ -37,7 +38,9 @@ def register(app: App, services: Services) -> None:
             ack()
             open_report_modal(services, client, command, rest.strip(), respond)
         elif subcommand == "list":
-            ack(**list_cases(services, user_id, rest.strip().lower() or "open"))
+            ack(**list_cases(services, user_id, *_list_args(services, rest)))
+        elif subcommand == "export":
+            export_dossier(services, ack, respond, user_id, rest)
         elif subcommand == "status":
             ack(**case_status(services, user_id, rest))
         elif subcommand == "systems":
@@ -74,11 +77,30 @@ def open_report_modal(
         respond(text=t("report.trigger_expired", lang), response_type="ephemeral")
 
 
-def list_cases(services: Services, user_id: str, scope: str) -> dict[str, Any]:
+def _list_args(services: Services, text: str) -> tuple[str, str | None]:
+    """``[open|mine|all] [system]``: either may be left out; the scope defaults to open. A
+    lone word that is neither gets the usage (``?``)."""
+    words = text.lower().split()  # scopes and system ids are lower-case
+    if words and words[0] in LIST_SCOPES:
+        scope = words.pop(0)
+    elif words and words[0] not in services.cases.system_names():
+        return "?", None
+    else:
+        scope = "open"
+    if len(words) > 1:
+        return "?", None
+    return scope, words[0] if words else None
+
+
+def list_cases(
+    services: Services, user_id: str, scope: str, system: str | None = None
+) -> dict[str, Any]:
     lang = services.lang
     if scope not in LIST_SCOPES:
         return {"text": t("list.usage", lang)}
-    cases = services.cases.visible(user_id, scope, limit=LIST_LIMIT + 1)
+    if system is not None and system not in services.cases.system_names():
+        return {"text": t("list.unknown_system", lang, system=safe(system, 64))}
+    cases = services.home.listing(user_id, scope, system, limit=LIST_LIMIT + 1)
     if not cases:
         return {"text": t("list.empty", lang, scope=scope)}
     text = t("list.header", lang, scope=scope)
@@ -93,6 +115,30 @@ def list_cases(services: Services, user_id: str, scope: str) -> dict[str, Any]:
         more = len(cases) - shown
         text += "\n" + t("list.more", lang, count=f"{more}+" if len(cases) > LIST_LIMIT else more)
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
+def export_dossier(services: Services, ack: Ack, respond: Respond, user_id: str, text: str) -> None:
+    """Refusals are the ephemeral answer; otherwise say so at once and upload after the ack."""
+    lang = services.lang
+    number = parse_ref(text)
+    if number is None:
+        ack(text=t("export.usage", lang))
+        return
+    try:
+        case = services.dossiers.check(user_id, number)
+    except UserError as refusal:
+        ack(text=t(refusal.key, lang, **refusal.params))
+        return
+    ack(text=t("export.started", lang, ref=case.ref))
+    try:
+        services.dossiers.upload(case, user_id)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "error")
+        log.warning("dossier upload failed", extra={"case": case.ref, "error": error})
+        respond(
+            text=t("export.failed", lang, ref=case.ref, error=safe(error, 80)),
+            response_type="ephemeral",
+        )
 
 
 def case_status(services: Services, user_id: str, text: str) -> dict[str, Any]:

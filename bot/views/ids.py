@@ -46,3 +46,6 @@ DUTY_PREFIX: Final = "duty_record_"  # + the duty name
 DUTY_CALLBACK: Final = "duty_record_submit"
 AWARENESS: Final = "duty_correct_awareness"
 AWARENESS_CALLBACK: Final = "duty_correct_awareness_submit"
+
+HOME_MORE: Final = "home_show_more"  # value: the list to lengthen (bot.views.home.SECTION_KEYS)
+HOME_MORE_BLOCK: Final = "home_more"  # + "_" + the list's key

@@ -1,0 +1,33 @@
+"""The App Home tab: published when someone opens it, lengthened by its "Show more" buttons.
+
+Bolt acknowledges the event before this listener runs, so Slack never waits on the queries or
+on ``views.publish``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.services import Services
+from bot.views import ids
+from bot.views.home import MAX_PAGE, PAGE, SECTION_KEYS, pages_from
+
+
+def register(app: App, services: Services) -> None:
+    @app.event("app_home_opened")
+    def on_home_opened(event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return  # the Messages tab: nothing to publish
+        services.home.publish(event["user"])
+
+    @app.action(ids.HOME_MORE)
+    def on_show_more(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        view = body.get("view") or {}
+        pages = pages_from(view.get("private_metadata"))
+        key = str(action.get("value") or "")
+        if key in SECTION_KEYS:
+            pages[key] = min(pages.get(key, PAGE) + PAGE * 2, MAX_PAGE)
+        services.home.publish(body["user"]["id"], pages)
