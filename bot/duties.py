@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot import audit, timers
+from bot import audit, panels, timers
 from bot.clock import Clock
 from bot.deadlines import ARTICLE, DAYS, Incident, due_date, due_moment, is_serious
 from bot.errors import UserError
@@ -100,14 +100,16 @@ def authority_names(session: Session, case: Case) -> dict[str, str]:
     return names
 
 
-def on_assessment(session: Session, case: Case, workspace: Workspace, now: datetime) -> None:
+def on_assessment(
+    session: Session, case: Case, workspace: Workspace, now: datetime, team_id: str | None = None
+) -> None:
     """Inside the Confirm transaction: fix who must be informed, start the Art. 73 clock, open
     the duties panel, and invite the reporting deployer to investigate."""
     catalogue = workspace.catalogue
     details = dict(case.details)
     details["authority"] = catalogue.authority_for(case.system_id)
     details["notified_body"] = catalogue.notified_body_for(case.system_id)
-    deployer = reporting_deployer(session, case)
+    deployer = reporting_deployer(session, case, team_id)
     details["reporting_deployer"] = deployer
     case.details = details
     if not required(case):
@@ -121,7 +123,7 @@ def on_assessment(session: Session, case: Case, workspace: Workspace, now: datet
             due_moment(deadline.category, deadline.aware_on, workspace.timezone),
             now,
         )
-    queue_panel(session, case, now, "opened")
+    panels.open_panel(session, case, "duties", now)
     if deployer and deployer.get("channel") and INVESTIGATE in required(case):
         system = catalogue_rows.system(session, case.system_id)
         text, blocks = duty_views.investigation_invite(
@@ -138,7 +140,7 @@ def on_assessment(session: Session, case: Case, workspace: Workspace, now: datet
         )
 
 
-def reporting_deployer(session: Session, case: Case) -> dict[str, Any] | None:
+def reporting_deployer(session: Session, case: Case, team_id: str | None) -> dict[str, Any] | None:
     """The deployer the report came from: one whose contacts include the reporter, or, for a
     reporter of another workspace, the system's only deployer."""
     deployers = [
@@ -146,37 +148,14 @@ def reporting_deployer(session: Session, case: Case) -> dict[str, Any] | None:
         for p in catalogue_rows.partners_of(session, case.system_id)
         if p.role == PartnerRole.DEPLOYER
     ]
-    for partner in deployers:
-        if case.reporter_id in (partner.contacts or []):
-            return {"id": partner.id, "name": partner.name, "channel": partner.channel}
-    return None
-
-
-def queue_panel(session: Session, case: Case, now: datetime, reason: str) -> None:
-    """Post the duties panel once per assessment; later changes update it in place."""
-    version = case.details.get("duties_panel")
-    if version is None:
-        case.details = {**case.details, "duties_panel": case.version}
-        outbox.enqueue(
-            session,
-            dedupe_key=f"panel:duties:{case.id}:{case.version}",
-            kind="panel_post",
-            target=case.channel,
-            case_id=case.id,
-            in_thread=True,
-            now=now,
-            payload={"panel": "duties", "post": f"panel:duties:{case.id}:{case.version}"},
-        )
-        return
-    outbox.enqueue(
-        session,
-        dedupe_key=f"panel-update:duties:{case.id}:{reason}",
-        kind="panel_update",
-        target=case.channel,
-        case_id=case.id,
-        now=now,
-        payload={"panel": "duties", "post": f"panel:duties:{case.id}:{version}"},
-    )
+    found = [p for p in deployers if case.reporter_id in (p.contacts or [])]
+    external = bool(team_id) and case.reporter_team != team_id
+    if not found and external and len(deployers) == 1:
+        found = deployers
+    if not found:
+        return None
+    partner = found[0]
+    return {"id": partner.id, "name": partner.name, "channel": partner.channel}
 
 
 class Duties:
@@ -208,7 +187,7 @@ class Duties:
             audit.record(session, case, f"duty_{duty}", actor=user_id, at=now, data=data)
             if duty == INITIAL_REPORT:
                 timers.stop_deadline(session, case.id)
-            queue_panel(session, case, now, f"{duty}")
+            panels.refresh(session, case, "duties", now, duty)
             outbox.enqueue(
                 session,
                 dedupe_key=f"card:{case.id}:duty:{duty}",
@@ -258,7 +237,7 @@ class Duties:
                 timers.start_deadline(
                     session, case, self.workspace, moment, now, key_suffix=now.isoformat()
                 )
-            queue_panel(session, case, now, f"aware:{now.isoformat()}")
+            panels.refresh(session, case, "duties", now, f"aware:{now.isoformat()}")
             outbox.enqueue(
                 session,
                 dedupe_key=f"card:{case.id}:aware:{now.isoformat()}",

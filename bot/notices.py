@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot import audit, timers
+from bot import audit, panels, timers
 from bot.clock import Clock
 from bot.errors import UserError
 from bot.workflow import Blocker, Role
@@ -76,16 +76,7 @@ def queue_for_approval(session: Session, case: Case, workspace: Workspace, now: 
                 payload={"notice_id": notice.id},
             )
     case.details = {**case.details, "notices_version": case.version}
-    outbox.enqueue(
-        session,
-        dedupe_key=f"notices:{case.id}:{case.version}",
-        kind="notices_post",
-        target=case.channel,
-        case_id=case.id,
-        in_thread=True,
-        now=now,
-        payload={"measure_version": case.version},
-    )
+    panels.open_panel(session, case, "notices", now)
     audit.record(
         session,
         case,
@@ -98,17 +89,7 @@ def queue_for_approval(session: Session, case: Case, workspace: Workspace, now: 
 
 def refresh_table(session: Session, case: Case, now: datetime, reason: str) -> None:
     """Queue an update of the thread's notice table and of the case card (they count notices)."""
-    version = case.details.get("notices_version")
-    if version is not None:
-        outbox.enqueue(
-            session,
-            dedupe_key=f"notices-update:{case.id}:{reason}",
-            kind="notices_update",
-            target=case.channel,
-            case_id=case.id,
-            now=now,
-            payload={"measure_version": version},
-        )
+    panels.refresh(session, case, "notices", now, reason)
     outbox.enqueue(
         session,
         dedupe_key=f"card:{case.id}:{reason}",

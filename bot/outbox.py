@@ -37,18 +37,17 @@ NEEDS_CARD = frozenset(
         "reporter_notice",
         "card_update",
         "step_done",
-        "notices_post",
-        "notices_update",
         "panel_post",
         "panel_update",
     }
 )
 HISTORY_MARGIN_SECONDS = 300
+NOTHING_SENT = frozenset({"ratelimited", "waiting_for_card", "waiting_for_step"})
 FAN_OUT = 16  # lanes served at once; within one lane, messages keep their order
 
 
 INDEPENDENT = frozenset({"partner_notice", "dm", "channel"})
-UPDATES = frozenset({"card_update", "step_done", "notice_update", "notices_update", "panel_update"})
+UPDATES = frozenset({"card_update", "step_done", "notice_update", "panel_update"})
 """Kinds that edit a message in place: idempotent, so never searched for in history."""
 
 
@@ -122,7 +121,7 @@ class Outbox:
             self._retry(row, self.clock() + WAIT_FOR_CARD, "waiting_for_card")
             return None
         try:
-            found = self._already_posted(row, case) if row.attempts > 1 else None
+            found = self._already_posted(row, case) if self._may_have_landed(row) else None
             channel, ts = found or self.senders.send(row, case)
         except NotYet:
             self._retry(row, self.clock() + WAIT_FOR_CARD, "waiting_for_step")
@@ -136,6 +135,11 @@ class Outbox:
         if row.kind == "card_post" and case is not None and ts is not None:
             self.senders.remember_permalink(case.id, channel, ts)
         return None
+
+    def _may_have_landed(self, row: OutboxMessage) -> bool:
+        """Whether an earlier attempt may have posted this row. A 429 or a wait for the card
+        posted nothing (and the attempt before it already looked), so no history call then."""
+        return row.attempts > 1 and row.last_error not in NOTHING_SENT
 
     def _still_wanted(self, row: OutboxMessage, case: Case | None) -> bool:
         """Reminders re-check, just before sending, that nobody answered in the meantime."""

@@ -70,13 +70,12 @@ class Senders:
             "step_done": self._finish_step,
             "partner_notice": self._post_notice,
             "notice_update": self._update_notice,
-            "notices_post": self._post_notice_table,
-            "notices_update": self._update_notice_table,
             "panel_post": self._post_panel,
             "panel_update": self._update_panel,
         }
         self.panels: dict[str, Callable[[Case], tuple[str, list[dict[str, Any]]]]] = {
             "duties": self._duties_panel,
+            "notices": self._notices_panel,
         }
         # Called with a case id after its card was posted or updated (the App Home refresh).
         self.on_case_shown: Callable[[int], None] | None = None
@@ -280,39 +279,9 @@ class Senders:
             lang,
         )
 
-    def _post_notice_table(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
-        assert case is not None and case.card_ts is not None
-        text, blocks = self._notice_table(case, int(row.payload["measure_version"]))
-        response = self.client.chat_postMessage(
-            channel=case.channel,
-            thread_ts=case.card_ts,
-            text=text,
-            blocks=blocks,
-            metadata=self.metadata(row),
-            unfurl_links=False,
-        )
-        return str(response["channel"]), str(response["ts"])
-
-    def _update_notice_table(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
-        assert case is not None
-        version = int(row.payload["measure_version"])
-        with self.db.transaction() as session:
-            table = rows.by_key(session, f"notices:{case.id}:{version}")
-        if (
-            table is None
-            or table.status != rows.SENT
-            or not table.slack_ts
-            or not table.slack_channel
-        ):
-            raise NotYet
-        text, blocks = self._notice_table(case, version)
-        self.client.chat_update(
-            channel=table.slack_channel, ts=table.slack_ts, text=text, blocks=blocks
-        )
-        return table.slack_channel, table.slack_ts
-
-    def _notice_table(self, case: Case, version: int) -> tuple[str, list[dict[str, Any]]]:
-        with self.db.transaction() as session:
+    def _notices_panel(self, case: Case) -> tuple[str, list[dict[str, Any]]]:
+        version = case.details.get("notices_version")
+        with self.db.read() as session:
             notices = notice_rows.of_case(session, case.id, version)
             names = {
                 n.partner_id: (

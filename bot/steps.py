@@ -116,7 +116,7 @@ class Steps:
             if action is Action.APPROVE:
                 notices.queue_for_approval(session, case, self.workspace, now)
             if action is Action.CONFIRM:
-                duties.on_assessment(session, case, self.workspace, now)
+                duties.on_assessment(session, case, self.workspace, now, self.team_id)
             self._queue_messages(session, case, action, user_id, data, version)
             return case
 
