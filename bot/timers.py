@@ -351,7 +351,9 @@ class TimerEngine:
         late = timer.kind == DEADLINE and now >= timer.anchor_at
         text = t(f"timer.{timer.kind}{'.late' if late else ''}", lang, **params)
         channel_key = f"timer.{timer.kind}.channel"
-        channel_text = t(channel_key, lang, **params) if has(channel_key) else text
+        # A partner's channel hears it in the partner's language.
+        channel_lang = (notice.language if notice else None) or lang
+        channel_text = t(channel_key, channel_lang, **params) if has(channel_key) else text
         step = f"timer:{timer.id}:{position.level}:{position.repeat}"
         guard = self._guard(timer, notice)
         recipients = list(dict.fromkeys([*users, *(m for ms in members.values() for m in ms)]))
