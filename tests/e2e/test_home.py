@@ -1,0 +1,139 @@
+"""The App Home, end to end: published when opened, refreshed when a case the viewer is involved
+in changes, and the same visibility rule as ``list`` and ``status``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.local import LocalBot
+from bot.messages import t
+from bot.standin import validate_view
+from bot.workspace import Workspace
+from tests.scenarios import (
+    APPROVER,
+    APPROVER2,
+    OFFICER,
+    OFFICER2,
+    REPORTER,
+    case_row,
+    decide,
+    guided_workspace,
+    wait_for,
+    walk_to,
+)
+
+
+@pytest.fixture
+def workspace() -> Workspace:
+    return guided_workspace()
+
+
+def home_text(view: dict[str, Any]) -> str:
+    """Everything a person reads on the Home tab, in order."""
+    out: list[str] = []
+    for block in view.get("blocks", []):
+        if "text" in block:
+            out.append(block["text"]["text"])
+        for element in block.get("elements", []):
+            text = element.get("text")
+            out.append(text["text"] if isinstance(text, dict) else str(text or ""))
+    return "\n".join(out)
+
+
+def section_text(view: dict[str, Any], key: str, lang: str = "en") -> str | None:
+    """The text under one list's header, up to the next header; None when the list is absent."""
+    title = t(f"home.section.{key}", lang)
+    inside, found, out = False, False, []
+    for block in view.get("blocks", []):
+        if block["type"] == "header":
+            inside = block["text"]["text"] == title
+            found = found or inside
+            continue
+        if inside and "text" in block:
+            out.append(block["text"]["text"])
+        if inside and block["type"] == "context":
+            out += [e.get("text", "") for e in block["elements"]]
+    return "\n".join(out) if found else None
+
+
+def opened_home(bot: LocalBot, user: str, *, after: int = 0) -> dict[str, Any]:
+    """Open the Home tab as ``user`` and return what the bot published (newer than ``after``
+    publishes to that user)."""
+    response = bot.driver.app_home_opened(user)
+    assert response.status == 200, response.body
+    return published(bot, user, after=after)
+
+
+def publishes(bot: LocalBot, user: str) -> int:
+    return len([c for c in bot.standin.calls("views.publish") if c.args.get("user_id") == user])
+
+
+def published(bot: LocalBot, user: str, *, after: int = 0) -> dict[str, Any]:
+    wait_for(lambda: publishes(bot, user) > after, what=f"views.publish for {user}")
+    view = bot.standin.published_home(user)
+    assert view is not None
+    assert validate_view(view) == []
+    return view
+
+
+def test_an_approver_sees_the_case_waiting_for_them_with_a_link_to_its_thread(
+    bot: LocalBot,
+) -> None:
+    walk_to(bot, "measure_proposed")
+    case = case_row(bot)
+    view = opened_home(bot, APPROVER, after=publishes(bot, APPROVER))
+    waiting = section_text(view, "approval")
+    assert waiting is not None and "NC-1" in waiting and "Scores drift" in waiting
+    assert f"<{case.details['permalink']}|NC-1>" in waiting
+    # the same case is among everything open, under its state
+    everything = section_text(view, "open") or ""
+    assert t("state.measure_proposed") in everything and "NC-1" in everything
+
+
+def test_the_proposer_is_not_asked_to_approve_their_own_measure(bot: LocalBot) -> None:
+    walk_to(bot, "measure_proposed")
+    view = opened_home(bot, OFFICER, after=publishes(bot, OFFICER))
+    assert section_text(view, "approval") is None  # triage, not an approver
+    owned = section_text(view, "owned") or ""
+    assert "NC-1" in owned  # OFFICER acknowledged the case: they own it
+    measure_owner = opened_home(bot, OFFICER2, after=publishes(bot, OFFICER2))
+    assert t("home.measure_owner") in (section_text(measure_owner, "owned") or "")
+
+
+def test_the_home_follows_the_case_without_being_opened_again(bot: LocalBot) -> None:
+    walk_to(bot, "measure_proposed")
+    opened_home(bot, APPROVER2, after=publishes(bot, APPROVER2))
+    before = publishes(bot, APPROVER2)
+    decide(bot, "measure_approve", APPROVER)
+    # the approval left the other approver's list, though they never reopened the tab
+    view = wait_for(
+        lambda: (lambda v: v if "NC-1" not in (section_text(v, "approval") or "") else None)(
+            published(bot, APPROVER2, after=before)
+        ),
+        what="the approvers' Home refreshed",
+    )
+    assert t("home.empty") in (section_text(view, "approval") or "")
+
+
+def test_someone_without_a_role_sees_only_their_own_reports(bot: LocalBot) -> None:
+    walk_to(bot, "acknowledged")
+    view = opened_home(bot, REPORTER, after=publishes(bot, REPORTER))
+    text = home_text(view)
+    assert "NC-1" in (section_text(view, "reports") or "")
+    assert t("home.only_reports") in text
+    for key in ("approval", "owned", "open", "overdue", "notices"):
+        assert section_text(view, key) is None, key
+    outsider = opened_home(bot, "U0REPORTR2")
+    assert "NC-1" not in home_text(outsider)
+
+
+def test_the_messages_tab_publishes_nothing(bot: LocalBot) -> None:
+    response = bot.driver.event(
+        {"type": "app_home_opened", "user": OFFICER, "channel": "D0X", "tab": "messages"}
+    )
+    assert response.status == 200
+    bot.driver.app_home_opened(APPROVER)  # a later event is handled: the first one was skipped
+    wait_for(lambda: publishes(bot, APPROVER), what="the Home tab")
+    assert publishes(bot, OFFICER) == 0
