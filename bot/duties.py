@@ -20,6 +20,7 @@ from bot import audit, panels, timers
 from bot.clock import Clock
 from bot.deadlines import ARTICLE, DAYS, Incident, due_date, due_moment, is_serious
 from bot.errors import UserError
+from bot.people import People
 from bot.views import duties as duty_views
 from bot.workflow import Blocker, CaseState, Role
 from bot.workspace import PartnerRole, Workspace
@@ -159,13 +160,11 @@ def reporting_deployer(session: Session, case: Case, team_id: str | None) -> dic
 
 
 class Duties:
-    def __init__(
-        self, db: Database, workspace: Workspace, clock: Clock, team_id: str | None
-    ) -> None:
+    def __init__(self, db: Database, workspace: Workspace, clock: Clock, people: People) -> None:
         self.db = db
         self.workspace = workspace
         self.clock = clock
-        self.team_id = team_id
+        self.people = people
 
     def check(self, number: int, duty: str, user_id: str, team_id: str | None) -> Case:
         with self.db.read() as session:
@@ -280,11 +279,9 @@ class Duties:
     def _may(
         self, case: Case, duty: str, user_id: str, team_id: str | None, *, allow_done: bool = False
     ) -> None:
-        if self.team_id and team_id and team_id != self.team_id:
-            raise UserError("refusal.external")
-        roles = self.workspace.roles_of(user_id)
-        if not (roles & {Role.TRIAGE.value, Role.APPROVERS.value} or user_id == case.owner_id):
-            raise UserError("refusal.not_allowed", {"action": duty, "who": "@triage, @approvers"})
+        self.people.require(
+            user_id, team_id, Role.TRIAGE, Role.APPROVERS, also=case.owner_id, action=duty
+        )
         if case.state in CLOSED_STATES:
             raise UserError("duty.closed", {"ref": case.ref})
         if duty not in required(case):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot import audit, panels, timers
 from bot.clock import Clock
 from bot.errors import UserError
+from bot.people import People
 from bot.workflow import Blocker, Role
 from bot.workspace import PartnerRole, Workspace
 from storage import cases as case_rows
@@ -110,13 +111,11 @@ def close_blockers(session: Session, case: Case) -> tuple[Blocker, ...]:
 
 
 class Notices:
-    def __init__(
-        self, db: Database, workspace: Workspace, clock: Clock, team_id: str | None
-    ) -> None:
+    def __init__(self, db: Database, workspace: Workspace, clock: Clock, people: People) -> None:
         self.db = db
         self.workspace = workspace
         self.clock = clock
-        self.team_id = team_id
+        self.people = people
 
     def acknowledge(self, notice_id: int, user_id: str, team_id: str | None) -> Receipt:
         now = self.clock()
@@ -124,7 +123,7 @@ class Notices:
             notice, case, partner = self._load(session, notice_id)
             if notice.status == rows.ACKNOWLEDGED:
                 return Receipt("already", notice, case, partner.name)
-            external = bool(self.team_id and team_id and team_id != self.team_id)
+            external = self.people.is_external(team_id)
             counted = external or user_id in (partner.contacts or [])
             click = {"user": user_id, "team": team_id, "at": now.isoformat(), "counted": counted}
             if not counted:
@@ -170,7 +169,7 @@ class Notices:
         self, number: int, notice_id: int, user_id: str, team_id: str | None, reason: str
     ) -> str:
         """Approvers may waive a notice with a reason (informed another way, or need not be)."""
-        self._require_role(user_id, team_id, Role.APPROVERS)
+        self.people.require(user_id, team_id, Role.APPROVERS)
         now = self.clock()
         with self.db.transaction() as session:
             notice, case, partner = self._load(session, notice_id)
@@ -194,7 +193,7 @@ class Notices:
 
     def retry(self, notice_id: int, user_id: str, team_id: str | None) -> tuple[int, str]:
         """Send a failed notice again once someone fixed the cause (e.g. invited the bot)."""
-        self._require_role(user_id, team_id, Role.TRIAGE, Role.APPROVERS)
+        self.people.require(user_id, team_id, Role.TRIAGE, Role.APPROVERS)
         now = self.clock()
         with self.db.transaction() as session:
             notice, case, partner = self._load(session, notice_id)
@@ -229,15 +228,7 @@ class Notices:
             return case, options
 
     def check_waiver(self, user_id: str, team_id: str | None) -> None:
-        self._require_role(user_id, team_id, Role.APPROVERS)
-
-    def _require_role(self, user_id: str, team_id: str | None, *roles: Role) -> None:
-        if self.team_id and team_id and team_id != self.team_id:
-            raise UserError("refusal.external")
-        mine = self.workspace.roles_of(user_id)
-        if not any(role.value in mine for role in roles):
-            who = ", ".join(f"@{role.value}" for role in roles)
-            raise UserError("refusal.not_allowed", {"action": "", "who": who})
+        self.people.require(user_id, team_id, Role.APPROVERS)
 
     def _load(self, session: Session, notice_id: int) -> tuple[PartnerNotice, Case, Partner]:
         notice = rows.by_id(session, notice_id)

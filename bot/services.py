@@ -14,6 +14,7 @@ from bot.duties import Duties
 from bot.home import Home
 from bot.notices import Notices
 from bot.outbox import Outbox
+from bot.people import People
 from bot.steps import Steps
 from bot.timers import TimerEngine
 from bot.workspace import Workspace
@@ -50,6 +51,7 @@ def build_services(
     team_id: str | None = None,
     bot_user_id: str | None = None,
 ) -> Services:
+    people = People(workspace, team_id)
     deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
     home = Home(db, client, workspace, clock)
     deliveries.senders.on_case_shown = home.refresh_case  # the App Home follows the card
@@ -60,9 +62,9 @@ def build_services(
         client=client,
         cases=Cases(db, workspace, clock),
         outbox=deliveries,
-        steps=Steps(db, workspace, clock, team_id),
-        notices=Notices(db, workspace, clock, team_id),
-        duties=Duties(db, workspace, clock, team_id),
+        steps=Steps(db, workspace, clock, people),
+        notices=Notices(db, workspace, clock, people),
+        duties=Duties(db, workspace, clock, people),
         home=home,
         dossiers=Dossiers(db, client, workspace, clock),
         timers=TimerEngine(

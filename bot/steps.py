@@ -20,9 +20,10 @@ from bot.clock import Clock
 from bot.domain import Measure
 from bot.errors import UserError
 from bot.messages import t
+from bot.people import People
 from bot.step_inputs import Assessment, DoneEvidence, MeasurePlan, Reasoned
 from bot.views import steps as step_views
-from bot.workflow import Action, Actor, Allowed, Blocker, CaseFacts, CaseState, Role, decide
+from bot.workflow import Action, Actor, Allowed, Blocker, CaseFacts, CaseState, decide
 from bot.workspace import Workspace
 from storage import cases as case_rows
 from storage import outbox
@@ -48,18 +49,11 @@ def needs_art73_6_warning(case: Case, measure: str) -> bool:
 
 
 class Steps:
-    def __init__(
-        self, db: Database, workspace: Workspace, clock: Clock, team_id: str | None
-    ) -> None:
+    def __init__(self, db: Database, workspace: Workspace, clock: Clock, people: People) -> None:
         self.db = db
         self.workspace = workspace
         self.clock = clock
-        self.team_id = team_id
-
-    def actor(self, user_id: str, team_id: str | None) -> Actor:
-        external = bool(self.team_id and team_id and team_id != self.team_id)
-        roles = frozenset(Role(name) for name in self.workspace.roles_of(user_id))
-        return Actor(user_id=user_id, roles=roles, external=external)
+        self.people = people
 
     def check(
         self, number: int, version: int, action: Action, user_id: str, team_id: str | None
@@ -68,7 +62,7 @@ class Steps:
         form only to be refused at the end."""
         with self.db.transaction() as session:
             case = self._load(session, number, version)
-            self._decide(session, case, action, self.actor(user_id, team_id))
+            self._decide(session, case, action, self.people.actor(user_id, team_id))
             return case
 
     def act(
@@ -89,7 +83,7 @@ class Steps:
             if submission_key and case.details.get("last_submission") == submission_key:
                 return case  # the same modal submitted again: it already took effect
             self._load(session, number, version, case)
-            decision = self._decide(session, case, action, self.actor(user_id, team_id))
+            decision = self._decide(session, case, action, self.people.actor(user_id, team_id))
             data = inputs.model_dump(mode="json") if inputs is not None else {}
             self._validate(case, action, data)
             self._apply(case, action, user_id, data)
@@ -116,7 +110,7 @@ class Steps:
             if action is Action.APPROVE:
                 notices.queue_for_approval(session, case, self.workspace, now)
             if action is Action.CONFIRM:
-                duties.on_assessment(session, case, self.workspace, now, self.team_id)
+                duties.on_assessment(session, case, self.workspace, now, self.people.team_id)
             self._queue_messages(session, case, action, user_id, data, version)
             return case
 
