@@ -94,9 +94,16 @@ def to_pdf(doc: Document) -> bytes:
     return bytes(pdf.output())
 
 
+LABEL_WIDTH = 50.0
+
+
 def _field(pdf: _Pdf, label: str, value: str) -> None:
     pdf.set_font(pdf.family, "B", 9)
-    pdf.cell(50, 4.5, pdf.text(label))
+    if pdf.get_string_width(pdf.text(label)) > LABEL_WIDTH - 2:  # a long label gets its own line
+        pdf.multi_cell(0, 4.5, pdf.text(label), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_x(pdf.l_margin + LABEL_WIDTH)
+    else:
+        pdf.cell(LABEL_WIDTH, 4.5, pdf.text(label))
     pdf.set_font(pdf.family, "", 9)
     pdf.multi_cell(0, 4.5, pdf.text(value or "—"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
