@@ -30,6 +30,7 @@ QUIET_LIBRARIES = {
     "urllib3": logging.INFO,
     "apscheduler": logging.WARNING,
     "alembic": logging.WARNING,  # it announces every plugin at INFO
+    "sqlalchemy": logging.WARNING,  # bound parameters at INFO with echo
 }
 
 _secrets: set[str] = set()
@@ -45,6 +46,18 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return _TOKEN.sub(REDACTED, text)
+
+
+class LibraryFloor(logging.Filter):
+    """Drops library records under their floor. Setting logger levels is not enough: Bolt
+    copies the root level onto the loggers it creates, so at DEBUG it would log bodies."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        for library, floor in QUIET_LIBRARIES.items():
+            if name == library or name.startswith(library + "."):
+                return record.levelno >= max(floor, logging.getLogger().level)
+        return True
 
 
 class ContextFilter(logging.Filter):
@@ -84,6 +97,7 @@ def configure(fmt: str = "text", level: int | str = logging.INFO) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(LibraryFloor())
     handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

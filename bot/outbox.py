@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 
 from bot import audit, metrics
 from bot.clock import Clock
-from bot.request_context import case_scope
+from bot.request_context import ContextExecutor, case_scope
 from bot.senders import METADATA_EVENT, NotYet, Senders
 from bot.slack_api import Failure, classify
 from bot.workspace import Workspace
@@ -69,7 +69,10 @@ class Outbox:
         self.clock = clock
         self.lease = lease
         self.senders = Senders(db, client, workspace, clock, bot_user_id)
-        self._pool = ThreadPoolExecutor(max_workers=FAN_OUT, thread_name_prefix="outbox")
+        # Lanes keep the caller's request id (and case id) on their log lines.
+        self._pool = ContextExecutor(
+            ThreadPoolExecutor(max_workers=FAN_OUT, thread_name_prefix="outbox")
+        )
 
     def deliver_due(self, *, case_id: int | None = None, limit: int = 50) -> int:
         """Send what is due now; returns how many rows were claimed. Safe to call from any
