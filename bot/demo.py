@@ -18,9 +18,11 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any, TextIO, TypeVar
+from zoneinfo import ZoneInfo
 
 from bot import transcript
 from bot.local import PEOPLE, LocalBot
@@ -31,7 +33,12 @@ from bot.views import ids
 T = TypeVar("T")
 
 REPORTER = "U0REPORTR1"
-OFFICER = "U0OFFICER1"
+OFFICER = "U0OFFICER1"  # triage: acknowledges, assesses, proposes, records the duties, closes
+OFFICER2 = "U0OFFICER2"  # triage: owns the corrective measure and carries it out
+APPROVER = "U0APPROVE1"  # approves the measure (not its proposer: four eyes)
+APPROVER2 = "U0APPROVE2"  # waives one partner notice
+PARTNER = "U0PARTNER1"  # of another workspace, in every partner channel (Slack Connect)
+ACME_CONTACT = "U0ACMECON1"  # ACME Distribution's listed contact
 GENERAL = "C0GENERAL1"
 WAIT_SECONDS = 5.0  # far above what a step takes (about 1 s: the outbox paces a channel)
 QUIET_SECONDS = 0.25  # no Web API call for this long: the bot has finished the step
@@ -76,8 +83,13 @@ class Demo:
         self.standin = bot.standin
         self.out = out
         self.case = CaseSoFar()
-        self.names = {**PEOPLE, self.standin.bot_user_id: "Nonconformity bot"}
+        self.names = {
+            **PEOPLE,
+            PARTNER: "Pat Partner (Northwind Bank, another workspace)",
+            self.standin.bot_user_id: "Nonconformity bot",
+        }
         self._seen = _Seen()
+        self._filled: set[str] = set()  # modals already submitted
         self._place = ""
         self._swept = 0.0
 
@@ -88,19 +100,33 @@ class Demo:
         self._line(f"{self.names[user]} types  /nonconformity {text}")
         self._ok(self.bot.driver.command(ids.COMMAND, text, user=user, channel=channel), text)
 
-    def fill_modal(self, user: str, values: dict[str, Any]) -> None:
-        """The user's open modal appears, they fill in ``values`` and press its submit button."""
+    def fill_modal(
+        self,
+        user: str,
+        values: Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]],
+        *,
+        read: bool = False,
+    ) -> None:
+        """The user's open modal appears, they fill in ``values`` (or what ``values(view)``
+        returns) and press its submit button; with ``read`` its text is printed first."""
         view = self.wait_for(f"a modal for {self.names[user]}", lambda: self._open_view(user))
+        self._filled.add(str(view["id"]))
+        if callable(values):
+            values = values(view)
         title = transcript.text_object(view.get("title"), self.names)
         submit = transcript.text_object(view.get("submit"), self.names) or "Submit"
         self._line(f"a modal “{title}” opens for {self.names[user]}, who fills it in:")
         for block in view.get("blocks", []):
+            if read and block.get("type") in ("section", "context"):
+                for line in transcript.blocks([block], self.names):
+                    self._line(f"    ┆ {line}")
             if block.get("type") == "input" and block.get("block_id") in values:
                 label = transcript.text_object(block.get("label"), self.names)
-                shown = transcript.chosen(block.get("element", {}), values[block["block_id"]])
+                element = block.get("element", {})
+                shown = transcript.chosen(element, values[block["block_id"]], self.names)
                 self._line(f"    {label}: {shown}")
         self._line(f"and clicks [{submit}]")
-        response = self.bot.driver.submit(view["id"], user=user, values=values)
+        response = self.bot.driver.submit(view["id"], user=user, values=dict(values))
         self._ok(response, f"submitting “{title}”")
         answer = response.json() if response.body.strip() else None
         if isinstance(answer, dict) and answer.get("response_action") == "errors":
@@ -144,6 +170,17 @@ class Demo:
             for m in self.standin.thread(self.case.channel, self.case.card_ts)
             if m.is_reply and (m.channel, m.ts) not in self._seen.messages
         ]
+
+    def thread_message(self, starts: str) -> Message | None:
+        """The thread reply whose text starts with ``starts`` (a panel kept current in place)."""
+        for message in self.standin.thread(self.case.channel, self.case.card_ts):
+            if message.is_reply and message.text.startswith(starts):
+                return message
+        return None
+
+    def reads(self, message: Message) -> str:
+        """What a person reads in ``message``, as one string."""
+        return "\n".join(self._lines(message))
 
     def step_message(self, action_id: str) -> Message | None:
         """The newest thread message that offers ``action_id``."""
@@ -191,7 +228,7 @@ class Demo:
         return transcript.blocks(message.blocks, self.names, message.text)
 
     def _open_view(self, user: str) -> dict[str, Any] | None:
-        views = self.standin.open_views(user)
+        views = [v for v in self.standin.open_views(user) if v.view.get("id") not in self._filled]
         return views[-1].view if views else None
 
     def _channel_place(self, channel: str) -> str:
@@ -290,13 +327,253 @@ def acknowledge(demo: Demo) -> None:
     demo.wait_for("the thread to move on to the next step", lambda: demo.new_replies() or None)
 
 
+def today() -> date:
+    """The date where the sample organisation works (the bot refuses awareness to come)."""
+    return datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+
+
+ASSESSMENT = {
+    "nature": "Approval rates for applicants over 60 fall outside the accuracy declared "
+    "(Art. 15); a rejected applicant was hospitalised after losing housing finance.",
+    "causal_link": "The May retraining used a sample without applicants over 60.",
+    "risk": "yes",
+    "serious_incident": "a_health",
+}
+PLAN = {
+    "plan": "Retrain 2.3 on a sample that includes applicants over 60; re-validate accuracy.",
+    "owner": OFFICER2,
+    "affected": "credit-scoring 2.3, all deployments",
+    "keeps_running": "no",
+    "art73_6": ["read"],
+}
+WAIVER = "EU Import GmbH was told by phone and confirmed by e-mail; it holds no stock."
+DONE = {
+    "evidence": "2.4 retrained and re-validated; every deployment runs 2.4.",
+    "link": "https://example.com/releases/credit-scoring/2.4",
+}
+DUTIES = (
+    (
+        "investigate",
+        {
+            "findings": "The May retraining sample had no applicants over 60.",
+            "how": "Root-cause review with the data team and Northwind Bank",
+        },
+    ),
+    ("inform_authority", {"how": "Via their Slack channel and the authority's web form"}),
+    ("inform_notified_body", {"how": "E-mail to the certification desk", "reference": "CB-88"}),
+    ("initial_report", {"how": "The authority's incident form", "reference": "MSA-2231"}),
+    ("complete_report", {"how": "The authority's incident form, final", "reference": "MSA-2231"}),
+)
+DUTY_PANEL = "Duties to the authorities"
+NOTICE_TABLE = "Partner notices"
+
+
+def assess(demo: Demo) -> None:
+    step = demo.step_message(ids.CONFIRM)
+    if step is None:
+        raise DemoFailure("no Confirm button in the thread")
+    demo.click(OFFICER, step, ids.CONFIRM)
+    aware = (today() - timedelta(days=1)).isoformat()
+    demo.fill_modal(OFFICER, {**ASSESSMENT, "aware_on": aware})
+    demo.wait_for(
+        "the duties panel with the Art. 73 deadline in the thread",
+        lambda: _if(demo.thread_message(DUTY_PANEL), lambda m: "Art. 73" in m.text + str(m.blocks)),
+    )
+    demo.wait_for(
+        "the choice of corrective action",
+        lambda: demo.step_message(ids.MEASURE_PREFIX + "bring_into_conformity"),
+    )
+    demo.wait_for(
+        "the card to show the Art. 73 deadline",
+        lambda: _if(demo.card(), lambda c: "Art. 73 report due" in demo.reads(c)),
+    )
+
+
+def propose(demo: Demo) -> None:
+    action = ids.MEASURE_PREFIX + "bring_into_conformity"
+    step = demo.step_message(action)
+    assert step is not None  # assess waited for it
+    demo.click(OFFICER, step, action)
+    target = (today() + timedelta(days=14)).isoformat()
+
+    def plan(view: dict[str, Any]) -> dict[str, Any]:
+        if not any(b.get("block_id") == "art73_6" for b in view.get("blocks", [])):
+            raise DemoFailure("the Art. 73(6) warning is missing from the measure modal")
+        return {**PLAN, "target_date": target}
+
+    demo.fill_modal(OFFICER, plan, read=True)
+    demo.wait_for("the approval step", lambda: demo.step_message(ids.APPROVE))
+    demo.wait_for(
+        "the thread to record that the warning was shown",
+        lambda: next((m for m in demo.new_replies() if "73(6)" in m.text), None),
+    )
+
+
+def approve(demo: Demo) -> None:
+    step = demo.step_message(ids.APPROVE)
+    assert step is not None
+    demo.click(APPROVER, step, ids.APPROVE)
+    demo.wait_for("the Done step", lambda: demo.step_message(ids.DONE))
+    for channel in PARTNER_CHANNELS:
+        demo.wait_for(f"the partner notice in {channel}", _notice_in(demo, channel))
+    demo.wait_for("the notice table in the thread", lambda: demo.thread_message(NOTICE_TABLE))
+
+
+PARTNER_CHANNELS = ("C0ACMEDIST", "C0NORTHWND", "C0EUIMPORT")
+
+
+def partners_acknowledge(demo: Demo) -> None:
+    for user, channel in ((PARTNER, "C0NORTHWND"), (ACME_CONTACT, "C0ACMEDIST")):
+        notice = demo.wait_for(f"the notice in {channel}", _notice_in(demo, channel))
+        demo.click(user, notice, ids.NOTICE_ACK)
+        demo.wait_for(
+            f"the notice in {channel} to show the receipt",
+            _notice_in(demo, channel, answered=True),
+        )
+        demo.show()  # what each partner sees, before the next one clicks
+
+
+def waive(demo: Demo) -> None:
+    table = demo.wait_for(
+        "the Waive button on the notice table",
+        lambda: _if(
+            demo.thread_message(NOTICE_TABLE), lambda m: _find(m, ids.NOTICE_WAIVE) is not None
+        ),
+    )
+    demo.click(APPROVER2, table, ids.NOTICE_WAIVE)
+
+    def waiver(view: dict[str, Any]) -> dict[str, Any]:
+        options = {
+            transcript.text_object(o.get("text"), demo.names): o.get("value")
+            for b in view.get("blocks", [])
+            if b.get("block_id") == "notice"
+            for o in b.get("element", {}).get("options", [])
+        }
+        if "EU Import GmbH" not in options:
+            raise DemoFailure(f"EU Import GmbH is not among the open notices: {sorted(options)}")
+        return {"notice": options["EU Import GmbH"], "reason": WAIVER}
+
+    demo.fill_modal(APPROVER2, waiver)
+    demo.wait_for(
+        "the notice table to show every notice answered",
+        lambda: _if(
+            demo.thread_message(NOTICE_TABLE), lambda m: _find(m, ids.NOTICE_WAIVE) is None
+        ),
+    )
+
+
+def carried_out(demo: Demo) -> None:
+    step = demo.step_message(ids.DONE)
+    assert step is not None
+    demo.click(OFFICER2, step, ids.DONE)
+    demo.fill_modal(OFFICER2, DONE)
+    demo.wait_for("the Close step", lambda: demo.step_message(ids.CLOSE))
+
+
+def record_duties(demo: Demo, duties: tuple[tuple[str, dict[str, Any]], ...]) -> None:
+    for duty, values in duties:
+        action = ids.DUTY_PREFIX + duty
+        panel = demo.wait_for(f"the {duty} button on the duties panel", _panel(demo, action))
+        demo.click(OFFICER, panel, action)
+        demo.fill_modal(OFFICER, _keep_dates(values), read=duty == "inform_authority")
+        demo.wait_for(f"the duties panel to show {duty} recorded", _panel(demo, action, done=True))
+        if duty == "inform_authority":
+            demo.wait_for(
+                "the notice in the authority's channel",
+                lambda: next(iter(demo.messages("C0AUTHORTY")), None),
+            )
+
+
+def investigate(demo: Demo) -> None:
+    record_duties(demo, DUTIES[:1])
+
+
+def inform(demo: Demo) -> None:
+    record_duties(demo, DUTIES[1:3])
+
+
+def report_incident(demo: Demo) -> None:
+    record_duties(demo, DUTIES[3:])
+
+
+def close(demo: Demo) -> None:
+    step = demo.step_message(ids.CLOSE)
+    assert step is not None
+    demo.click(OFFICER, step, ids.CLOSE)
+    demo.wait_for(
+        "the card to show the case closed",
+        lambda: _if(demo.card(), lambda c: "State: Closed" in demo.reads(c)),
+    )
+
+
 Step = Callable[[Demo], None]
 STEPS: tuple[tuple[str, Step], ...] = (
     ("An engineer reports a suspected non-conformity", report_case),
     ("Triage acknowledges the case and takes ownership", acknowledge),
-    # next steps, as the guided thread grows: confirm the non-conformity, choose the corrective
-    # measure, approve it, mark it done, inform partners and authorities, close the case.
+    ("Triage confirms it: a risk (Art. 79(1)) and a serious incident (Art. 73)", assess),
+    ("Triage proposes to bring the system into conformity, past the Art. 73(6) warning", propose),
+    ("Another person approves; the partners are notified (Art. 20(1))", approve),
+    ("A partner of another workspace and ACME's contact acknowledge receipt", partners_acknowledge),
+    ("An approver waives the last notice, with a reason", waive),
+    ("The measure's owner marks it done, with evidence", carried_out),
+    ("The causes are investigated (Art. 20(2))", investigate),
+    ("The authority and the notified body are informed (Art. 20(2))", inform),
+    ("The serious incident is reported, initially and completely (Art. 73)", report_incident),
+    ("Triage closes the case", close),
 )
+
+
+def _if(found: T | None, test: Callable[[T], bool]) -> T | None:
+    return found if found is not None and test(found) else None
+
+
+def _find(message: Message, action_id: str) -> tuple[str, dict[str, Any]] | None:
+    return find_element(message.blocks or [], action_id)
+
+
+def _notice(demo: Demo, channel: str) -> Message | None:
+    return next((m for m in demo.messages(channel) if not m.is_reply), None)
+
+
+def _notice_in(demo: Demo, channel: str, *, answered: bool = False) -> Callable[[], Message | None]:
+    """The partner notice in ``channel``; with ``answered``, only once it has no Acknowledge
+    button left (the receipt is recorded)."""
+
+    def check() -> Message | None:
+        notice = _notice(demo, channel)
+        if notice is None or (answered and _find(notice, ids.NOTICE_ACK) is not None):
+            return None
+        return notice
+
+    return check
+
+
+def _panel(demo: Demo, action: str, *, done: bool = False) -> Callable[[], Message | None]:
+    """The duties panel while it offers ``action`` (or, with ``done``, once it no longer does)."""
+
+    def check() -> Message | None:
+        panel = demo.thread_message(DUTY_PANEL)
+        if panel is None or (_find(panel, action) is None) != done:
+            return None
+        return panel
+
+    return check
+
+
+def _keep_dates(values: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def filled(view: dict[str, Any]) -> dict[str, Any]:
+        return {**_initial_dates(view), **values}
+
+    return filled
+
+
+def _initial_dates(view: dict[str, Any]) -> dict[str, Any]:
+    """The dates a modal proposes, kept as they are (the person does not change them)."""
+    return {
+        str(b["block_id"]): b["element"]["initial_date"]
+        for b in view.get("blocks", [])
+        if b.get("type") == "input" and b.get("element", {}).get("initial_date")
+    }
 
 
 def _case_number(message: Message) -> int:

@@ -38,6 +38,7 @@ def mrkdwn(text: str, names: Mapping[str, str], channels: Mapping[str, str] | No
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1), text)
     text = _BOLD.sub(r"\1", text)
     text = _ITALIC.sub(r"\1", text)
+    text = text.replace("```", "")  # a code block: Slack draws a box around its text
     return html.unescape(text)  # Slack's &amp; &lt; &gt; escapes
 
 
@@ -101,8 +102,12 @@ def _block(block: Any, names: Mapping[str, str]) -> list[str]:
     return [f"[{kind} block]"]
 
 
-def chosen(elem: Mapping[str, Any], value: Any) -> str:
-    """What the user sees after choosing ``value`` in ``elem``: option labels, not values."""
+def chosen(elem: Mapping[str, Any], value: Any, names: Mapping[str, str] | None = None) -> str:
+    """What the user sees after choosing ``value`` in ``elem``: option labels, not values;
+    a person picked in a user menu by name."""
+    if elem.get("type") in ("users_select", "multi_users_select"):
+        people = value if isinstance(value, list | tuple) else [value]
+        return ", ".join(short_name(names or {}, str(p)) for p in people)
     options = {
         str(o.get("value")): str((o.get("text") or {}).get("text", o.get("value")))
         for o in elem.get("options") or []
