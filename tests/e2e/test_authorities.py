@@ -275,7 +275,8 @@ def test_a_slack_connect_user_or_a_non_member_cannot_record_a_duty(bot: LocalBot
     assessed(bot, RISK_ASSESSMENT)
     external = duty_refusal(bot, "investigate", PARTNER_USER, team_id="T0PARTNER1")
     assert external == "People from other workspaces can follow this case but not change it."
-    assert duty_refusal(bot, "investigate", REPORTER) == "Only @triage, @approvers can do this."
+    answer = duty_refusal(bot, "investigate", REPORTER)
+    assert answer.startswith("Only ") and "@triage, @approvers can do this." in answer, answer
     assert not any(e.kind.startswith("duty_") for e in case_events(bot))
 
 
@@ -321,12 +322,6 @@ def test_a_closed_case_refuses_to_record(bot: LocalBot) -> None:
     assert answer == "NC-1 is closed; reopen it first."
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot/duties.py reporting_deployer promises 'for a reporter of another workspace, "
-    "the system's only deployer' but matches listed contacts only; on_assessment is not given "
-    "our team id to tell (bot/steps.py would have to pass it)",
-    strict=True,
-)
 def test_a_report_from_another_workspace_names_the_systems_only_deployer(bot: LocalBot) -> None:
     # cv-screening has one deployer, Northwind Bank; Pat reports from another workspace.
     response = report(bot, user=PARTNER_USER, system="cv-screening")
