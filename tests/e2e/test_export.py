@@ -27,8 +27,8 @@ from tests.scenarios import (
     case_events,
     case_row,
     decide,
-    walk_to,
     wait_for,
+    walk_to,
 )
 
 EVENTS = CaseEvent.__table__

@@ -1,0 +1,166 @@
+"""The dossier's renderings, from a hand-made dossier: the schema is a valid JSON Schema and
+rejects what it should, Markdown keeps its layout whatever people typed, PDF prints any text."""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import pytest
+
+from bot.dossier import SCHEMA_VERSION
+from bot.dossier_formats import filename, render
+from bot.dossier_formats.pdf import latin1
+
+HASH_A, HASH_B = "a" * 64, "b" * 64
+
+
+def schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(
+        resources.files("bot").joinpath("resources/dossier.schema.json").read_text()
+    )
+    return loaded
+
+
+def sample(title: str = "Scores drift", description: str = "Rates dropped.") -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": "2026-12-01T10:00:00+00:00",
+        "case": {
+            "ref": "NC-7",
+            "number": 7,
+            "title": title,
+            "state": "reported",
+            "severity": "high",
+            "risk": "unknown",
+            "requirements": ["art10"],
+            "reporter": "U0REPORTR1",
+            "reporter_team": "T0TEAM0001",
+            "owner": None,
+            "language": "en",
+            "channel": "C0TRIAGE01",
+            "thread_ts": "1.000100",
+            "permalink": None,
+            "reported_at": "2026-12-01T09:00:00+00:00",
+            "updated_at": "2026-12-01T09:00:00+00:00",
+            "version": 1,
+        },
+        "system": {"id": "credit-scoring", "name": "Credit scoring model", "version": "2.3"},
+        "report": {
+            "at": "2026-12-01T09:00:00+00:00",
+            "by": "U0REPORTR1",
+            "data": {"title": title, "description": description, "severity": "high"},
+        },
+        "assessment": None,
+        "dismissal": None,
+        "measure": None,
+        "earlier_measures": [],
+        "reopenings": [],
+        "partner_notices": [],
+        "authorities": {
+            "authority": None,
+            "notified_body": None,
+            "required_duties": [],
+            "duties": [],
+            "art73": None,
+        },
+        "escalations": [],
+        "timeline": [
+            {
+                "seq": 1,
+                "kind": "reported",
+                "actor": "U0REPORTR1",
+                "at": "2026-12-01T09:00:00+00:00",
+                "data": {"title": title},
+                "prev_hash": "0" * 64,
+                "hash": HASH_A,
+            },
+            {
+                "seq": 2,
+                "kind": "message_sent",
+                "actor": None,
+                "at": "2026-12-01T09:00:01+00:00",
+                "data": {"kind": "card_post"},
+                "prev_hash": HASH_A,
+                "hash": HASH_B,
+            },
+        ],
+        "audit": {
+            "intact": True,
+            "checked": 2,
+            "first_bad_seq": None,
+            "problem": None,
+            "detail": "intact",
+            "event_count": 2,
+            "head_hash": HASH_B,
+            "genesis": "0" * 64,
+            "algorithm": "sha256",
+        },
+    }
+
+
+def test_the_schema_is_a_valid_json_schema_and_accepts_a_dossier() -> None:
+    jsonschema.Draft202012Validator.check_schema(schema())
+    jsonschema.Draft202012Validator(schema()).validate(sample())
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda d: d.pop("audit"),
+        lambda d: d.update(schema_version="2.0"),
+        lambda d: d["timeline"][0].update(hash="not-a-hash"),
+        lambda d: d["case"].update(state="lost"),
+        lambda d: d.update(surprise=True),
+    ],
+)
+def test_the_schema_refuses_a_dossier_a_reader_could_not_rely_on(breakage: Any) -> None:
+    broken = copy.deepcopy(sample())
+    breakage(broken)
+    assert list(jsonschema.Draft202012Validator(schema()).iter_errors(broken))
+
+
+def test_markdown_keeps_its_tables_whatever_was_typed() -> None:
+    typed = sample(title="a | b\nc", description="# not a heading\n\nsecond | paragraph")
+    markdown = render(typed, "md").decode()
+    assert "| **Title** | a \\| b c |" in markdown
+    assert "> # not a heading" in markdown and "> second | paragraph" in markdown
+    assert "\n# not a heading" not in markdown
+    assert markdown.startswith("# Dossier NC-7: a | b c\n")
+
+
+def test_markdown_names_each_event_with_its_hashes_and_the_verdict() -> None:
+    markdown = render(sample(), "md").decode()
+    assert "| 1 | 2026-12-01 09:00:00 UTC | reported | U0REPORTR1 |" in markdown
+    assert f"`{HASH_A}` | `{HASH_B}`" in markdown
+    assert "CHAIN INTACT: all 2 events" in markdown
+
+
+def test_a_broken_chain_is_said_plainly() -> None:
+    dossier = sample()
+    dossier["audit"].update(
+        intact=False, checked=1, first_bad_seq=2, problem="changed", detail="row 2 changed"
+    )
+    assert "CHAIN BROKEN at event 2 (changed): row 2 changed" in render(dossier, "md").decode()
+
+
+def test_the_dutch_dossier_uses_the_catalogue() -> None:
+    dossier = sample()
+    dossier["case"]["language"] = "nl"
+    markdown = render(dossier, "md").decode()
+    assert "## Zaak en AI-systeem" in markdown and "KETEN INTACT" in markdown
+
+
+def test_a_pdf_prints_any_text_and_the_fallback_font_degrades_gracefully() -> None:
+    pdf = render(sample(title="Zoë’s “drift” — 🚨 ✓ 日本"), "pdf")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 1000
+    assert latin1("Zoë’s — 日本") == "Zoë's - ??"
+
+
+def test_file_names_and_an_unknown_format() -> None:
+    assert filename(sample(), "pdf") == "NC-7-dossier.pdf"
+    with pytest.raises(ValueError, match="unknown dossier format"):
+        render(sample(), "docx")
