@@ -330,3 +330,15 @@ def test_a_report_dated_in_the_future_is_refused(bot: LocalBot) -> None:
     )
     assert answer.body and answer.json()["response_action"] == "errors"
     assert "initial_report" not in (case_row(bot).details.get("duties") or {})
+
+
+@pytest.mark.xfail(
+    reason="BUG: bot/cases.py case_notes keeps 'Art. 73 report due: …' on the card after the "
+    "initial and complete reports are recorded (until Close), as if the report were still owed",
+    strict=True,
+)
+def test_the_card_no_longer_says_the_report_is_due_once_it_is_made(bot: LocalBot) -> None:
+    assessed(bot, SERIOUS_ASSESSMENT)
+    record_duty(bot, "initial_report")
+    record_duty(bot, "complete_report")
+    assert not any(n.startswith("Art. 73 report due") for n in card_notes(bot)), card_notes(bot)
