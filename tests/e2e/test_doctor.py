@@ -191,6 +191,9 @@ def test_a_database_not_migrated_says_to_upgrade(
     monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
+    empty = Database(url)
+    empty.ping()  # the file exists, without any table
+    empty.dispose()
     code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws.yml"), url)
     assert code == 1
     assert failures(lines) == [
@@ -249,3 +252,16 @@ def test_serve_logs_a_failed_check_and_starts_anyway(tmp_path: Path) -> None:
         "@nonconformity-bot" in text
     )
     assert "failed=1" in text
+
+
+def test_a_missing_sqlite_file_is_reported_not_created(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, tmp_path: Path
+) -> None:
+    path = tmp_path / "typo.db"
+    code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws.yml"), f"sqlite:///{path}")
+    assert code == 1
+    assert failures(lines) == [
+        f"✗ database: the SQLite file {path} does not exist — fix: check DATABASE_URL, or create "
+        "it with `nonconformity-bot db upgrade`"
+    ]
+    assert not path.exists()
