@@ -198,3 +198,17 @@ def test_exporting_changes_nothing_in_the_case(bot: LocalBot) -> None:
         before.event_count,
         before.head_hash,
     )
+
+
+def test_a_refused_upload_is_told_to_the_person_who_asked(bot: LocalBot) -> None:
+    walk_to(bot, "acknowledged")
+    bot.standin.inject("files.completeUploadExternal", error="not_in_channel")
+    answers = len(bot.standin.response_posts())
+    assert export(bot, "NC-1") == t("export.started", ref="NC-1")
+    posts = wait_for(
+        lambda: (lambda p: p if len(p) > answers else None)(bot.standin.response_posts()),
+        what="the failure answer",
+    )
+    body = posts[answers].body
+    assert body.get("response_type") == "ephemeral"
+    assert body["text"] == t("export.failed", ref="NC-1", error="not_in_channel")

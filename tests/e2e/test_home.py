@@ -137,3 +137,22 @@ def test_the_messages_tab_publishes_nothing(bot: LocalBot) -> None:
     bot.driver.app_home_opened(APPROVER)  # a later event is handled: the first one was skipped
     wait_for(lambda: publishes(bot, APPROVER), what="the Home tab")
     assert publishes(bot, OFFICER) == 0
+
+
+def test_list_takes_a_system_and_keeps_the_visibility_rule(bot: LocalBot) -> None:
+    walk_to(bot, "acknowledged")
+
+    def ask(text: str, user: str = OFFICER) -> str:
+        response = bot.driver.command("/nonconformity", text, user=user, channel="C0GENERAL1")
+        assert response.status == 200, response.body
+        if response.headers.get("Content-Type", "").startswith("application/json"):
+            return str(response.json()["text"])
+        return response.text
+
+    assert "NC-1" in ask("list all credit-scoring")
+    assert "NC-1" in ask("list credit-scoring")  # the scope defaults to open
+    assert ask("list all cv-screening") == t("list.empty", scope="all")
+    assert ask("list open nosuch") == t("list.unknown_system", system="nosuch")
+    assert ask("list nosuch") == t("list.usage")
+    assert "NC-1" in ask("list mine credit-scoring", REPORTER)
+    assert ask("list all credit-scoring", "U0REPORTR2") == t("list.empty", scope="all")
