@@ -265,3 +265,25 @@ def test_a_missing_sqlite_file_is_reported_not_created(
         "it with `nonconformity-bot db upgrade`"
     ]
     assert not path.exists()
+
+
+@pytest.mark.postgres
+def test_an_empty_postgresql_database_says_to_upgrade_and_passes_after(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, tmp_path: Path
+) -> None:
+    from tests.conftest import drop_postgres, postgres_url
+
+    url = postgres_url()
+    try:
+        config = sample(tmp_path / "ws.yml")
+        code, lines = doctor(monkeypatch, standin, config, url)
+        assert code == 1
+        assert [line.split(" — ")[0] for line in failures(lines)] == [
+            next(line.split(" — ")[0] for line in lines if line.startswith("✗ database: schema"))
+        ]
+        db = Database(url)
+        upgrade(db)
+        db.dispose()
+        assert doctor(monkeypatch, standin, config, url)[0] == 0
+    finally:
+        drop_postgres(url)
