@@ -54,7 +54,8 @@ def case_notes(session: Session, case: Case) -> list[str]:
         level, at = escalation
         notes.append(t("card.next_escalation", lang, level=level, when=case_views.when(at)))
     deadline = duties.art73(case)
-    if deadline is not None and case.state not in duties.CLOSED_STATES:
+    reported = duties.INITIAL_REPORT in (case.details.get("duties") or {})
+    if deadline is not None and not reported and case.state not in duties.CLOSED_STATES:
         notes.append(t("card.deadline", lang, due=deadline.due.isoformat()))
     sent = notice_rows.of_case(session, case.id)
     if sent:

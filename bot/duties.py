@@ -179,6 +179,9 @@ class Duties:
         with self.db.transaction() as session:
             case = self._case(session, number, lock=True)
             self._may(case, duty, user_id, team_id)
+            today = now.astimezone(ZoneInfo(self.workspace.timezone)).date()
+            if data.get("on") and date.fromisoformat(str(data["on"])) > today:
+                raise UserError("duty.on.future", field="on")
             duties = dict(case.details.get("duties") or {})
             duties[duty] = {**data, "by": user_id, "at": now.isoformat()}
             case.details = {**case.details, "duties": duties}

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from bot import audit, duties, notices, timers
+from bot import audit, duties, notices, panels, timers
 from bot.clock import Clock
 from bot.domain import Measure
 from bot.errors import UserError
@@ -112,6 +112,8 @@ class Steps:
             if action is Action.CONFIRM:
                 duties.on_assessment(session, case, self.workspace, now, self.people.team_id)
             self._queue_messages(session, case, action, user_id, data, version)
+            for panel in case.details.get("panels", {}):
+                panels.refresh(session, case, panel, now, f"v{case.version}")
             return case
 
     # --- rules ---

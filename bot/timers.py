@@ -339,7 +339,15 @@ class TimerEngine:
             "ref": ref,
             "severity": t(f"severity.{case.severity}", lang),
             "since": when(timer.anchor_at),
-            "deadline": when(timer.anchor_at),
+            # The last day on time, as the panel says it (the anchor is the instant after it).
+            "deadline": (
+                (
+                    timer.anchor_at.astimezone(ZoneInfo(self.workspace.timezone))
+                    - timedelta(seconds=1)
+                )
+                .date()
+                .isoformat()
+            ),
             "level": position.level + 1,
             "measure": t(f"measure.{measure.get('measure', 'withdraw')}", lang),
             "target": measure.get("target_date", ""),

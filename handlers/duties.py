@@ -69,7 +69,7 @@ def register(app: App, services: Services) -> None:
                 parsed.model_dump(mode="json"),
             )
         except UserError as refusal:
-            block = next(iter(values), "how")
+            block = refusal.field or next(iter(values), "how")
             ack(response_action="errors", errors={block: t(refusal.key, lang, **refusal.params)})
             return
         ack()

@@ -97,7 +97,7 @@ def panel(
                 "value": str(case.number),
             }
         )
-    if buttons:
+    if buttons and case.state not in ("closed", "dismissed"):  # a closed case records nothing
         blocks.append({"type": "actions", "block_id": "duty_actions", "elements": buttons})
     return title, blocks
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from bot.clock import FakeClock
 from bot.local import LocalBot
 from tests.scenarios import (
@@ -317,11 +315,6 @@ def test_a_slack_connect_user_cannot_correct_the_awareness_date(bot: LocalBot) -
     assert "aware_on" not in case_row(bot).details
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot/step_inputs.py Sent.on accepts a date that has not come yet, so a report "
-    "can be recorded as made next month (the Art. 73 record then proves nothing)",
-    strict=True,
-)
 def test_a_report_dated_in_the_future_is_refused(bot: LocalBot) -> None:
     assessed(bot, SERIOUS_ASSESSMENT)
     view = open_duty(bot, "initial_report")
@@ -332,11 +325,6 @@ def test_a_report_dated_in_the_future_is_refused(bot: LocalBot) -> None:
     assert "initial_report" not in (case_row(bot).details.get("duties") or {})
 
 
-@pytest.mark.xfail(
-    reason="BUG: bot/cases.py case_notes keeps 'Art. 73 report due: …' on the card after the "
-    "initial and complete reports are recorded (until Close), as if the report were still owed",
-    strict=True,
-)
 def test_the_card_no_longer_says_the_report_is_due_once_it_is_made(bot: LocalBot) -> None:
     assessed(bot, SERIOUS_ASSESSMENT)
     record_duty(bot, "initial_report")
