@@ -14,6 +14,7 @@ from bot.clock import Clock
 from bot.errors import UserError
 from bot.messages import t
 from bot.report_input import ReportInput
+from bot.request_context import bind_case
 from bot.views import case as case_views
 from bot.views import notices as notice_views
 from bot.views.text import safe
@@ -101,6 +102,7 @@ class Cases:
                 case = self._new_case(
                     session, data, number, reporter_id, reporter_team, submission_key
                 )
+                bind_case(case.id)
                 self._enqueue_first_messages(session, case, response_url)
                 timers.start_for_report(session, case, self.workspace, self.clock())
             return Reported(case, created=True)

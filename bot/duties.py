@@ -21,6 +21,7 @@ from bot.clock import Clock
 from bot.deadlines import ARTICLE, DAYS, Incident, due_date, due_moment, is_serious
 from bot.errors import UserError
 from bot.people import People
+from bot.request_context import bind_case
 from bot.views import duties as duty_views
 from bot.workflow import Blocker, CaseState, Role
 from bot.workspace import PartnerRole, Workspace
@@ -277,6 +278,7 @@ class Duties:
         case = case_rows.by_number(session, number, lock=lock)
         if case is None:
             raise UserError("case.unknown", {"ref": f"NC-{number}"})
+        bind_case(case.id)
         return case
 
     def _may(

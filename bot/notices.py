@@ -17,6 +17,7 @@ from bot import audit, panels, timers
 from bot.clock import Clock
 from bot.errors import UserError
 from bot.people import People
+from bot.request_context import bind_case
 from bot.workflow import Blocker, Role
 from bot.workspace import PartnerRole, Workspace
 from storage import cases as case_rows
@@ -235,6 +236,7 @@ class Notices:
         if notice is None:
             raise UserError("notice.unknown")
         case = case_rows.by_id(session, notice.case_id, lock=True)  # audit appends under it
+        bind_case(notice.case_id)
         notice = rows.by_id(session, notice_id, lock=True)
         partner = catalogue_rows.partner(session, notice.partner_id) if notice else None
         if notice is None or case is None or partner is None:

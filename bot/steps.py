@@ -21,6 +21,7 @@ from bot.domain import Measure
 from bot.errors import UserError
 from bot.messages import t
 from bot.people import People
+from bot.request_context import bind_case
 from bot.step_inputs import Assessment, DoneEvidence, MeasurePlan, Reasoned
 from bot.views import steps as step_views
 from bot.workflow import Action, Actor, Allowed, Blocker, CaseFacts, CaseState, decide
@@ -80,6 +81,7 @@ class Steps:
             case = case_rows.by_number(session, number, lock=True)
             if case is None:
                 raise UserError("case.unknown", {"ref": f"NC-{number}"})
+            bind_case(case.id)  # every log line of this request names the case
             if submission_key and case.details.get("last_submission") == submission_key:
                 return case  # the same modal submitted again: it already took effect
             self._load(session, number, version, case)

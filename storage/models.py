@@ -81,6 +81,8 @@ class Counter(Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    # Metrics and App Home count open cases by state and severity: an index-only scan.
+    __table_args__ = (Index("ix_cases_state_severity", "state", "severity"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
     submission_key: Mapped[str] = mapped_column(String(255), unique=True)

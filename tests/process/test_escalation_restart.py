@@ -22,6 +22,7 @@ from tests.scenarios import (
     OFFICER,
     TRIAGE,
     ServeProcess,
+    expire_leases,
     report,
     wait_for,
     write_workspace,
@@ -86,6 +87,7 @@ def test_a_level_due_while_the_bot_was_killed_fires_once_after_restart(tmp_path:
                 what="the case card",
             )
             first.kill()
+            expire_leases(database_url)  # what the lease's minute would do for the dead process
             killed_after = time.monotonic() - reported_at
             assert killed_after < 3.5, f"killed {killed_after:.1f}s after the report: too late"
             assert escalation_dms(standin, OFFICER) == []

@@ -38,6 +38,7 @@ from tests.scenarios import (
     OFFICER,
     TRIAGE,
     ServeProcess,
+    expire_leases,
     many_partners_workspace,
     report,
     wait_for,
@@ -88,23 +89,6 @@ def notices(database_url: str) -> dict[str, tuple[str, str | None]]:
     finally:
         engine.dispose()
     return {row[0]: (row[1], row[2]) for row in rows}
-
-
-def expire_leases(database_url: str) -> int:
-    """What a minute without the dead process would do: its claims run out."""
-    engine = create_engine(database_url)
-    try:
-        with engine.begin() as connection:
-            result = connection.execute(
-                text(
-                    "UPDATE outbox SET claimed_until = :past "
-                    "WHERE status = 'pending' AND claimed_until IS NOT NULL"
-                ),
-                {"past": "2000-01-01 00:00:00.000000"},
-            )
-            return int(result.rowcount)
-    finally:
-        engine.dispose()
 
 
 def tagged(standin: SlackStandIn, channel: str) -> list[Any]:
