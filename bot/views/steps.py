@@ -221,7 +221,7 @@ def finished_step(asked: Blocks, line: str) -> tuple[str, Blocks]:
             continue
         kept.append({k: v for k, v in block.items() if k != "accessory"})
     kept.append(
-        {"type": "context", "block_id": "done", "elements": [mrkdwn(cap("✔ " + line, 3000))]}
+        {"type": "context", "block_id": "done", "elements": [mrkdwn(cap(line, 3000))]}
     )
     return cap(line, 3000), kept
 
