@@ -223,7 +223,10 @@ class Cases:
     def may_see(self, case: Case, user_id: str) -> bool:
         return case.reporter_id == user_id or self.workspace.is_member(user_id)
 
-    def visible(self, user_id: str, scope: str, *, limit: int = 50) -> Sequence[Case]:
+    def visible(
+        self, user_id: str, scope: str, system_id: str | None = None, *, limit: int = 50
+    ) -> Sequence[Case]:
+        """``/nonconformity list``: members of the roles see every case, others their reports."""
         member = self.workspace.is_member(user_id)
         with self.db.read() as session:
             return case_rows.listing(
@@ -231,6 +234,7 @@ class Cases:
                 states=OPEN_STATES if scope == "open" else None,
                 involving=user_id if scope == "mine" else None,
                 visible_to=None if member else user_id,
+                system_id=system_id,
                 limit=limit,
             )
 

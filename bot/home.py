@@ -27,7 +27,6 @@ from bot.timers import WAITING_STATE
 from bot.views.home import PAGE, Entry, HomeData, Label, Section, home_view
 from bot.workflow import Action, CaseState
 from bot.workspace import Workspace
-from storage import cases as case_rows
 from storage import notices as notice_rows
 from storage.db import Database
 from storage.models import Case, CaseEvent, Partner, PartnerNotice, Timer
@@ -88,21 +87,6 @@ class Home:
             if c.state == CaseState.MEASURE_PROPOSED
             and (c.details.get("measure") or {}).get("proposer") != user_id
         ]
-
-    def listing(
-        self, user_id: str, scope: str, system_id: str | None, *, limit: int
-    ) -> Sequence[Case]:
-        """``/nonconformity list``: the same visibility rule, optionally one system's cases."""
-        member = self.workspace.is_member(user_id)
-        with self.db.read() as session:
-            return case_rows.listing(
-                session,
-                states=OPEN_STATES if scope == "open" else None,
-                involving=user_id if scope == "mine" else None,
-                visible_to=None if member else user_id,
-                system_id=system_id,
-                limit=limit,
-            )
 
     # --- publishing ---
 

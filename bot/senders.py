@@ -84,33 +84,43 @@ class Senders:
         """Send ``row``; returns the channel and ``ts`` of what Slack accepted."""
         return self.by_kind[row.kind](row, case)
 
-    def _post(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
-        channel = self.channel_for(row)
+    def _post_message(
+        self,
+        row: OutboxMessage,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+    ) -> tuple[str, str]:
+        """Every post: tagged with its row (for the history look-up), links never unfurled."""
         args: dict[str, Any] = {
             "channel": channel,
-            "text": row.payload.get("text", ""),
-            "blocks": row.payload.get("blocks"),
+            "text": text,
             "metadata": self.metadata(row),
             "unfurl_links": False,
             "unfurl_media": False,
         }
-        if row.in_thread and case is not None:
-            args["thread_ts"] = case.card_ts
+        if blocks is not None:
+            args["blocks"] = blocks
+        if thread_ts is not None:
+            args["thread_ts"] = thread_ts
         response = self.client.chat_postMessage(**args)
         return str(response["channel"]), str(response["ts"])
+
+    def _post(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
+        thread_ts = case.card_ts if row.in_thread and case is not None else None
+        return self._post_message(
+            row,
+            self.channel_for(row),
+            row.payload.get("text", ""),
+            row.payload.get("blocks"),
+            thread_ts,
+        )
 
     def _post_card(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
         assert case is not None
         text, blocks = self._card(case)
-        response = self.client.chat_postMessage(
-            channel=case.channel,
-            text=text,
-            blocks=blocks,
-            metadata=self.metadata(row),
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-        return str(response["channel"]), str(response["ts"])
+        return self._post_message(row, case.channel, text, blocks)
 
     def _update_card(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
         assert case is not None and case.card_ts is not None
@@ -168,10 +178,7 @@ class Senders:
             )
             if answer.status_code == 200:
                 return "response_url", None
-        response = self.client.chat_postMessage(
-            channel=row.target, text=text, metadata=self.metadata(row), unfurl_links=False
-        )
-        return str(response["channel"]), str(response["ts"])
+        return self._post_message(row, row.target, text)
 
     def _card(self, case: Case) -> tuple[str, list[dict[str, Any]]]:
         lang = case.language
@@ -190,15 +197,7 @@ class Senders:
     def _post_panel(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
         assert case is not None and case.card_ts is not None
         text, blocks = self.panels[row.payload["panel"]](case)
-        response = self.client.chat_postMessage(
-            channel=case.channel,
-            thread_ts=case.card_ts,
-            text=text,
-            blocks=blocks,
-            metadata=self.metadata(row),
-            unfurl_links=False,
-        )
-        return str(response["channel"]), str(response["ts"])
+        return self._post_message(row, case.channel, text, blocks, case.card_ts)
 
     def _update_panel(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
         assert case is not None
@@ -241,15 +240,7 @@ class Senders:
     def _post_notice(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
         assert case is not None
         text, blocks = self._render_notice(case, int(row.payload["notice_id"]))
-        response = self.client.chat_postMessage(
-            channel=row.target,
-            text=text,
-            blocks=blocks,
-            metadata=self.metadata(row),
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-        return str(response["channel"]), str(response["ts"])
+        return self._post_message(row, row.target, text, blocks)
 
     def _update_notice(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
         assert case is not None

@@ -100,7 +100,7 @@ def list_cases(
         return {"text": t("list.usage", lang)}
     if system is not None and system not in services.cases.system_names():
         return {"text": t("list.unknown_system", lang, system=safe(system, 64))}
-    cases = services.home.listing(user_id, scope, system, limit=LIST_LIMIT + 1)
+    cases = services.cases.visible(user_id, scope, system, limit=LIST_LIMIT + 1)
     if not cases:
         return {"text": t("list.empty", lang, scope=scope)}
     text = t("list.header", lang, scope=scope)
