@@ -220,9 +220,7 @@ def finished_step(asked: Blocks, line: str) -> tuple[str, Blocks]:
         if block.get("type") == "actions" or block.get("block_id") == "timeline":
             continue
         kept.append({k: v for k, v in block.items() if k != "accessory"})
-    kept.append(
-        {"type": "context", "block_id": "done", "elements": [mrkdwn(cap(line, 3000))]}
-    )
+    kept.append({"type": "context", "block_id": "done", "elements": [mrkdwn(cap(line, 3000))]})
     return cap(line, 3000), kept
 
 
