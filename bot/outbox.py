@@ -227,6 +227,10 @@ class Outbox:
                 )
 
     def _retry(self, row: OutboxMessage, when: datetime, error: str) -> None:
+        if error in NOTHING_SENT and self._may_have_landed(row):
+            # This attempt sent nothing, but an earlier one may have: keep that doubt, so the
+            # next attempt still looks in the history before posting.
+            error = row.last_error or "uncertain"
         with self.db.transaction() as session:
             rows.mark_retry(session, row.id, not_before=when, error=error)
 

@@ -235,3 +235,18 @@ def test_a_lost_reply_is_found_in_history_even_when_our_clock_runs_ahead_of_slac
         assert len(notices_in(bot, LOST_REPLY)) == 1
     finally:
         bot.stop()
+
+
+def test_a_rate_limited_history_look_up_still_looks_again_before_posting_a_second_time(
+    six_partners: LocalBot,
+) -> None:
+    """The reply to a notice was lost (it landed); the look-up that follows is rate limited.
+    The 429 says nothing about the notice, so the next attempt must look again, not re-post."""
+    bot = six_partners
+    to_measure_proposed(bot)
+    bot.standin.inject("chat.postMessage", channel=LOST_REPLY, status=503, after_success=True)
+    bot.standin.inject("conversations.history", channel=LOST_REPLY, retry_after=30)
+    approve(bot)
+    sweep_until_settled(bot)
+    assert len(notices_in(bot, LOST_REPLY)) == 1
+    assert notice_rows(bot)["partner-03"].slack_ts == notices_in(bot, LOST_REPLY)[0].ts
