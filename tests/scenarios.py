@@ -649,3 +649,53 @@ def expire_leases(database_url: str) -> int:
             return int(result.rowcount)
     finally:
         engine.dispose()
+
+
+# --- serve processes walked by their Slack traffic (issues 6 and 9) ----------------------------
+
+
+def press_step(standin: Any, driver: Any, action_id: str, user: str, values: Any = None) -> None:
+    """Press ``action_id`` on the thread's step message (and fill in its modal)."""
+
+    def holder() -> Any:
+        return next(
+            (
+                m
+                for m in reversed(standin.messages(TRIAGE))
+                if m.is_reply and action_id in str(m.blocks)
+            ),
+            None,
+        )
+
+    message = wait_for(holder, timeout=10, what=f"a step with {action_id}")
+    views = len(standin.calls("views.open"))
+    response = driver.click(TRIAGE, message.ts, action_id, user=user)
+    assert response.status == 200, response.body
+    if values is None:
+        return
+    wait_for(lambda: len(standin.calls("views.open")) > views, what="the modal")
+    view = driver.last_view(user)
+    submitted = driver.submit(view["id"], user=user, values=values)
+    assert (submitted.status, submitted.body) == (200, b""), submitted.body
+
+
+def notice_statuses(database_url: str) -> dict[str, tuple[str, str | None]]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT channel, status, slack_ts FROM partner_notices")
+            ).all()
+    finally:
+        engine.dispose()
+    return {row[0]: (row[1], row[2]) for row in rows}
+
+
+def tagged_notices(standin: Any, channel: str) -> list[Any]:
+    return [
+        m
+        for m in standin.messages(channel)
+        if (m.metadata or {}).get("event_type") == "nonconformity_notice"
+    ]

@@ -12,7 +12,6 @@ import signal
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 from bot.local import seed
 from bot.standin import SlackStandIn
@@ -24,8 +23,8 @@ from tests.scenarios import (
     GOOD_REPORT,
     MEASURE_PLAN,
     OFFICER,
-    TRIAGE,
     ServeProcess,
+    press_step,
     report,
     wait_for,
 )
@@ -41,31 +40,6 @@ TYPED = {
     "affected": "Xylophone deployments of credit-scoring 2.3",
     "reason": "Wombat reason: withdrawal alone leaves deployed copies running.",
 }
-
-
-def step(standin: SlackStandIn, driver: Any, action_id: str, user: str, values: Any = None) -> None:
-    """Press ``action_id`` on the newest step message holding it (and fill in its modal)."""
-
-    def holder() -> Any:
-        return next(
-            (
-                m
-                for m in reversed(standin.messages(TRIAGE))
-                if m.is_reply and action_id in str(m.blocks)
-            ),
-            None,
-        )
-
-    message = wait_for(holder, timeout=10, what=f"a step with {action_id}")
-    views = len(standin.calls("views.open"))
-    response = driver.click(TRIAGE, message.ts, action_id, user=user)
-    assert response.status == 200, response.body
-    if values is None:
-        return
-    wait_for(lambda: len(standin.calls("views.open")) > views, what="the modal")
-    view = driver.last_view(user)
-    submitted = driver.submit(view["id"], user=user, values=values)
-    assert (submitted.status, submitted.body) == (200, b""), submitted.body
 
 
 def test_a_whole_case_logged_at_debug_holds_no_secret_and_no_typed_text(tmp_path: Path) -> None:
@@ -92,16 +66,16 @@ def test_a_whole_case_logged_at_debug_holds_no_secret_and_no_typed_text(tmp_path
                 people, title=TYPED["title"], description=TYPED["description"], severity="low"
             )
             assert reported.status == 200
-            step(standin, driver, "case_acknowledge", OFFICER)
+            press_step(standin, driver, "case_acknowledge", OFFICER)
             today = date.today().isoformat()
             assessment = {**ASSESSMENT, "nature": TYPED["nature"], "aware_on": today}
             assessment["causal_link"] = TYPED["causal_link"]
-            step(standin, driver, "case_confirm", OFFICER, assessment)
+            press_step(standin, driver, "case_confirm", OFFICER, assessment)
             plan = {**MEASURE_PLAN, "plan": TYPED["plan"], "affected": TYPED["affected"]}
-            step(standin, driver, "measure_choose_withdraw", OFFICER, plan)
-            step(standin, driver, "measure_reject", APPROVER2, {"reason": TYPED["reason"]})
-            step(standin, driver, "measure_choose_withdraw", OFFICER, plan)
-            step(standin, driver, "measure_approve", APPROVER)
+            press_step(standin, driver, "measure_choose_withdraw", OFFICER, plan)
+            press_step(standin, driver, "measure_reject", APPROVER2, {"reason": TYPED["reason"]})
+            press_step(standin, driver, "measure_choose_withdraw", OFFICER, plan)
+            press_step(standin, driver, "measure_approve", APPROVER)
             wait_for(
                 lambda: "slack refused outbox message" in log.read_text(),
                 timeout=10,

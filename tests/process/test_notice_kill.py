@@ -23,10 +23,8 @@ import time
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import yaml
-from sqlalchemy import create_engine, text
 
 from bot.local import seed
 from bot.standin import SlackStandIn
@@ -36,11 +34,13 @@ from tests.scenarios import (
     ASSESSMENT,
     MEASURE_PLAN,
     OFFICER,
-    TRIAGE,
     ServeProcess,
     expire_leases,
     many_partners_workspace,
+    notice_statuses,
+    press_step,
     report,
+    tagged_notices,
     wait_for,
 )
 
@@ -52,51 +52,6 @@ STORED_LATE = CHANNELS[4:7]
 FAILED_LATE = CHANNELS[7:9]
 RATE_LIMITED = CHANNELS[9]
 SLOW = 1.5  # seconds the stand-in sleeps on the slow channels
-
-
-def step(standin: SlackStandIn, driver: Any, action_id: str, user: str, values: Any = None) -> None:
-    """Press ``action_id`` on the thread's step message (and fill in its modal)."""
-
-    def holder() -> Any:
-        return next(
-            (
-                m
-                for m in reversed(standin.messages(TRIAGE))
-                if m.is_reply and action_id in str(m.blocks)
-            ),
-            None,
-        )
-
-    message = wait_for(holder, timeout=10, what=f"a step with {action_id}")
-    views = len(standin.calls("views.open"))
-    response = driver.click(TRIAGE, message.ts, action_id, user=user)
-    assert response.status == 200, response.body
-    if values is None:
-        return
-    wait_for(lambda: len(standin.calls("views.open")) > views, what="the modal")
-    view = driver.last_view(user)
-    submitted = driver.submit(view["id"], user=user, values=values)
-    assert (submitted.status, submitted.body) == (200, b""), submitted.body
-
-
-def notices(database_url: str) -> dict[str, tuple[str, str | None]]:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT channel, status, slack_ts FROM partner_notices")
-            ).all()
-    finally:
-        engine.dispose()
-    return {row[0]: (row[1], row[2]) for row in rows}
-
-
-def tagged(standin: SlackStandIn, channel: str) -> list[Any]:
-    return [
-        m
-        for m in standin.messages(channel)
-        if (m.metadata or {}).get("event_type") == "nonconformity_notice"
-    ]
 
 
 def test_a_bot_killed_mid_fan_out_notifies_every_partner_once_after_restart(
@@ -119,10 +74,10 @@ def test_a_bot_killed_mid_fan_out_notifies_every_partner_once_after_restart(
             first.start()
             driver = first.driver
             assert report(SimpleNamespace(driver=driver, standin=standin)).status == 200
-            step(standin, driver, "case_acknowledge", OFFICER)
+            press_step(standin, driver, "case_acknowledge", OFFICER)
             today = date.today().isoformat()
-            step(standin, driver, "case_confirm", OFFICER, {**ASSESSMENT, "aware_on": today})
-            step(standin, driver, "measure_choose_withdraw", OFFICER, MEASURE_PLAN)
+            press_step(standin, driver, "case_confirm", OFFICER, {**ASSESSMENT, "aware_on": today})
+            press_step(standin, driver, "measure_choose_withdraw", OFFICER, MEASURE_PLAN)
 
             post = "chat.postMessage"
             standin.inject(post, channel=HELD_REPLY, delay=10, after_success=True)
@@ -131,26 +86,26 @@ def test_a_bot_killed_mid_fan_out_notifies_every_partner_once_after_restart(
             for channel in FAILED_LATE:
                 standin.inject(post, channel=channel, delay=SLOW, status=500)
             standin.inject(post, channel=RATE_LIMITED, retry_after=2)
-            step(standin, driver, "measure_approve", APPROVER)
+            press_step(standin, driver, "measure_approve", APPROVER)
 
             slow = {*STORED_LATE, *FAILED_LATE}
             wait_for(
                 lambda: (
-                    all(tagged(standin, c) for c in [*AT_ONCE, HELD_REPLY])
+                    all(tagged_notices(standin, c) for c in [*AT_ONCE, HELD_REPLY])
                     and not any(f.channel in slow for f in standin.faults.pending())
                 ),
                 timeout=10,
                 what="the first notices to land and the slow ones to be in Slack's hands",
             )
             first.kill()
-            assert not any(tagged(standin, c) for c in STORED_LATE), "killed too late"
-            before = notices(database_url)
+            assert not any(tagged_notices(standin, c) for c in STORED_LATE), "killed too late"
+            before = notice_statuses(database_url)
             assert before[HELD_REPLY] == ("queued", None)  # Slack has it; the bot never heard
             assert all(before[c][0] == "queued" for c in [*STORED_LATE, *FAILED_LATE])
 
             # Slack finishes what it was doing for the dead process
             wait_for(
-                lambda: all(tagged(standin, c) for c in STORED_LATE),
+                lambda: all(tagged_notices(standin, c) for c in STORED_LATE),
                 timeout=5,
                 what="the late notices to be stored",
             )
@@ -166,7 +121,9 @@ def test_a_bot_killed_mid_fan_out_notifies_every_partner_once_after_restart(
 
             second.start()
             wait_for(
-                lambda: all(status == "sent" for status, _ in notices(database_url).values()),
+                lambda: all(
+                    status == "sent" for status, _ in notice_statuses(database_url).values()
+                ),
                 timeout=15,
                 what="every notice recorded as sent",
             )
@@ -175,10 +132,14 @@ def test_a_bot_killed_mid_fan_out_notifies_every_partner_once_after_restart(
             first.kill()
             second.stop()
     for channel in CHANNELS:
-        assert len(tagged(standin, channel)) == 1, f"{channel}: {len(tagged(standin, channel))}"
+        assert len(tagged_notices(standin, channel)) == 1, (
+            f"{channel}: {len(tagged_notices(standin, channel))}"
+        )
         assert len(standin.messages(channel)) == 1
-    after = notices(database_url)
-    assert {c: after[c][1] for c in CHANNELS} == {c: tagged(standin, c)[0].ts for c in CHANNELS}
+    after = notice_statuses(database_url)
+    assert {c: after[c][1] for c in CHANNELS} == {
+        c: tagged_notices(standin, c)[0].ts for c in CHANNELS
+    }
     posts = {c: 0 for c in CHANNELS}
     for call in standin.calls("chat.postMessage"):
         if call.args.get("channel") in posts:

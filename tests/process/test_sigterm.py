@@ -17,10 +17,8 @@ import urllib.request
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import yaml
-from sqlalchemy import create_engine, text
 
 from bot.local import seed
 from bot.standin import SlackStandIn
@@ -30,11 +28,13 @@ from tests.scenarios import (
     ASSESSMENT,
     MEASURE_PLAN,
     OFFICER,
-    TRIAGE,
     ServeProcess,
     free_port,
     many_partners_workspace,
+    notice_statuses,
+    press_step,
     report,
+    tagged_notices,
     wait_for,
 )
 
@@ -42,51 +42,6 @@ PARTNERS = 6
 CHANNELS = [f"C0PART{i:04d}" for i in range(PARTNERS)]
 HELD = 2.0  # seconds the stand-in holds each partner notice
 SHUTDOWN_TIMEOUT = 10.0
-
-
-def step(standin: SlackStandIn, driver: Any, action_id: str, user: str, values: Any = None) -> None:
-    """Press ``action_id`` on the thread's step message (and fill in its modal)."""
-
-    def holder() -> Any:
-        return next(
-            (
-                m
-                for m in reversed(standin.messages(TRIAGE))
-                if m.is_reply and action_id in str(m.blocks)
-            ),
-            None,
-        )
-
-    message = wait_for(holder, timeout=10, what=f"a step with {action_id}")
-    views = len(standin.calls("views.open"))
-    response = driver.click(TRIAGE, message.ts, action_id, user=user)
-    assert response.status == 200, response.body
-    if values is None:
-        return
-    wait_for(lambda: len(standin.calls("views.open")) > views, what="the modal")
-    view = driver.last_view(user)
-    submitted = driver.submit(view["id"], user=user, values=values)
-    assert (submitted.status, submitted.body) == (200, b""), submitted.body
-
-
-def notices(database_url: str) -> dict[str, tuple[str, str | None]]:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT channel, status, slack_ts FROM partner_notices")
-            ).all()
-    finally:
-        engine.dispose()
-    return {row[0]: (row[1], row[2]) for row in rows}
-
-
-def tagged(standin: SlackStandIn, channel: str) -> list[Any]:
-    return [
-        m
-        for m in standin.messages(channel)
-        if (m.metadata or {}).get("event_type") == "nonconformity_notice"
-    ]
 
 
 def refused(url: str) -> bool:
@@ -125,23 +80,25 @@ def test_sigterm_during_a_fan_out_finishes_it_and_a_restart_sends_nothing_twice(
             first.start()
             driver = first.driver
             assert report(SimpleNamespace(driver=driver, standin=standin)).status == 200
-            step(standin, driver, "case_acknowledge", OFFICER)
+            press_step(standin, driver, "case_acknowledge", OFFICER)
             today = date.today().isoformat()
-            step(standin, driver, "case_confirm", OFFICER, {**ASSESSMENT, "aware_on": today})
-            step(standin, driver, "measure_choose_withdraw", OFFICER, MEASURE_PLAN)
+            press_step(standin, driver, "case_confirm", OFFICER, {**ASSESSMENT, "aware_on": today})
+            press_step(standin, driver, "measure_choose_withdraw", OFFICER, MEASURE_PLAN)
             assert 'ncbot_cases{severity="high",state="measure_proposed"} 1.0' in scrape(
                 metrics_port
             )
 
             for channel in CHANNELS:
                 standin.inject("chat.postMessage", channel=channel, delay=HELD)
-            step(standin, driver, "measure_approve", APPROVER)
+            press_step(standin, driver, "measure_approve", APPROVER)
             wait_for(
                 lambda: not any(f.channel in CHANNELS for f in standin.faults.pending()),
                 timeout=10,
                 what="every partner notice to be in Slack's hands",
             )
-            assert not any(tagged(standin, c) for c in CHANNELS), "the notices came back too soon"
+            assert not any(tagged_notices(standin, c) for c in CHANNELS), (
+                "the notices came back too soon"
+            )
 
             signalled = time.monotonic()
             first.process.send_signal(signal.SIGTERM)
@@ -158,10 +115,10 @@ def test_sigterm_during_a_fan_out_finishes_it_and_a_restart_sends_nothing_twice(
             assert took < SHUTDOWN_TIMEOUT
 
             # nothing was left for the restart: every notice recorded with its ts before exit
-            stored = notices(database_url)
+            stored = notice_statuses(database_url)
             assert {c: s for c, (s, _) in stored.items()} == dict.fromkeys(CHANNELS, "sent")
             assert {c: ts for c, (_, ts) in stored.items()} == {
-                c: tagged(standin, c)[0].ts for c in CHANNELS
+                c: tagged_notices(standin, c)[0].ts for c in CHANNELS
             }
 
             second.start()
@@ -170,7 +127,7 @@ def test_sigterm_during_a_fan_out_finishes_it_and_a_restart_sends_nothing_twice(
             first.kill()
             second.stop()
     for channel in CHANNELS:
-        assert len(tagged(standin, channel)) == 1, channel
+        assert len(tagged_notices(standin, channel)) == 1, channel
         posts = [c for c in standin.calls("chat.postMessage") if c.args.get("channel") == channel]
         assert len(posts) == 1, channel
     text_log = log.read_text()
