@@ -106,6 +106,10 @@ class Outbox:
         """One channel's messages, oldest first; a rate limit defers the rest of the channel's
         batch instead of sending into a wall of 429s, and other channels go on meanwhile."""
         for index, row in enumerate(group):
+            with self.db.transaction() as session:
+                ours = rows.renew(session, row, now=self.clock(), lease=self.lease)
+            if not ours:
+                continue  # another worker claimed it after our lease ran out: it sends it
             with case_scope(row.case_id):
                 failure = self._deliver(row)
             if failure is not None and failure.kind == "rate_limited":

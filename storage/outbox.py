@@ -83,6 +83,22 @@ def claim_due(
     )
 
 
+def renew(session: Session, row: OutboxMessage, *, now: datetime, lease: timedelta) -> bool:
+    """Extend this worker's claim on ``row`` just before it is sent; False when the row is no
+    longer ours: our lease ran out and another worker claimed it (``attempts`` moved on), or it
+    was settled meanwhile."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == row.id,
+            OutboxMessage.status == PENDING,
+            OutboxMessage.attempts == row.attempts,
+        )
+        .values(claimed_until=now + lease)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def mark_sent(
     session: Session, row_id: int, *, channel: str, ts: str | None, now: datetime
 ) -> None:
