@@ -53,11 +53,21 @@ class Database:
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
+            url,
+            echo=echo,
+            hide_parameters=True,  # errors are logged: they must not quote what people typed
+            connect_args={"timeout": 30, "check_same_thread": False},
         )
         _sqlite_immediate_transactions(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url,
+        echo=echo,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+    )
 
 
 def _sqlite_immediate_transactions(engine: Engine) -> None:
