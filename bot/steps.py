@@ -155,7 +155,7 @@ class Steps:
             raise UserError("assess.aware.future", field="aware_on")
         if action is not Action.PROPOSE_MEASURE:
             return
-        if date.fromisoformat(data["target_date"]) < self.clock().date():
+        if date.fromisoformat(data["target_date"]) < today:
             raise UserError("measure.past_date", field="target_date")
         if needs_art73_6_warning(case, data["measure"]) and not data.get("art73_6"):
             raise UserError("measure.art73_6.required", field="art73_6")

@@ -4,6 +4,7 @@ people with an ephemeral explanation, and nothing changed — not the case, not 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +247,14 @@ def test_an_awareness_date_in_the_future_is_refused_next_to_it(bot: LocalBot) ->
     view = open_step_modal(bot, "case_confirm", OFFICER)
     errors = inline_errors(bot, view, OFFICER, {**ASSESSMENT, "aware_on": "2026-12-24"})
     assert list(errors) == ["aware_on"]
+
+
+def test_the_target_date_is_checked_against_today_where_the_organisation_works(
+    bot: LocalBot,
+) -> None:
+    """At 00:30 in Amsterdam it is still yesterday in UTC: yesterday is past all the same."""
+    walk_to(bot, "confirmed")
+    view = open_step_modal(bot, "measure_choose_withdraw", OFFICER)
+    bot.clock.now = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)  # type: ignore[attr-defined]
+    errors = inline_errors(bot, view, OFFICER, {**MEASURE_PLAN, "target_date": "2026-11-30"})
+    assert errors == {"target_date": "The target date cannot be in the past."}
