@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import audit, metrics
 from bot.clock import Clock
@@ -42,6 +43,7 @@ NEEDS_CARD = frozenset(
     }
 )
 HISTORY_MARGIN_SECONDS = 300
+HISTORY_PAGES = 10  # up to 2 000 messages since the row was created
 NOTHING_SENT = frozenset({"ratelimited", "waiting_for_card", "waiting_for_step"})
 FAN_OUT = 16  # lanes served at once; within one lane, messages keep their order
 
@@ -134,6 +136,8 @@ class Outbox:
             self._retry(row, self.clock() + WAIT_FOR_CARD, "waiting_for_step")
             return None
         except Exception as exc:
+            if not isinstance(exc, (SlackApiError, OSError)):
+                log.exception("unexpected failure sending", extra={"outbox_id": row.id})
             failure = classify(exc)
             self._failed(row, failure)
             return failure
@@ -172,26 +176,31 @@ class Outbox:
         )
         # A margin for clock skew between us and Slack: a message found twice is harmless here.
         oldest = f"{row.created_at.timestamp() - HISTORY_MARGIN_SECONDS:.6f}"
-        if row.in_thread and case is not None and case.card_ts:
-            response = self.client.conversations_replies(
-                channel=channel,
-                ts=case.card_ts,
-                oldest=oldest,
-                include_all_metadata=True,
-                limit=200,
-            )
-        else:
-            response = self.client.conversations_history(
-                channel=channel, oldest=oldest, include_all_metadata=True, limit=200
-            )
-        messages: list[dict[str, Any]] = response.get("messages", [])
-        for message in messages:
-            metadata = message.get("metadata") or {}
-            if (
-                metadata.get("event_type") == METADATA_EVENT
-                and (metadata.get("event_payload") or {}).get("outbox_id") == row.id
-            ):
-                return channel, str(message["ts"])
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):  # a busy channel: page back to the row's creation
+            args: dict[str, Any] = {
+                "channel": channel,
+                "oldest": oldest,
+                "include_all_metadata": True,
+                "limit": 200,
+            }
+            if cursor:
+                args["cursor"] = cursor
+            if row.in_thread and case is not None and case.card_ts:
+                response = self.client.conversations_replies(ts=case.card_ts, **args)
+            else:
+                response = self.client.conversations_history(**args)
+            messages: list[dict[str, Any]] = response.get("messages", [])
+            for message in messages:
+                metadata = message.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == METADATA_EVENT
+                    and (metadata.get("event_payload") or {}).get("outbox_id") == row.id
+                ):
+                    return channel, str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
         return None
 
     def _case(self, case_id: int | None) -> Case | None:

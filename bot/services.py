@@ -4,6 +4,8 @@ the scheduler (rather than threaded through every call)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 
@@ -40,6 +42,10 @@ class Services:
     @property
     def lang(self) -> str:
         return self.workspace.language
+
+    def today(self) -> date:
+        """Today where the organisation works: the default for dates people enter."""
+        return self.clock().astimezone(ZoneInfo(self.workspace.timezone)).date()
 
 
 def build_services(

@@ -98,4 +98,6 @@ def classify(exc: BaseException) -> Failure:
         return Failure("uncertain", error)
     if isinstance(exc, (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError)):
         return Failure("uncertain", type(exc).__name__)
-    raise exc
+    # Anything else (a bug of ours, an odd reply) may or may not have posted: retry after a
+    # history look-up, rather than let one row stop the rest of its lane.
+    return Failure("uncertain", type(exc).__name__)

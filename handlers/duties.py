@@ -43,7 +43,7 @@ def register(app: App, services: Services) -> None:
             refuse(respond, refusal)
             return
         system = services.cases.system_names().get(case.system_id, case.system_id)
-        view = duty_views.duty_modal(case, duty, system, services.clock().date(), lang)
+        view = duty_views.duty_modal(case, duty, system, services.today(), lang)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view(ids.DUTY_CALLBACK)
@@ -89,7 +89,7 @@ def register(app: App, services: Services) -> None:
             refuse(respond, refusal)
             return
         deadline = services.duties.deadline_of(case)
-        aware_on = deadline.aware_on if deadline else services.clock().date()
+        aware_on = deadline.aware_on if deadline else services.today()
         client.views_open(
             trigger_id=body["trigger_id"], view=duty_views.awareness_modal(case, aware_on, lang)
         )

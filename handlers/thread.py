@@ -123,7 +123,7 @@ def _modal_for(services: Services, action: dict[str, Any], case: Any, user: str)
     lang = services.lang
     action_id = action["action_id"]
     if action_id == ids.CONFIRM:
-        return step_views.assess_modal(case, lang, services.clock().date())
+        return step_views.assess_modal(case, lang, services.today())
     if action_id == ids.DISMISS:
         return step_views.reason_modal(ids.DISMISS_CALLBACK, "dismiss", case, lang)
     if action_id == ids.REJECT:
