@@ -10,7 +10,7 @@ from typing import Any
 from bot.messages import t
 from bot.views import ids
 from bot.views.case import user, when
-from bot.views.text import cap, mrkdwn, plain, safe
+from bot.views.text import cap, mrkdwn, plain, safe, safe_chunks
 from storage.models import Case
 
 Blocks = list[dict[str, Any]]
@@ -216,9 +216,11 @@ def investigation_invite(
 
 def authority_notice(case: Case, authority: str, system_name: str, lang: str) -> tuple[str, Blocks]:
     intro = t("duty.authority.intro", lang, authority=safe(authority, 150), ref=case.ref)
-    body = safe(draft(case, system_name, lang), 2800)
     return intro, [
         {"type": "header", "text": plain(cap(t("duty.authority.header", lang, ref=case.ref), 150))},
         {"type": "section", "text": mrkdwn(intro)},
-        {"type": "section", "text": mrkdwn(body)},
+        *(
+            {"type": "section", "text": mrkdwn(piece)}
+            for piece in safe_chunks(draft(case, system_name, lang), 2900)
+        ),
     ]

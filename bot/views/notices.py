@@ -12,7 +12,7 @@ from typing import Any
 from bot.messages import t
 from bot.views import ids
 from bot.views.case import user, when
-from bot.views.text import cap, mrkdwn, plain, safe
+from bot.views.text import cap, mrkdwn, plain, safe, safe_chunks
 from storage.models import Case, PartnerNotice
 
 Blocks = list[dict[str, Any]]
@@ -60,7 +60,8 @@ def partner_notice(
                 mrkdwn(f"*{t('notice.affected', lang)}*\n{affected}"),
             ],
         },
-        {"type": "section", "text": mrkdwn(f"*{t('notice.nature', lang)}*\n{safe(nature, 2500)}")},
+        {"type": "section", "text": mrkdwn(f"*{t('notice.nature', lang)}*")},
+        *({"type": "section", "text": mrkdwn(piece)} for piece in safe_chunks(nature, 2900)),
         {"type": "section", "text": mrkdwn(t(f"notice.role.{notice.role}", lang))},
         {
             "type": "context",

@@ -35,3 +35,21 @@ def plain(text: str, *, emoji: bool = True) -> dict[str, object]:
 
 def mrkdwn(text: str) -> dict[str, object]:
     return {"type": "mrkdwn", "text": text}
+
+
+def safe_chunks(text: str, limit: int) -> list[str]:
+    """The whole text, escaped, in pieces that each fit ``limit``: for what must reach its reader
+    in full (an authority's or a partner's notice) rather than be cut with an ellipsis."""
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in text:
+        piece = escape(char)
+        if size + len(piece) > limit:
+            pieces.append("".join(current))
+            current, size = [], 0
+        current.append(piece)
+        size += len(piece)
+    if current:
+        pieces.append("".join(current))
+    return pieces
