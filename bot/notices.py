@@ -125,14 +125,15 @@ class Notices:
             if notice.status == rows.ACKNOWLEDGED:
                 return Receipt("already", notice, case, partner.name)
             external = self.people.is_external(team_id)
-            counted = external or user_id in (partner.contacts or [])
+            theirs = partner.team_id is None or team_id == partner.team_id
+            counted = (external and theirs) or user_id in (partner.contacts or [])
             click = {"user": user_id, "team": team_id, "at": now.isoformat(), "counted": counted}
             if not counted:
                 notice.staff_clicks = [*notice.staff_clicks, click]
                 audit.record(
                     session,
                     case,
-                    "notice_click_by_staff",
+                    "notice_click_other_workspace" if external else "notice_click_by_staff",
                     actor=user_id,
                     at=now,
                     data={"notice": notice.id, "partner": partner.id, **click},

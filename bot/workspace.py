@@ -201,6 +201,9 @@ class PartnerSpec(_Strict):
     channel: ChannelId | None = None
     contacts: list[UserId] = Field(default_factory=list)
     language: Literal["en", "nl"] | None = None
+    # The partner's own Slack workspace: when set, only its users (or the listed contacts) can
+    # acknowledge receipt, even in a channel shared with more organisations.
+    team: Annotated[str, Field(pattern=r"^[TE][A-Z0-9]{2,}$")] | None = None
 
 
 class SystemSpec(_Strict):

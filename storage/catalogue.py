@@ -38,6 +38,7 @@ def upsert_partners(session: Session, partners: Iterable[dict[str, Any]]) -> Non
             spec.get("language"),
             True,
         )
+        row.team_id = spec.get("team")
     session.execute(update(Partner).where(Partner.id.not_in(seen)).values(active=False))
 
 

@@ -60,6 +60,7 @@ class Partner(Base):
     channel: Mapped[str | None] = mapped_column(String(32))
     contacts: Mapped[list[Any]] = mapped_column(default=list)
     language: Mapped[str | None] = mapped_column(String(8))
+    team_id: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
