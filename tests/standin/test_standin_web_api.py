@@ -50,6 +50,7 @@ def test_a_posted_message_is_stored_with_a_unique_increasing_ts(
     assert standin.messages("C0TRIAGE01")[0].bot_id == "B0BOT00001"
 
 
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing:UserWarning")
 def test_a_message_without_text_or_blocks_is_no_text(client: WebClient) -> None:
     with pytest.raises(SlackApiError) as exc:
         client.chat_postMessage(channel="C0TRIAGE01")
