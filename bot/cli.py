@@ -47,7 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nonconformity-bot", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="nonconformity-bot",
+        description="Runs the EU AI Act Article 20 corrective-action procedure in Slack.",
+    )
     sub = parser.add_subparsers(title="commands")
     serve = sub.add_parser("serve", help="run the bot over HTTP (POST /slack/events, GET /healthz)")
     serve.set_defaults(handler=_serve)
