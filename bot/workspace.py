@@ -157,10 +157,47 @@ DEFAULT_TIMERS: dict[str, Policy] = {
 }
 
 
+TIMER_ALIASES: dict[str, str] = {
+    "approval": "approval_pending",
+    "pending_approval": "approval_pending",
+    "awaiting_approval": "approval_pending",
+    "overdue": "measure_overdue",
+    "overdue_measure": "measure_overdue",
+    "target_date": "measure_overdue",
+    "receipt": "notice_receipt",
+    "partner_receipt": "notice_receipt",
+    "notices": "notice_receipt",
+    "art73": "art73_report",
+    "art73_deadline": "art73_report",
+    "deadline": "art73_report",
+}
+"""Other names people give the timers; each maps to one of ``DEFAULT_TIMERS``."""
+
+
 class Escalation(_Strict):
     sweep_interval: Duration = timedelta(seconds=60)
     policies: dict[str, Policy] = Field(default_factory=dict)
     timers: dict[str, Policy] = Field(default_factory=dict)
+
+    @field_validator("timers", mode="before")
+    @classmethod
+    def _timer_shorthands(cls, value: Any) -> Any:
+        """Accept what people write: a timer's other names, a single level (``{after: 12h}``,
+        notifying whom the default notifies) or just a duration (``approval_pending: 12h``)."""
+        if not isinstance(value, dict):
+            return value
+        timers: dict[str, Any] = {}
+        for name, spec in value.items():
+            canonical = TIMER_ALIASES.get(str(name), str(name))
+            default = DEFAULT_TIMERS.get(canonical)
+            if default is None:
+                raise ValueError(f"unknown timer '{name}' (use {', '.join(DEFAULT_TIMERS)})")
+            if isinstance(spec, str):
+                spec = {"after": spec}
+            if isinstance(spec, dict) and "levels" not in spec:
+                spec = [{"notify": list(default.levels[0].notify), **spec}]
+            timers[canonical] = spec
+        return timers
 
     @field_validator("timers")
     @classmethod

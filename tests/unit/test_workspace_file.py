@@ -110,3 +110,38 @@ def test_a_missing_or_unreadable_file_is_named(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_mapping_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"^w\.yml: line 1: "):
         parse_workspace("- just\n- a list\n", "w.yml")
+
+
+def test_timers_accept_their_other_names_a_single_level_or_a_duration() -> None:
+    from bot.workspace import parse_workspace
+
+    workspace = parse_workspace(
+        "triage_channel: C0TRIAGE01\n"
+        "escalation:\n"
+        "  timers:\n"
+        "    approval: 2s\n"
+        "    overdue: {after: 1s, repeat: {every: 1s, max: 2}}\n"
+        "    art73: {before: 2d}\n",
+        "timers.yml",
+    )
+    timers = workspace.escalation.timers
+    approval = timers["approval_pending"].levels
+    assert [(level.offset.total_seconds(), level.notify) for level in approval] == [
+        (2, ["approvers"])
+    ]
+    overdue = timers["measure_overdue"].levels[0]
+    assert (overdue.notify, overdue.repeat and overdue.repeat.max) == (["measure_owner"], 2)
+    assert timers["art73_report"].levels[0].offset.days == -2
+    assert timers["notice_receipt"] == workspace.escalation.timer("notice_receipt")  # default
+
+
+def test_an_unknown_timer_name_is_one_line_naming_it() -> None:
+    import pytest
+
+    from bot.errors import ConfigError
+    from bot.workspace import parse_workspace
+
+    with pytest.raises(ConfigError, match="unknown timer 'nudge'"):
+        parse_workspace(
+            "triage_channel: C0TRIAGE01\nescalation:\n  timers:\n    nudge: 1h\n", "t.yml"
+        )
