@@ -1,4 +1,4 @@
-"""The ``nonconformity-bot`` command: serve, db upgrade, and the tools that grow with the issues.
+"""The ``nonconformity-bot`` command: serve, socket, doctor, demo, sandbox and the tools.
 
 A ConfigError (a missing setting, a bad workspace file) is one line on stderr and exit code 2.
 """
