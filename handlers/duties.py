@@ -16,7 +16,7 @@ from bot.services import Services
 from bot.step_inputs import AwarenessCorrection, Investigation, Sent
 from bot.views import duties as duty_views
 from bot.views import ids
-from handlers.forms import private_metadata, view_values
+from handlers.forms import as_int, inline_errors, private_metadata, view_values
 
 DUTY_BUTTON = re.compile("^" + re.escape(ids.DUTY_PREFIX) + "(" + "|".join(ORDER) + ")$")
 
@@ -37,7 +37,7 @@ def register(app: App, services: Services) -> None:
         who = body["user"]
         try:
             case = services.duties.check(
-                _int(action.get("value")), duty, who["id"], who.get("team_id")
+                as_int(action.get("value")), duty, who["id"], who.get("team_id")
             )
         except UserError as refusal:
             refuse(respond, refusal)
@@ -56,13 +56,13 @@ def register(app: App, services: Services) -> None:
         if isinstance(parsed, dict):
             ack(
                 response_action="errors",
-                errors={b: t(k, lang, **p) for b, (k, p) in parsed.items()},
+                errors=inline_errors(parsed, lang),
             )
             return
         who = body["user"]
         try:
             case = services.duties.record(
-                _int(meta.get("case")),
+                as_int(meta.get("case")),
                 duty,
                 who["id"],
                 who.get("team_id"),
@@ -83,7 +83,7 @@ def register(app: App, services: Services) -> None:
         who = body["user"]
         try:
             case = services.duties.check(
-                _int(action.get("value")), "initial_report", who["id"], who.get("team_id")
+                as_int(action.get("value")), "initial_report", who["id"], who.get("team_id")
             )
         except UserError as refusal:
             refuse(respond, refusal)
@@ -100,14 +100,14 @@ def register(app: App, services: Services) -> None:
         if isinstance(parsed, dict):
             ack(
                 response_action="errors",
-                errors={b: t(k, lang, **p) for b, (k, p) in parsed.items()},
+                errors=inline_errors(parsed, lang),
             )
             return
         assert parsed.aware_on is not None
         who = body["user"]
         try:
             case = services.duties.correct_awareness(
-                _int(private_metadata(view).get("case")),
+                as_int(private_metadata(view).get("case")),
                 who["id"],
                 who.get("team_id"),
                 parsed.aware_on,
@@ -121,10 +121,3 @@ def register(app: App, services: Services) -> None:
             return
         ack()
         services.outbox.deliver_due(case_id=case.id)
-
-
-def _int(value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return 0

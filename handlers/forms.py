@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.forms import FieldErrors
+from bot.messages import t
 from bot.views import ids
 
 
@@ -39,3 +41,16 @@ def private_metadata(view: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def inline_errors(errors: FieldErrors, lang: str) -> dict[str, str]:
+    """Field errors as the text Slack shows under each input (``response_action: errors``)."""
+    return {block: t(key, lang, **params) for block, (key, params) in errors.items()}
+
+
+def as_int(value: object) -> int:
+    """A number from a button value or private_metadata; 0 (no such case) when it is not one."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0

@@ -16,7 +16,7 @@ from bot.step_inputs import Reasoned
 from bot.views import ids
 from bot.views import notices as notice_views
 from bot.views.case import user, when
-from handlers.forms import view_values
+from handlers.forms import as_int, inline_errors, view_values
 
 
 def register(app: App, services: Services) -> None:
@@ -33,7 +33,7 @@ def register(app: App, services: Services) -> None:
         who = body["user"]
         try:
             receipt = services.notices.acknowledge(
-                _int(action.get("value")), who["id"], who.get("team_id")
+                as_int(action.get("value")), who["id"], who.get("team_id")
             )
         except UserError as refusal:
             tell(respond, refusal.key, **refusal.params)
@@ -54,7 +54,7 @@ def register(app: App, services: Services) -> None:
         who = body["user"]
         try:
             case_id, partner = services.notices.retry(
-                _int(action.get("value")), who["id"], who.get("team_id")
+                as_int(action.get("value")), who["id"], who.get("team_id")
             )
         except UserError as refusal:
             tell(respond, refusal.key, **refusal.params)
@@ -70,7 +70,7 @@ def register(app: App, services: Services) -> None:
         who = body["user"]
         try:
             services.notices.check_waiver(who["id"], who.get("team_id"))
-            case, options = services.notices.waivable(_int(action.get("value")))
+            case, options = services.notices.waivable(as_int(action.get("value")))
         except UserError as refusal:
             tell(respond, refusal.key, **refusal.params)
             return
@@ -88,7 +88,7 @@ def register(app: App, services: Services) -> None:
         if isinstance(parsed, dict):
             ack(
                 response_action="errors",
-                errors={b: t(k, lang, **p) for b, (k, p) in parsed.items()},
+                errors=inline_errors(parsed, lang),
             )
             return
         if not values.get("notice"):
@@ -97,8 +97,8 @@ def register(app: App, services: Services) -> None:
         who = body["user"]
         try:
             services.notices.waive(
-                _int(view.get("private_metadata")),
-                _int(values["notice"]),
+                as_int(view.get("private_metadata")),
+                as_int(values["notice"]),
                 who["id"],
                 who.get("team_id"),
                 parsed.reason or "",
@@ -108,10 +108,3 @@ def register(app: App, services: Services) -> None:
             return
         ack()
         services.outbox.deliver_due()
-
-
-def _int(value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return 0

@@ -13,7 +13,7 @@ from bot.messages import t
 from bot.report_input import parse_report
 from bot.services import Services
 from bot.views import ids
-from handlers.forms import private_metadata, view_values
+from handlers.forms import inline_errors, private_metadata, view_values
 
 log = logging.getLogger("ncbot.report")
 
@@ -26,7 +26,7 @@ def register(app: App, services: Services) -> None:
         if isinstance(parsed, dict):
             ack(
                 response_action="errors",
-                errors={b: t(k, lang, **p) for b, (k, p) in parsed.items()},
+                errors=inline_errors(parsed, lang),
             )
             return
         user = body["user"]

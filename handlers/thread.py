@@ -22,7 +22,7 @@ from bot.steps import INPUTS, needs_art73_6_warning
 from bot.views import ids
 from bot.views import steps as step_views
 from bot.workflow import Action
-from handlers.forms import private_metadata, view_values
+from handlers.forms import inline_errors, private_metadata, view_values
 
 log = logging.getLogger("ncbot.thread")
 
@@ -89,7 +89,7 @@ def register(app: App, services: Services) -> None:
         if isinstance(parsed, dict):
             ack(
                 response_action="errors",
-                errors={b: t(k, lang, **p) for b, (k, p) in parsed.items()},
+                errors=inline_errors(parsed, lang),
             )
             return
         user = body["user"]
