@@ -522,7 +522,9 @@ def _elements(message: Any) -> list[dict[str, Any]]:
     return [e for b in message.blocks or [] for e in b.get("elements", []) if isinstance(e, dict)]
 
 
-def many_partners_workspace(path: Any, count: int, *, system: str = "credit-scoring") -> Any:
+def many_partners_workspace(
+    path: Any, count: int, *, system: str = "credit-scoring", sweep_interval: str | None = None
+) -> Any:
     """The sample workspace with ``count`` partners linked to ``system``, each with its own
     Slack Connect channel (``C0PART0000``…), written to ``path``; returns it parsed."""
     import yaml
@@ -548,6 +550,8 @@ def many_partners_workspace(path: Any, count: int, *, system: str = "credit-scor
     ]
     for entry in data["catalogue"]["systems"]:
         entry["partners"] = [p["id"] for p in partners] if entry["id"] == system else []
+    if sweep_interval is not None:
+        data["escalation"]["sweep_interval"] = sweep_interval
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return load_workspace(path)
 

@@ -24,11 +24,8 @@ from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
-import yaml
-
 from bot.local import seed
 from bot.standin import SlackStandIn
-from bot.workspace import load_workspace
 from tests.scenarios import (
     APPROVER,
     ASSESSMENT,
@@ -58,11 +55,7 @@ def test_a_bot_killed_mid_fan_out_notifies_every_partner_once_after_restart(
     tmp_path: Path,
 ) -> None:
     config = tmp_path / "workspace.yml"
-    many_partners_workspace(config, PARTNERS)
-    data = yaml.safe_load(config.read_text(encoding="utf-8"))
-    data["escalation"]["sweep_interval"] = "1s"
-    config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    workspace = load_workspace(config)
+    workspace = many_partners_workspace(config, PARTNERS, sweep_interval="1s")
     database_url = f"sqlite:///{tmp_path / 'bot.db'}"
     log = tmp_path / "serve.log"
     started = time.monotonic()

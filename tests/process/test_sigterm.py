@@ -18,11 +18,8 @@ from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
-import yaml
-
 from bot.local import seed
 from bot.standin import SlackStandIn
-from bot.workspace import load_workspace
 from tests.scenarios import (
     APPROVER,
     ASSESSMENT,
@@ -63,11 +60,7 @@ def test_sigterm_during_a_fan_out_finishes_it_and_a_restart_sends_nothing_twice(
     tmp_path: Path,
 ) -> None:
     config = tmp_path / "workspace.yml"
-    many_partners_workspace(config, PARTNERS)
-    data = yaml.safe_load(config.read_text(encoding="utf-8"))
-    data["escalation"]["sweep_interval"] = "1s"
-    config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    workspace = load_workspace(config)
+    workspace = many_partners_workspace(config, PARTNERS, sweep_interval="1s")
     database_url = f"sqlite:///{tmp_path / 'bot.db'}"
     log = tmp_path / "serve.log"
     metrics_port = free_port()
