@@ -27,6 +27,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.case_state import CaseDetails, CorrectiveMeasure
 from bot.cases import OPEN_STATES
 from bot.catalogue import sync_catalogue
 from bot.home import Home
@@ -54,6 +55,7 @@ def seed_cases(db: Database, workspace: Workspace, count: int, now: datetime) ->
             details: dict[str, Any] = {
                 "permalink": f"https://example.slack.com/archives/C0TRIAGE01/p{1700000000 + n}"
             }
+            measure: dict[str, Any] | None = None
             if state not in ("reported", "acknowledged"):
                 incident = "a_health" if n % 7 == 0 else "none"
                 details["assessment"] = {
@@ -66,7 +68,7 @@ def seed_cases(db: Database, workspace: Workspace, count: int, now: datetime) ->
                     "at": now.isoformat(),
                 }
             if state in ("measure_proposed", "measure_approved", "measure_done"):
-                details["measure"] = {
+                measure = {
                     "measure": "withdraw",
                     "plan": "Pull version 2.3.",
                     "owner": VIEWER if n % 5 == 0 else "U0OFFICER2",
@@ -100,9 +102,11 @@ def seed_cases(db: Database, workspace: Workspace, count: int, now: datetime) ->
                     reported_at=now - timedelta(hours=n),
                     updated_at=now,
                     event_count=0,
-                    details=details,
+                    details=CaseDetails.model_validate(details),
                 )
             )
+            if measure is not None:
+                cases[-1].add_measure(CorrectiveMeasure.model_validate(measure))
         session.add_all(cases)
         session.flush()
         for case in cases:

@@ -35,6 +35,7 @@ from pydantic import SecretStr
 from slack_sdk import WebClient
 from sqlalchemy import create_engine, or_, select, text
 
+from bot.case_state import list_order
 from bot.domain import Severity
 from bot.escalation import freeze
 from bot.local import seed
@@ -85,6 +86,8 @@ def grow(services: Services, first: int, last: int, card_ts: str, now: datetime)
         "policy": json.dumps(frozen),
         "details": '{"permalink": "https://standin.slack.com/archives/C0TRIAGE01/p1"}',
         "due_count": DUE,
+        # Case.list_order of a reported high case, less its number (bot.case_state.list_order).
+        "order_base": list_order("reported", "high", 0),
     }
     with services.db.transaction() as session:
         session.execute(
@@ -93,11 +96,11 @@ def grow(services: Services, first: int, last: int, card_ts: str, now: datetime)
                 INSERT INTO cases (number, submission_key, system_id, system_version, title,
                     description, requirements, risk, severity, evidence_url, reporter_id,
                     reporter_team, state, version, owner_id, language, channel, card_ts,
-                    reported_at, updated_at, event_count, head_hash, details)
+                    reported_at, updated_at, event_count, head_hash, details, list_order)
                 SELECT n, 'bench-' || n, 'credit-scoring', '2.3', 'Case ' || n, 'Benchmark case',
                     '[]'::json, 'yes', 'high', NULL, 'U0REPORTR1', 'T0TEAM0001', 'reported', 1,
                     NULL, 'en', 'C0TRIAGE01', :card_ts, :reported, :reported, 0, NULL,
-                    CAST(:details AS json)
+                    CAST(:details AS json), :order_base - n
                 FROM generate_series(CAST(:first AS int), CAST(:last AS int)) AS n
                 """
             ),

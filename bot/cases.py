@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot import audit, duties, timers
+from bot.case_state import CaseDetails, CaseRecord
 from bot.clock import Clock
 from bot.errors import UserError
 from bot.messages import t
@@ -34,7 +34,7 @@ CASE_REF = re.compile(r"^\s*NC-?(\d{1,9})\s*$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Reported:
-    case: Case
+    case: CaseRecord
     created: bool
 
 
@@ -45,7 +45,7 @@ class _Duplicate(Exception):
         self.case_id = case.id
 
 
-def case_notes(session: Session, case: Case) -> list[str]:
+def case_notes(session: Session, case: CaseRecord) -> list[str]:
     """What the case waits on, for its card and ``status``: the next escalation, the Art. 73
     deadline, and how many partner notices are acknowledged."""
     lang = case.language
@@ -54,10 +54,9 @@ def case_notes(session: Session, case: Case) -> list[str]:
     if escalation is not None:
         level, at = escalation
         notes.append(t("card.next_escalation", lang, level=level, when=case_views.when(at)))
-    deadline = duties.art73(case)
-    reported = duties.INITIAL_REPORT in (case.details.get("duties") or {})
-    if deadline is not None and not reported and case.state not in duties.CLOSED_STATES:
-        notes.append(t("card.deadline", lang, due=deadline.due.isoformat()))
+    due = case.details.report_due
+    if due is not None and case.state not in duties.CLOSED_STATES:
+        notes.append(t("card.deadline", lang, due=due.isoformat()))
     sent = notice_rows.of_case(session, case.id)
     if sent:
         notes.append(t("card.notices", lang, counts=notice_views.counts_line(sent, lang)))
@@ -105,13 +104,14 @@ class Cases:
                 bind_case(case.id)
                 self._enqueue_first_messages(session, case, response_url)
                 timers.start_for_report(session, case, self.workspace, self.clock())
-            return Reported(case, created=True)
+                reported = case.record()
+            return Reported(reported, created=True)
         except _Duplicate as duplicate:
             # The duplicate's session was rolled back: read the original afresh.
             with self.db.read() as session:
                 original = case_rows.by_id(session, duplicate.case_id)
-            assert original is not None
-            return Reported(original, created=False)
+                assert original is not None
+                return Reported(original.record(), created=False)
 
     def _new_case(
         self,
@@ -147,7 +147,7 @@ class Cases:
             reported_at=now,
             updated_at=now,
             event_count=0,
-            details={},
+            details=CaseDetails(),
         )
         session.add(case)
         session.flush()
@@ -189,7 +189,7 @@ class Cases:
             now=now,
             payload={
                 "text": t("step.acknowledge.text", lang, ref=case.ref),
-                "blocks": case_views.acknowledge_step(case, lang)
+                "blocks": case_views.acknowledge_step(case.record(), lang)
                 + self._distributor_warning(session, case),
                 "step": "acknowledge",
             },
@@ -216,20 +216,21 @@ class Cases:
 
     # --- reading ---
 
-    def find(self, number: int) -> Case | None:
+    def find(self, number: int) -> CaseRecord | None:
         with self.db.read() as session:
-            return case_rows.by_number(session, number)
+            case = case_rows.by_number(session, number)
+            return case.record() if case is not None else None
 
-    def may_see(self, case: Case, user_id: str) -> bool:
+    def may_see(self, case: CaseRecord, user_id: str) -> bool:
         return case.reporter_id == user_id or self.workspace.is_member(user_id)
 
     def visible(
         self, user_id: str, scope: str, system_id: str | None = None, *, limit: int = 50
-    ) -> Sequence[Case]:
+    ) -> list[CaseRecord]:
         """``/nonconformity list``: members of the roles see every case, others their reports."""
         member = self.workspace.is_member(user_id)
         with self.db.read() as session:
-            return case_rows.listing(
+            found = case_rows.listing(
                 session,
                 states=OPEN_STATES if scope == "open" else None,
                 involving=user_id if scope == "mine" else None,
@@ -237,6 +238,7 @@ class Cases:
                 system_id=system_id,
                 limit=limit,
             )
+            return [case.record() for case in found]
 
     def systems_text(self) -> str:
         with self.db.read() as session:
@@ -259,9 +261,9 @@ class Cases:
         with self.db.read() as session:
             return [(s.id, f"{s.name} {s.version}") for s in catalogue_rows.active_systems(session)]
 
-    def notes(self, case: Case) -> list[str]:
+    def notes(self, case: CaseRecord) -> list[str]:
         with self.db.read() as session:
             return case_notes(session, case)
 
-    def next_step(self, case: Case) -> str:
+    def next_step(self, case: CaseRecord) -> str:
         return t(next_step_key(CaseState(case.state)), self.lang)

@@ -1,7 +1,8 @@
 """A case's dossier: everything an authority (Art. 21) or an auditor needs, read in one snapshot.
 
-The dossier is a plain JSON-ready dict that follows ``bot/resources/dossier.schema.json``
-(``schema_version``); Markdown and PDF are renderings of that same dict, so the three formats can
+The dossier is an export model (``bot.dossier_export``, versioned, with its generated JSON Schema
+in ``bot/resources/dossier.schema.json``) built from the case's typed state; JSON is that model
+dumped, and Markdown and PDF are renderings of that same JSON, so the three formats can
 never disagree. Building it only reads (``db.read()``): an export changes nothing, not even the
 audit trail, so the chain it reports on is the chain that is stored.
 """
@@ -9,15 +10,18 @@ audit trail, so the chain it reports on is the chain that is stored.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
+from bot import dossier_export as export
 from bot import duties
 from bot.audit import verify_case
+from bot.case_state import CaseRecord
 from bot.clock import Clock
+from bot.dossier_export import SCHEMA_VERSION
 from bot.errors import UserError
 from bot.hashchain import GENESIS
 from bot.messages import t
@@ -29,11 +33,11 @@ from storage.db import Database
 from storage.events import events_of
 from storage.models import Case, CaseEvent, PartnerNotice
 
-SCHEMA_VERSION = "1.0"
 ESCALATION_KINDS = ("escalated", "reminded")
 HASH_ALGORITHM = "sha256(prev_hash + '\\n' + canonical_json(payload))"
 
 Dossier = dict[str, Any]
+"""A dossier as JSON (``export.Dossier`` dumped): what the renderings read."""
 
 
 def load(db: Database, number: int, *, now: datetime) -> Dossier:
@@ -42,120 +46,123 @@ def load(db: Database, number: int, *, now: datetime) -> Dossier:
         case = case_rows.by_number(session, number)
         if case is None:
             raise UserError("case.unknown", {"ref": f"NC-{number}"})
-        return build(session, case, now=now)
+        return build(session, case, now=now).model_dump(mode="json")
 
 
-def build(session: Session, case: Case, *, now: datetime) -> Dossier:
+def build(session: Session, row: Case, *, now: datetime) -> export.Dossier:
+    case = row.record()
     events = list(events_of(session, case.id))
     system = catalogue_rows.system(session, case.system_id)
     reported = next((e for e in events if e.kind == "reported"), None)
-    details = case.details or {}
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "generated_at": _iso(now),
-        "case": _case(case),
-        "system": {
-            "id": case.system_id,
-            "name": system.name if system else case.system_id,
-            "version": case.system_version,
-        },
-        "report": _report(reported),
-        "assessment": details.get("assessment"),
-        "dismissal": details.get("dismissal"),
-        "measure": details.get("measure"),
-        "earlier_measures": list(details.get("earlier_measures") or []),
-        "reopenings": list(details.get("reopenings") or []),
-        "partner_notices": _notices(session, notice_rows.of_case(session, case.id)),
-        "authorities": _authorities(session, case),
-        "escalations": [_escalation(e) for e in events if e.kind in ESCALATION_KINDS],
-        "timeline": [_event(e) for e in events],
-        "audit": _audit(session, case),
-    }
+    current = case.measure
+    return export.Dossier(
+        schema_version=SCHEMA_VERSION,
+        generated_at=now,
+        case=_case(case),
+        system=export.SystemSummary(
+            id=case.system_id,
+            name=system.name if system else case.system_id,
+            version=case.system_version,
+        ),
+        report=_report(reported),
+        assessment=export.assessment(case.details.assessment),
+        dismissal=export.reasoned(case.details.dismissal),
+        measure=export.measure(current) if current else None,
+        earlier_measures=[export.measure(m) for m in case.earlier_measures],
+        reopenings=[r for r in map(export.reasoned, case.details.reopenings) if r is not None],
+        partner_notices=_notices(session, notice_rows.of_case(session, case.id)),
+        authorities=_authorities(session, case),
+        escalations=[_escalation(e) for e in events if e.kind in ESCALATION_KINDS],
+        timeline=[_event(e) for e in events],
+        audit=_audit(session, row),
+    )
 
 
-def _case(case: Case) -> dict[str, Any]:
-    return {
-        "ref": case.ref,
-        "number": case.number,
-        "title": case.title,
-        "state": case.state,
-        "severity": case.severity,
-        "risk": case.risk,
-        "requirements": list(case.requirements or []),
-        "reporter": case.reporter_id,
-        "reporter_team": case.reporter_team,
-        "owner": case.owner_id,
-        "language": case.language,
-        "channel": case.channel,
-        "thread_ts": case.card_ts,
-        "permalink": (case.details or {}).get("permalink"),
-        "reported_at": _iso(case.reported_at),
-        "updated_at": _iso(case.updated_at),
-        "version": case.version,
-    }
+def _case(case: CaseRecord) -> export.CaseSummary:
+    return export.CaseSummary(
+        ref=case.ref,
+        number=case.number,
+        title=case.title,
+        state=case.state,
+        severity=case.severity,
+        risk=case.risk,
+        requirements=list(case.requirements),
+        reporter=case.reporter_id,
+        reporter_team=case.reporter_team,
+        owner=case.owner_id,
+        language=case.language,
+        channel=case.channel,
+        thread_ts=case.card_ts,
+        permalink=case.details.permalink,
+        reported_at=case.reported_at,
+        updated_at=case.updated_at,
+        version=case.version,
+    )
 
 
-def _report(event: CaseEvent | None) -> dict[str, Any] | None:
+def _report(event: CaseEvent | None) -> export.Report | None:
     """The report exactly as the audit trail holds it: what was submitted, by whom, when."""
     if event is None:
         return None
-    return {"at": _iso(event.at), "by": event.actor_id, "data": _data(event)}
+    return export.Report(at=event.at, by=event.actor_id, data=_data(event))
 
 
-def _notices(session: Session, notices: Sequence[PartnerNotice]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def _notices(session: Session, notices: Sequence[PartnerNotice]) -> list[export.PartnerNotice]:
+    out: list[export.PartnerNotice] = []
     names: dict[str, str] = {}
     for notice in notices:
         if notice.partner_id not in names:
             partner = catalogue_rows.partner(session, notice.partner_id)
             names[notice.partner_id] = partner.name if partner else notice.partner_id
         out.append(
-            {
-                "id": notice.id,
-                "partner_id": notice.partner_id,
-                "partner_name": names[notice.partner_id],
-                "role": notice.role,
-                "measure_version": notice.measure_version,
-                "channel": notice.channel,
-                "status": notice.status,
-                "created_at": _iso(notice.created_at),
-                "sent_at": _iso(notice.sent_at),
-                "acknowledged_at": _iso(notice.ack_at),
-                "acknowledged_by": notice.ack_by,
-                "acknowledged_team": notice.ack_team,
-                "waived_at": _iso(notice.waived_at),
-                "waived_by": notice.waived_by,
-                "waived_reason": notice.waived_reason,
-                "failure": notice.failure,
-                "staff_clicks": list(notice.staff_clicks or []),
-            }
+            export.PartnerNotice(
+                id=notice.id,
+                partner_id=notice.partner_id,
+                partner_name=names[notice.partner_id],
+                role=notice.role,
+                measure_version=notice.measure_version,
+                channel=notice.channel,
+                status=notice.status,
+                created_at=notice.created_at,
+                sent_at=notice.sent_at,
+                acknowledged_at=notice.ack_at,
+                acknowledged_by=notice.ack_by,
+                acknowledged_team=notice.ack_team,
+                waived_at=notice.waived_at,
+                waived_by=notice.waived_by,
+                waived_reason=notice.waived_reason,
+                failure=notice.failure,
+                staff_clicks=list(notice.staff_clicks or []),
+            )
         )
     return out
 
 
-def _authorities(session: Session, case: Case) -> dict[str, Any]:
+def _authorities(session: Session, case: CaseRecord) -> export.Authorities:
     """Who must be informed under Art. 20(2), what was recorded, and the Art. 73 deadline."""
-    names = duties.authority_names(session, case)
-    details = case.details or {}
-    recorded = details.get("duties") or {}
-    deadline = duties.art73(case) if details.get("assessment") else None
-    return {
-        "authority": _party(details.get("authority"), names.get("authority")),
-        "notified_body": _party(details.get("notified_body"), names.get("notified_body")),
-        "required_duties": duties.required(case),
-        "duties": [{"duty": name, **dict(recorded[name])} for name in _ordered(recorded)],
-        "art73": None
+    details = case.details
+    names = duties.authority_names(session, details)
+    recorded = details.duties
+    deadline = details.art73()
+    initial = recorded.get(duties.INITIAL_REPORT)
+    complete = recorded.get(duties.COMPLETE_REPORT)
+    return export.Authorities(
+        authority=_party(details.authority, names.get("authority")),
+        notified_body=_party(details.notified_body, names.get("notified_body")),
+        required_duties=duties.required(details),
+        duties=[export.duty(name, recorded[name]) for name in _ordered(recorded)],
+        art73=None
         if deadline is None
-        else {
-            "category": deadline.category,
-            "aware_on": deadline.aware_on.isoformat(),
-            "due": deadline.due.isoformat(),
-            "days": deadline.days,
-            "article": deadline.article,
-            "initial_report": _iso_date(recorded.get(duties.INITIAL_REPORT)),
-            "complete_report": _iso_date(recorded.get(duties.COMPLETE_REPORT)),
-        },
-    }
+        else export.Art73(
+            category=deadline.category,
+            aware_on=deadline.aware_on,
+            due=deadline.due,
+            days=deadline.days,
+            article=deadline.article,
+            initial_report=initial.made_on() if initial else None,
+            complete_report=complete.made_on() if complete else None,
+        ),
+    )
 
 
 def _ordered(recorded: Mapping[str, Any]) -> list[str]:
@@ -163,47 +170,39 @@ def _ordered(recorded: Mapping[str, Any]) -> list[str]:
     return known + sorted(d for d in recorded if d not in duties.ORDER)
 
 
-def _party(partner_id: object, name: str | None) -> dict[str, Any] | None:
+def _party(partner_id: str | None, name: str | None) -> export.Party | None:
     if not partner_id:
         return None
-    return {"id": str(partner_id), "name": name or str(partner_id)}
+    return export.Party(id=partner_id, name=name or partner_id)
 
 
-def _iso_date(recorded: object) -> str | None:
-    """When a report was made: the date people entered (``on``), else when it was recorded."""
-    if not isinstance(recorded, Mapping):
-        return None
-    value = recorded.get("on") or recorded.get("at")
-    return str(value) if value else None
-
-
-def _escalation(event: CaseEvent) -> dict[str, Any]:
+def _escalation(event: CaseEvent) -> export.Escalation:
     data = _data(event)
-    return {
-        "seq": event.seq,
-        "kind": event.kind,
-        "at": _iso(event.at),
-        "timer": data.get("timer"),
-        "level": data.get("level"),
-        "repeat": data.get("repeat"),
-        "notified": {
-            "users": list(data.get("users") or []),
-            "usergroups": list(data.get("usergroups") or []),
-            "channels": list(data.get("channels") or []),
-        },
-    }
+    return export.Escalation(
+        seq=event.seq,
+        kind=event.kind,
+        at=event.at,
+        timer=data.get("timer"),
+        level=data.get("level"),
+        repeat=data.get("repeat"),
+        notified=export.Notified(
+            users=list(data.get("users") or []),
+            usergroups=list(data.get("usergroups") or []),
+            channels=list(data.get("channels") or []),
+        ),
+    )
 
 
-def _event(event: CaseEvent) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "kind": event.kind,
-        "actor": event.actor_id,
-        "at": _iso(event.at),
-        "data": _data(event),
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
+def _event(event: CaseEvent) -> export.Event:
+    return export.Event(
+        seq=event.seq,
+        kind=event.kind,
+        actor=event.actor_id,
+        at=event.at,
+        data=_data(event),
+        prev_hash=event.prev_hash,
+        hash=event.hash,
+    )
 
 
 def _data(event: CaseEvent) -> dict[str, Any]:
@@ -213,23 +212,19 @@ def _data(event: CaseEvent) -> dict[str, Any]:
     return dict(data) if isinstance(data, Mapping) else {}
 
 
-def _audit(session: Session, case: Case) -> dict[str, Any]:
+def _audit(session: Session, case: Case) -> export.Audit:
     result = verify_case(session, case)
-    return {
-        "intact": result.ok,
-        "checked": result.checked,
-        "first_bad_seq": result.first_bad_seq,
-        "problem": result.problem,
-        "detail": result.detail,
-        "event_count": case.event_count,
-        "head_hash": case.head_hash,
-        "genesis": GENESIS,
-        "algorithm": HASH_ALGORITHM,
-    }
-
-
-def _iso(moment: datetime | date | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+    return export.Audit(
+        intact=result.ok,
+        checked=result.checked,
+        first_bad_seq=result.first_bad_seq,
+        problem=result.problem,
+        detail=result.detail,
+        event_count=case.event_count,
+        head_hash=case.head_hash,
+        genesis=GENESIS,
+        algorithm=HASH_ALGORITHM,
+    )
 
 
 class Dossiers:

@@ -9,16 +9,16 @@ button in the thread; each recording is an audit event; Close waits for all that
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot import audit, panels, timers
+from bot import audit, case_state, panels, timers
+from bot.case_state import Art73, CaseDetails, CaseRecord, DutyRecord, PartnerRef
 from bot.clock import Clock
-from bot.deadlines import ARTICLE, DAYS, Incident, due_date, due_moment, is_serious
+from bot.deadlines import due_moment, is_serious
 from bot.errors import UserError
 from bot.people import People
 from bot.request_context import bind_case
@@ -34,68 +34,43 @@ from storage.models import Case
 INVESTIGATE = "investigate"
 INFORM_AUTHORITY = "inform_authority"
 INFORM_NOTIFIED_BODY = "inform_notified_body"
-INITIAL_REPORT = "initial_report"
+INITIAL_REPORT = case_state.INITIAL_REPORT
 COMPLETE_REPORT = "complete_report"
 ORDER = (INVESTIGATE, INFORM_AUTHORITY, INFORM_NOTIFIED_BODY, INITIAL_REPORT, COMPLETE_REPORT)
 CLOSED_STATES = (CaseState.CLOSED.value, CaseState.DISMISSED.value)
 
 
-@dataclass(frozen=True)
-class Art73:
-    category: str
-    aware_on: date
-    due: date
-    days: int
-    article: str
-
-
-def required(case: Case) -> list[str]:
+def required(details: CaseDetails) -> list[str]:
     """Which duties apply, from the assessment (a report's "unknown" risk is settled there)."""
-    assessment = case.details.get("assessment") or {}
+    assessment = details.assessment
+    if assessment is None:
+        return []
     duties: list[str] = []
-    if assessment.get("risk") == "yes":
+    if assessment.risk == "yes":
         duties += [INVESTIGATE, INFORM_AUTHORITY]
-        if case.details.get("notified_body"):
+        if details.notified_body:
             duties.append(INFORM_NOTIFIED_BODY)
-    if is_serious(str(assessment.get("serious_incident", "none"))):
+    if is_serious(assessment.serious_incident):
         duties += [INITIAL_REPORT, COMPLETE_REPORT]
     return duties
 
 
-def art73(case: Case) -> Art73 | None:
-    assessment = case.details.get("assessment") or {}
-    category = str(assessment.get("serious_incident", "none"))
-    if not is_serious(category):
-        return None
-    aware_on = date.fromisoformat(case.details.get("aware_on") or assessment["aware_on"])
-    return Art73(
-        category,
-        aware_on,
-        due_date(category, aware_on),
-        DAYS[Incident(category)],
-        ARTICLE[Incident(category)],
-    )
-
-
-def serious(case: Case) -> bool:
-    return art73(case) is not None
-
-
 def blockers(session: Session, case: Case) -> tuple[Blocker, ...]:
     """Each duty that applies and is not recorded yet, named as the thread names it."""
-    recorded = case.details.get("duties") or {}
-    names = authority_names(session, case)
+    names = authority_names(session, case.details)
     return tuple(
         ("close.blocked.duty", {"duty": duty_views.duty_label(duty, names, case.language)})
-        for duty in required(case)
-        if duty not in recorded
+        for duty in required(case.details)
+        if duty not in case.details.duties
     )
 
 
-def authority_names(session: Session, case: Case) -> dict[str, str]:
+def authority_names(session: Session, details: CaseDetails) -> dict[str, str]:
     names: dict[str, str] = {}
-    for key in ("authority", "notified_body"):
-        partner_id = case.details.get(key)
+    for key, partner_id in (
+        ("authority", details.authority),
+        ("notified_body", details.notified_body),
+    ):
         partner = catalogue_rows.partner(session, partner_id) if partner_id else None
         if partner is not None:
             names[key] = partner.name
@@ -108,15 +83,17 @@ def on_assessment(
     """Inside the Confirm transaction: fix who must be informed, start the Art. 73 clock, open
     the duties panel, and invite the reporting deployer to investigate."""
     catalogue = workspace.catalogue
-    details = dict(case.details)
-    details["authority"] = catalogue.authority_for(case.system_id)
-    details["notified_body"] = catalogue.notified_body_for(case.system_id)
     deployer = reporting_deployer(session, case, team_id)
-    details["reporting_deployer"] = deployer
-    case.details = details
-    if not required(case):
+    case.details = case.details.model_copy(
+        update={
+            "authority": catalogue.authority_for(case.system_id),
+            "notified_body": catalogue.notified_body_for(case.system_id),
+            "reporting_deployer": deployer,
+        }
+    )
+    if not required(case.details):
         return
-    deadline = art73(case)
+    deadline = case.details.art73()
     if deadline is not None:
         timers.start_deadline(
             session,
@@ -126,23 +103,26 @@ def on_assessment(
             now,
         )
     panels.open_panel(session, case, "duties", now)
-    if deployer and deployer.get("channel") and INVESTIGATE in required(case):
+    if deployer and deployer.channel and INVESTIGATE in required(case.details):
         system = catalogue_rows.system(session, case.system_id)
         text, blocks = duty_views.investigation_invite(
-            case, deployer["name"], system.name if system else case.system_id, workspace.language
+            case.record(),
+            deployer.name,
+            system.name if system else case.system_id,
+            workspace.language,
         )
         outbox.enqueue(
             session,
             dedupe_key=f"investigate-invite:{case.id}:{case.version}",
             kind="channel",
-            target=deployer["channel"],
+            target=deployer.channel,
             case_id=case.id,
             now=now,
             payload={"text": text, "blocks": blocks, "step": "investigate_invite"},
         )
 
 
-def reporting_deployer(session: Session, case: Case, team_id: str | None) -> dict[str, Any] | None:
+def reporting_deployer(session: Session, case: Case, team_id: str | None) -> PartnerRef | None:
     """The deployer the report came from: one whose contacts include the reporter, or, for a
     reporter of another workspace, the system's only deployer."""
     deployers = [
@@ -157,7 +137,7 @@ def reporting_deployer(session: Session, case: Case, team_id: str | None) -> dic
     if not found:
         return None
     partner = found[0]
-    return {"id": partner.id, "name": partner.name, "channel": partner.channel}
+    return PartnerRef(id=partner.id, name=partner.name, channel=partner.channel)
 
 
 class Duties:
@@ -167,15 +147,15 @@ class Duties:
         self.clock = clock
         self.people = people
 
-    def check(self, number: int, duty: str, user_id: str, team_id: str | None) -> Case:
+    def check(self, number: int, duty: str, user_id: str, team_id: str | None) -> CaseRecord:
         with self.db.read() as session:
             case = self._case(session, number)
             self._may(case, duty, user_id, team_id)
-            return case
+            return case.record()
 
     def record(
         self, number: int, duty: str, user_id: str, team_id: str | None, data: dict[str, Any]
-    ) -> Case:
+    ) -> CaseRecord:
         now = self.clock()
         with self.db.transaction() as session:
             case = self._case(session, number, lock=True)
@@ -183,9 +163,8 @@ class Duties:
             today = now.astimezone(ZoneInfo(self.workspace.timezone)).date()
             if data.get("on") and date.fromisoformat(str(data["on"])) > today:
                 raise UserError("duty.on.future", field="on")
-            duties = dict(case.details.get("duties") or {})
-            duties[duty] = {**data, "by": user_id, "at": now.isoformat()}
-            case.details = {**case.details, "duties": duties}
+            recorded = DutyRecord.model_validate({**data, "by": user_id, "at": now})
+            case.details = case.details.with_duty(duty, recorded)
             case.updated_at = now
             audit.record(session, case, f"duty_{duty}", actor=user_id, at=now, data=data)
             if duty == INITIAL_REPORT:
@@ -201,24 +180,24 @@ class Duties:
             )
             if duty in (INFORM_AUTHORITY, INFORM_NOTIFIED_BODY):
                 self._notify_authority(session, case, duty, now)
-            return case
+            return case.record()
 
     def correct_awareness(
         self, number: int, user_id: str, team_id: str | None, aware_on: date, reason: str
-    ) -> Case:
+    ) -> CaseRecord:
         """The provider learns it knew earlier (or later): the deadline moves, and so do the
         reminders; the correction and its reason are on the record."""
         now = self.clock()
         with self.db.transaction() as session:
             case = self._case(session, number, lock=True)
             self._may(case, INITIAL_REPORT, user_id, team_id, allow_done=True)
-            before = art73(case)
+            before = case.details.art73()
             if before is None:
                 raise UserError("duty.not_applicable")
             if aware_on > now.astimezone(ZoneInfo(self.workspace.timezone)).date():
                 raise UserError("assess.aware.future", field="aware_on")
-            case.details = {**case.details, "aware_on": aware_on.isoformat()}
-            after = art73(case)
+            case.details = case.details.model_copy(update={"aware_on": aware_on})
+            after = case.details.art73()
             assert after is not None
             audit.record(
                 session,
@@ -235,7 +214,7 @@ class Duties:
                 },
             )
             timers.stop_deadline(session, case.id)
-            if INITIAL_REPORT not in (case.details.get("duties") or {}):
+            if INITIAL_REPORT not in case.details.duties:
                 moment = due_moment(after.category, after.aware_on, self.workspace.timezone)
                 timers.start_deadline(
                     session, case, self.workspace, moment, now, key_suffix=now.isoformat()
@@ -249,20 +228,24 @@ class Duties:
                 case_id=case.id,
                 now=now,
             )
-            return case
+            return case.record()
 
-    def deadline_of(self, case: Case) -> Art73 | None:
-        return art73(case)
+    def deadline_of(self, case: CaseRecord) -> Art73 | None:
+        return case.details.art73()
 
     def _notify_authority(self, session: Session, case: Case, duty: str, now: datetime) -> None:
         """An authority that is a catalogue partner with a Slack channel gets the notice there."""
-        partner_id = case.details.get("authority" if duty == INFORM_AUTHORITY else "notified_body")
+        details = case.details
+        partner_id = details.authority if duty == INFORM_AUTHORITY else details.notified_body
         partner = catalogue_rows.partner(session, partner_id) if partner_id else None
         if partner is None or not partner.channel:
             return
         system = catalogue_rows.system(session, case.system_id)
         text, blocks = duty_views.authority_notice(
-            case, partner.name, system.name if system else case.system_id, partner.language or "en"
+            case.record(),
+            partner.name,
+            system.name if system else case.system_id,
+            partner.language or "en",
         )
         outbox.enqueue(
             session,
@@ -289,10 +272,10 @@ class Duties:
         )
         if case.state in CLOSED_STATES:
             raise UserError("duty.closed", {"ref": case.ref})
-        if duty not in required(case):
+        if duty not in required(case.details):
             raise UserError("duty.not_applicable")
-        recorded = (case.details.get("duties") or {}).get(duty)
+        recorded = case.details.duties.get(duty)
         if recorded and not allow_done:
-            raise UserError("duty.already", {"who": f"<@{recorded['by']}>", "ref": case.ref})
-        if duty == COMPLETE_REPORT and INITIAL_REPORT not in (case.details.get("duties") or {}):
+            raise UserError("duty.already", {"who": f"<@{recorded.by}>", "ref": case.ref})
+        if duty == COMPLETE_REPORT and INITIAL_REPORT not in case.details.duties:
             raise UserError("duty.initial_first")

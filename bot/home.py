@@ -12,30 +12,39 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, select, text
 from sqlalchemy.orm import Session
 
-from bot import duties
+from bot.case_state import MeasureStatus, list_order, state_range
 from bot.cases import OPEN_STATES
 from bot.clock import Clock
 from bot.timers import WAITING_STATE
 from bot.views.home import PAGE, Entry, HomeData, Label, Section, home_view
 from bot.workflow import Action, CaseState
 from bot.workspace import Workspace
-from storage import notices as notice_rows
 from storage.db import Database
-from storage.models import Case, CaseEvent, Partner, PartnerNotice, Timer
+from storage.models import (
+    FIRED_AND_RUNNING,
+    Case,
+    CaseEvent,
+    MeasureRow,
+    Partner,
+    PartnerNotice,
+    Timer,
+)
+from storage.models import (
+    UNSETTLED as UNSETTLED_NOTICE,
+)
 
 log = logging.getLogger("ncbot.home")
 
-STATE_ORDER = {state.value: i for i, state in enumerate(CaseState)}
-SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-UNSETTLED = (notice_rows.QUEUED, notice_rows.SENT, notice_rows.FAILED)
+OPEN_CASE_STATES = tuple(CaseState(state) for state in OPEN_STATES)
 APPROVAL_EVENTS = (Action.PROPOSE_MEASURE.value, Action.APPROVE.value, Action.REJECT.value)
 
 
@@ -60,33 +69,21 @@ class Home:
             reports = _page(pages, "reports", _reports(session, user_id, _size(pages, "reports")))
             if not member:
                 return HomeData(user_id, False, now, [reports])
-            open_cases = _open_cases(session)
+            approver = user_id in self.workspace.roles.approvers
+            awaiting = _awaiting(session, user_id, _size(pages, "approval")) if approver else None
             sections = [
-                *(
-                    [_section(pages, "approval", self._awaiting(open_cases, user_id))]
-                    if user_id in self.workspace.roles.approvers
-                    else []
-                ),
-                _section(pages, "owned", _owned(open_cases, user_id)),
+                *([_page(pages, "approval", awaiting)] if awaiting is not None else []),
+                _page(pages, "owned", _owned(session, user_id, _size(pages, "owned"))),
                 reports,
-                _open_section(pages, open_cases),
-                _section(pages, "overdue", _overdue(session, open_cases, now)),
-                _section(pages, "notices", _notices(session)),
+                _open_section(session, _size(pages, "open")),
+                _page(pages, "overdue", _overdue(session, now, _size(pages, "overdue"))),
+                _page(pages, "notices", _notices(session, _size(pages, "notices"))),
             ]
         return HomeData(user_id, True, now, sections)
 
     def view(self, user_id: str, pages: Mapping[str, int] | None = None) -> dict[str, object]:
         pages = dict(pages or {})
         return home_view(self.data(user_id, pages), pages, self.workspace.language)
-
-    def _awaiting(self, cases: Sequence[Case], user_id: str) -> list[Entry]:
-        """Proposed measures this approver may decide on (four eyes: not their own)."""
-        return [
-            Entry(c)
-            for c in cases
-            if c.state == CaseState.MEASURE_PROPOSED
-            and (c.details.get("measure") or {}).get("proposer") != user_id
-        ]
 
     # --- publishing ---
 
@@ -131,8 +128,8 @@ class Home:
             case = session.get(Case, case_id)
             if case is None:
                 return []
-            measure = case.details.get("measure") or {}
-            users = [case.reporter_id, case.owner_id, measure.get("owner")]
+            measure = case.measure
+            users = [case.reporter_id, case.owner_id, measure.owner_id if measure else None]
             if case.state == CaseState.MEASURE_PROPOSED or _last_decision(session, case_id) in (
                 APPROVAL_EVENTS
             ):
@@ -150,13 +147,27 @@ def _size(pages: Mapping[str, int], key: str) -> int:
     return pages.get(key, PAGE)
 
 
-def _section(pages: Mapping[str, int], key: str, entries: Sequence[Entry]) -> Section:
-    return Section(key, list(entries[: _size(pages, key)]), len(entries))
-
-
 def _page(pages: Mapping[str, int], key: str, found: tuple[list[Entry], int]) -> Section:
     entries, total = found
     return Section(key, entries[: _size(pages, key)], total)
+
+
+# Each list is read in App Home's order (``Case.list_order``, indexed) and limited to the page
+# shown, so the Home costs about the same with 500 open cases as with 10 000.
+OPEN_BELOW = state_range(*OPEN_CASE_STATES)[1]
+PROPOSED = state_range(CaseState.MEASURE_PROPOSED)
+CURRENT_MEASURE = and_(MeasureRow.case_id == Case.id, MeasureRow.status == MeasureStatus.CURRENT)
+IS_OPEN = Case.list_order < OPEN_BELOW
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    """How many rows ``query`` finds, counted on the index it filters by (no row is read)."""
+    counting = query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    return int(session.scalar(counting) or 0)
+
+
+def _first(session: Session, query: Select[Case], size: int) -> list[Case]:
+    return list(session.scalars(query.order_by(Case.list_order).limit(size)).all())
 
 
 def _reports(session: Session, user_id: str, size: int) -> tuple[list[Entry], int]:
@@ -164,91 +175,131 @@ def _reports(session: Session, user_id: str, size: int) -> tuple[list[Entry], in
     cases = session.scalars(
         select(Case).where(Case.reporter_id == user_id).order_by(Case.number.desc()).limit(size)
     ).all()
-    return [Entry(c) for c in cases], int(total)
+    return [Entry(c.record()) for c in cases], int(total)
 
 
-def _open_cases(session: Session) -> list[Case]:
-    cases = session.scalars(select(Case).where(Case.state.in_(OPEN_STATES))).all()
-    return sorted(
-        cases,
-        key=lambda c: (
-            STATE_ORDER.get(c.state, 99),
-            SEVERITY_ORDER.get(c.severity, 9),
-            -c.number,
-        ),
+def _awaiting(session: Session, user_id: str, size: int) -> tuple[list[Entry], int]:
+    """Proposed measures this approver may decide on (four eyes: not their own)."""
+    low, high = PROPOSED
+    query = (
+        select(Case)
+        .join(MeasureRow, CURRENT_MEASURE)
+        .where(Case.list_order >= low, Case.list_order < high, MeasureRow.proposer_id != user_id)
     )
+    cases = _first(session, query, size)
+    return [Entry(case.record()) for case in cases], _count(session, query)
 
 
-def _owned(cases: Iterable[Case], user_id: str) -> list[Entry]:
-    entries = []
-    for case in cases:
-        measure_owner = (case.details.get("measure") or {}).get("owner") == user_id
-        if case.owner_id == user_id:
-            entries.append(Entry(case))
-        elif measure_owner:
-            entries.append(Entry(case, ("home.measure_owner", {})))
-    return entries
+def _owned(session: Session, user_id: str, size: int) -> tuple[list[Entry], int]:
+    """Open cases the viewer owns, or whose measure the viewer carries out: two indexed
+    queries, merged in the Home's order."""
+    own = select(Case).where(Case.owner_id == user_id, IS_OPEN)
+    measures = (
+        select(Case)
+        .join(MeasureRow, CURRENT_MEASURE)
+        .where(MeasureRow.owner_id == user_id, IS_OPEN, Case.owner_id.is_distinct_from(user_id))
+    )
+    owned = [(case, Entry(case.record())) for case in _first(session, own, size)]
+    carried = [
+        (case, Entry(case.record(), ("home.measure_owner", {})))
+        for case in _first(session, measures, size)
+    ]
+    merged = sorted([*owned, *carried], key=lambda pair: pair[0].list_order or 0)
+    total = _count(session, own) + _count(session, measures)
+    return [entry for _, entry in merged[:size]], total
 
 
-def _open_section(pages: Mapping[str, int], cases: Sequence[Case]) -> Section:
+def _open_section(session: Session, size: int) -> Section:
     by_state: dict[str, dict[str, int]] = {}
-    for case in cases:  # already in state, then severity order
-        severities = by_state.setdefault(case.state, {})
-        severities[case.severity] = severities.get(case.severity, 0) + 1
-    size = _size(pages, "open")
-    return Section("open", [Entry(c) for c in cases[:size]], len(cases), by_state)
+    counts = session.execute(
+        select(Case.state, Case.severity, func.count())
+        .where(Case.state.in_(OPEN_STATES))
+        .group_by(Case.state, Case.severity)
+    ).all()
+    ordered = sorted(counts, key=lambda row: list_order(row[0], row[1], 0))
+    for state, severity, count in ordered:
+        by_state.setdefault(state, {})[severity] = int(count)
+    total = sum(int(count) for _, _, count in counts)
+    cases = _first(session, select(Case).where(IS_OPEN), size)
+    return Section("open", [Entry(case.record()) for case in cases], total, by_state)
 
 
-def _overdue(session: Session, cases: Sequence[Case], now: datetime) -> list[Entry]:
+def _overdue(session: Session, now: datetime, size: int) -> tuple[list[Entry], int]:
     """Escalations and reminders that have fired while the case still waits, and every Art. 73
     report not yet made (late ones first)."""
-    by_id = {c.id: c for c in cases}
-    timers = session.scalars(
-        select(Timer).where(
-            Timer.kind.in_(tuple(WAITING_STATE)),
-            Timer.fired > 0,
-            Timer.status != "cancelled",
-        )
-    ).all()
-    dated: list[tuple[tuple[int, str], Entry]] = []
+    # Timers first, in anchor order through the partial index of fired, running timers; then
+    # their cases, keeping one line per case and timer kind (its earliest) while it still waits.
+    fired = select(Timer).where(text(FIRED_AND_RUNNING)).order_by(Timer.anchor_at, Timer.id)
+    # Counted on the index alone: a transition cancels the timers whose wait it ends
+    # (``timers.STOPPED_BY``), so fired, running timers are those of cases still waiting.
+    groups = select(Timer.case_id, Timer.kind).where(
+        text(FIRED_AND_RUNNING), Timer.kind.in_(tuple(WAITING_STATE))
+    )
+    timer_total = _count(session, select(func.count()).select_from(groups.distinct().subquery()))
+    timers: list[tuple[Timer, Case]] = []
     seen: set[tuple[int, str]] = set()
-    for timer in sorted(timers, key=lambda t: t.anchor_at):
-        case = by_id.get(timer.case_id)
-        if case is None or case.state != WAITING_STATE[timer.kind] or (case.id, timer.kind) in seen:
-            continue
-        seen.add((case.id, timer.kind))
-        note = (
-            "home.overdue.timer",
-            {
-                "what": Label(f"home.timer.{timer.kind}"),
-                "when": timer.anchor_at,
-                "fired": timer.fired,
-            },
-        )
-        dated.append(((1, timer.anchor_at.isoformat()), Entry(case, note)))
+    offset, chunk = 0, size * 4
+    while len(timers) < size:
+        rows = session.scalars(fired.offset(offset).limit(chunk)).all()
+        cases = {
+            c.id: c
+            for c in session.scalars(select(Case).where(Case.id.in_({r.case_id for r in rows})))
+        }
+        for timer in rows:
+            case = cases[timer.case_id]
+            waits = (
+                case.state == WAITING_STATE[timer.kind] if timer.kind in WAITING_STATE else False
+            )
+            if waits and (case.id, timer.kind) not in seen and len(timers) < size:
+                seen.add((case.id, timer.kind))
+                timers.append((timer, case))
+        if len(rows) < chunk:
+            break
+        offset += chunk
+    owed = select(Case).where(Case.report_due.is_not(None))  # only open cases owe one
+    deadline_total = _count(session, owed)
+    deadlines = session.scalars(owed.order_by(Case.report_due, Case.number).limit(size)).all()
+
     today = now.date()
-    for case in cases:
-        deadline = duties.art73(case) if case.details.get("assessment") else None
-        if deadline is None or duties.INITIAL_REPORT in (case.details.get("duties") or {}):
-            continue
-        late = deadline.due < today
-        key = "home.overdue.deadline_late" if late else "home.overdue.deadline"
-        entry = Entry(case, (key, {"due": deadline.due.isoformat()}))
-        dated.append(((0 if late else 2, deadline.due.isoformat()), entry))
-    return [entry for _, entry in sorted(dated, key=lambda pair: pair[0])]
+    late: list[Entry] = []
+    coming: list[Entry] = []
+    for case in deadlines:
+        due = case.report_due
+        assert due is not None
+        key = "home.overdue.deadline_late" if due < today else "home.overdue.deadline"
+        entry = Entry(case.record(), (key, {"due": due.isoformat()}))
+        (late if due < today else coming).append(entry)
+    waiting = [
+        Entry(
+            case.record(),
+            (
+                "home.overdue.timer",
+                {
+                    "what": Label(f"home.timer.{timer.kind}"),
+                    "when": timer.anchor_at,
+                    "fired": timer.fired,
+                },
+            ),
+        )
+        for timer, case in timers
+    ]
+    return [*late, *waiting, *coming][:size], int(timer_total) + int(deadline_total)
 
 
-def _notices(session: Session) -> list[Entry]:
+def _notices(session: Session, size: int) -> tuple[list[Entry], int]:
+    unsettled = text(UNSETTLED_NOTICE)  # the partial index's own condition, so it is used
+    total = session.scalar(select(func.count()).select_from(PartnerNotice).where(unsettled)) or 0
     rows = session.execute(
         select(PartnerNotice, Case, Partner.name)
         .join(Case, Case.id == PartnerNotice.case_id)
         .outerjoin(Partner, Partner.id == PartnerNotice.partner_id)
-        .where(PartnerNotice.status.in_(UNSETTLED))
+        .where(unsettled)
         .order_by(PartnerNotice.sent_at, PartnerNotice.created_at)
+        .limit(size)
     ).all()
-    return [
+    entries = [
         Entry(
-            case,
+            case.record(),
             (
                 "home.notice",
                 {
@@ -261,6 +312,7 @@ def _notices(session: Session) -> list[Entry]:
         )
         for notice, case, name in rows
     ]
+    return entries, int(total)
 
 
 def _last_decision(session: Session, case_id: int) -> str | None:

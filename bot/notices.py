@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot import audit, panels, timers
+from bot.case_state import CaseRecord
 from bot.clock import Clock
 from bot.errors import UserError
 from bot.people import People
@@ -41,7 +42,7 @@ class Receipt:
 
     outcome: str  # "counted" | "staff" | "already"
     notice: PartnerNotice
-    case: Case
+    case: CaseRecord
     partner_name: str
 
 
@@ -77,7 +78,7 @@ def queue_for_approval(session: Session, case: Case, workspace: Workspace, now: 
                 now=now,
                 payload={"notice_id": notice.id},
             )
-    case.details = {**case.details, "notices_version": case.version}
+    case.details = case.details.model_copy(update={"notices_version": case.version})
     panels.open_panel(session, case, "notices", now)
     audit.record(
         session,
@@ -123,7 +124,7 @@ class Notices:
         with self.db.transaction() as session:
             notice, case, partner = self._load(session, notice_id)
             if notice.status == rows.ACKNOWLEDGED:
-                return Receipt("already", notice, case, partner.name)
+                return Receipt("already", notice, case.record(), partner.name)
             external = self.people.is_external(team_id)
             theirs = partner.team_id is None or team_id == partner.team_id
             counted = (external and theirs) or user_id in (partner.contacts or [])
@@ -138,7 +139,7 @@ class Notices:
                     at=now,
                     data={"notice": notice.id, "partner": partner.id, **click},
                 )
-                return Receipt("staff", notice, case, partner.name)
+                return Receipt("staff", notice, case.record(), partner.name)
             notice.status = rows.ACKNOWLEDGED
             notice.ack_by, notice.ack_team, notice.ack_at = user_id, team_id, now
             audit.record(
@@ -165,7 +166,7 @@ class Notices:
                 payload={"notice_id": notice.id},
             )
             refresh_table(session, case, now, f"ack{notice.id}")
-            return Receipt("counted", notice, case, partner.name)
+            return Receipt("counted", notice, case.record(), partner.name)
 
     def waive(
         self, number: int, notice_id: int, user_id: str, team_id: str | None, reason: str
@@ -218,7 +219,7 @@ class Notices:
             refresh_table(session, case, now, f"retry{notice.id}:{now.timestamp()}")
             return case.id, partner.name
 
-    def waivable(self, number: int) -> tuple[Case, list[tuple[int, str]]]:
+    def waivable(self, number: int) -> tuple[CaseRecord, list[tuple[int, str]]]:
         with self.db.transaction() as session:
             case = case_rows.by_number(session, number)
             if case is None:
@@ -227,7 +228,7 @@ class Notices:
             for notice in rows.unsettled(session, case.id):
                 partner = catalogue_rows.partner(session, notice.partner_id)
                 options.append((notice.id, partner.name if partner else notice.partner_id))
-            return case, options
+            return case.record(), options
 
     def check_waiver(self, user_id: str, team_id: str | None) -> None:
         self.people.require(user_id, team_id, Role.APPROVERS)

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import audit, metrics
+from bot.case_state import CaseRecord
 from bot.clock import Clock
 from bot.request_context import ContextExecutor, case_scope
 from bot.senders import METADATA_EVENT, NotYet, Senders
@@ -27,7 +28,7 @@ from storage import cases as case_rows
 from storage import notices as notice_rows
 from storage import outbox as rows
 from storage.db import Database
-from storage.models import Case, OutboxMessage
+from storage.models import OutboxMessage
 
 log = logging.getLogger("ncbot.outbox")
 
@@ -152,13 +153,13 @@ class Outbox:
         posted nothing (and the attempt before it already looked), so no history call then."""
         return row.attempts > 1 and row.last_error not in NOTHING_SENT
 
-    def _still_wanted(self, row: OutboxMessage, case: Case | None) -> bool:
+    def _still_wanted(self, row: OutboxMessage, case: CaseRecord | None) -> bool:
         """Reminders re-check, just before sending, that nobody answered in the meantime."""
         state = row.payload.get("while_state")
         if state and (case is None or case.state != state):
             return False
         duty = row.payload.get("while_duty_open")
-        if duty and (case is None or duty in (case.details.get("duties") or {})):
+        if duty and (case is None or duty in case.details.duties):
             return False
         notice_id = row.payload.get("while_notice")
         if notice_id is not None:
@@ -167,7 +168,9 @@ class Outbox:
             return notice is not None and notice.status == notice_rows.SENT
         return True
 
-    def _already_posted(self, row: OutboxMessage, case: Case | None) -> tuple[str, str] | None:
+    def _already_posted(
+        self, row: OutboxMessage, case: CaseRecord | None
+    ) -> tuple[str, str] | None:
         """Look for this row's metadata in the channel since the row was created."""
         if row.kind in UPDATES or row.kind == "reporter_notice":
             return None  # an update is idempotent; a reporter notice is not worth a second look
@@ -203,11 +206,12 @@ class Outbox:
                 break
         return None
 
-    def _case(self, case_id: int | None) -> Case | None:
+    def _case(self, case_id: int | None) -> CaseRecord | None:
         if case_id is None:
             return None
         with self.db.read() as session:
-            return case_rows.by_id(session, case_id)
+            case = case_rows.by_id(session, case_id)
+            return case.record() if case is not None else None
 
     def _record(self, row: OutboxMessage, channel: str, ts: str | None) -> None:
         now = self.clock()

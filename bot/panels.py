@@ -12,8 +12,7 @@ from storage.models import Case
 
 
 def _key(case: Case, panel: str) -> str | None:
-    key = case.details.get("panels", {}).get(panel)
-    return str(key) if key else None
+    return case.details.panels.get(panel)
 
 
 def open_panel(session: Session, case: Case, panel: str, now: datetime) -> None:
@@ -22,7 +21,7 @@ def open_panel(session: Session, case: Case, panel: str, now: datetime) -> None:
         refresh(session, case, panel, now, f"reopened:{case.version}")
         return
     key = f"panel:{panel}:{case.id}:{case.version}"
-    case.details = {**case.details, "panels": {**case.details.get("panels", {}), panel: key}}
+    case.details = case.details.with_panel(panel, key)
     outbox.enqueue(
         session,
         dedupe_key=key,

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import duties
+from bot.case_state import CaseRecord, DutyRecord
 from storage.db import Database
 from storage.models import Case, CaseEvent, PartnerNotice
 
@@ -77,7 +78,10 @@ def rows(session: Session) -> list[Row]:
     cases = session.scalars(select(Case).order_by(Case.number)).all()
     dates = _event_dates(session)
     counts = _notice_counts(session)
-    return [_row(case, dates.get(case.id, {}), counts.get(case.id, (0, 0, 0, 0))) for case in cases]
+    return [
+        _row(case.record(), dates.get(case.id, {}), counts.get(case.id, (0, 0, 0, 0)))
+        for case in cases
+    ]
 
 
 def _event_dates(session: Session) -> dict[int, dict[str, str]]:
@@ -109,11 +113,10 @@ def _notice_counts(session: Session) -> dict[int, tuple[int, int, int, int]]:
     }
 
 
-def _row(case: Case, dates: dict[str, str], counts: tuple[int, int, int, int]) -> Row:
-    details = case.details or {}
-    measure = details.get("measure") or {}
-    recorded = details.get("duties") or {}
-    deadline = duties.art73(case) if details.get("assessment") else None
+def _row(case: CaseRecord, dates: dict[str, str], counts: tuple[int, int, int, int]) -> Row:
+    measure = case.measure
+    recorded = case.details.duties
+    deadline = case.details.art73()
     row: Row = {
         "ref": case.ref,
         "title": case.title,
@@ -126,12 +129,14 @@ def _row(case: Case, dates: dict[str, str], counts: tuple[int, int, int, int]) -
         "owner": case.owner_id,
         "reported_at": _iso(case.reported_at),
         **{column: dates.get(column) for column, _ in DATED.values()},
-        "measure": measure.get("measure"),
-        "measure_owner": measure.get("owner"),
-        "measure_target_date": measure.get("target_date"),
-        "measure_proposed_at": measure.get("proposed_at"),
-        "measure_approved_at": (measure.get("approvals") or [{}])[-1].get("at"),
-        "measure_done_at": (measure.get("done") or {}).get("at"),
+        "measure": measure.measure.value if measure else None,
+        "measure_owner": measure.owner if measure else None,
+        "measure_target_date": measure.target_date.isoformat() if measure else None,
+        "measure_proposed_at": _iso(measure.proposed_at) if measure else None,
+        "measure_approved_at": _iso(measure.approvals[-1].at)
+        if measure and measure.approvals
+        else None,
+        "measure_done_at": _iso(measure.done.at) if measure and measure.done else None,
         "notices_total": counts[0],
         "notices_sent": counts[1],
         "notices_acknowledged": counts[2],
@@ -149,11 +154,8 @@ def _row(case: Case, dates: dict[str, str], counts: tuple[int, int, int, int]) -
     return {column: row[column] for column in COLUMNS}
 
 
-def _made_on(recorded: object) -> str | None:
-    if not isinstance(recorded, dict):
-        return None
-    value = recorded.get("on") or recorded.get("at")
-    return str(value) if value else None
+def _made_on(recorded: DutyRecord | None) -> str | None:
+    return recorded.made_on() if recorded is not None else None
 
 
 def _iso(moment: datetime | None) -> str | None:

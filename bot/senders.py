@@ -18,6 +18,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session
 
 from bot import audit, duties, notices, timers
+from bot.case_state import CaseRecord
 from bot.cases import case_notes
 from bot.clock import Clock
 from bot.messages import t
@@ -39,7 +40,7 @@ log = logging.getLogger("ncbot.outbox")
 METADATA_EVENT = "nonconformity_notice"
 RESPONSE_URL_LIFETIME = timedelta(minutes=30)
 
-Send = Callable[[OutboxMessage, Case | None], tuple[str, str | None]]
+Send = Callable[[OutboxMessage, CaseRecord | None], tuple[str, str | None]]
 
 
 class NotYet(Exception):
@@ -73,14 +74,14 @@ class Senders:
             "panel_post": self._post_panel,
             "panel_update": self._update_panel,
         }
-        self.panels: dict[str, Callable[[Case], tuple[str, list[dict[str, Any]]]]] = {
+        self.panels: dict[str, Callable[[CaseRecord], tuple[str, list[dict[str, Any]]]]] = {
             "duties": self._duties_panel,
             "notices": self._notices_panel,
         }
         # Called with a case id after its card was posted or updated (the App Home refresh).
         self.on_case_shown: Callable[[int], None] | None = None
 
-    def send(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
+    def send(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         """Send ``row``; returns the channel and ``ts`` of what Slack accepted."""
         return self.by_kind[row.kind](row, case)
 
@@ -107,7 +108,7 @@ class Senders:
         response = self.client.chat_postMessage(**args)
         return str(response["channel"]), str(response["ts"])
 
-    def _post(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
+    def _post(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         thread_ts = case.card_ts if row.in_thread and case is not None else None
         return self._post_message(
             row,
@@ -117,12 +118,12 @@ class Senders:
             thread_ts,
         )
 
-    def _post_card(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
+    def _post_card(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         assert case is not None
         text, blocks = self._card(case)
         return self._post_message(row, case.channel, text, blocks)
 
-    def _update_card(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
+    def _update_card(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         assert case is not None and case.card_ts is not None
         text, blocks = self._card(case)
         self.client.chat_update(channel=case.channel, ts=case.card_ts, text=text, blocks=blocks)
@@ -133,7 +134,7 @@ class Senders:
         if self.on_case_shown is not None:
             self.on_case_shown(case_id)  # must not raise: it only queues background work
 
-    def _finish_step(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
+    def _finish_step(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         """Replace an answered step's buttons with its outcome, so it cannot be clicked again."""
         with self.db.transaction() as session:
             step = rows.by_key(session, row.payload["step"])
@@ -159,13 +160,13 @@ class Senders:
         with self.db.transaction() as session:
             stored = case_rows.by_id(session, case_id, lock=True)
             if stored is not None:
-                stored.details = {**stored.details, "permalink": link}
+                stored.details = stored.details.model_copy(update={"permalink": link})
         self._case_shown(case_id)  # after the link is stored: the Home links to the thread
 
-    def _tell_reporter(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
+    def _tell_reporter(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         assert case is not None and case.card_ts is not None
         lang = case.language
-        link = case.details.get("permalink") or str(
+        link = case.details.permalink or str(
             self.client.chat_getPermalink(channel=case.channel, message_ts=case.card_ts)[
                 "permalink"
             ]
@@ -180,7 +181,7 @@ class Senders:
                 return "response_url", None
         return self._post_message(row, row.target, text)
 
-    def _card(self, case: Case) -> tuple[str, list[dict[str, Any]]]:
+    def _card(self, case: CaseRecord) -> tuple[str, list[dict[str, Any]]]:
         lang = case.language
         with self.db.read() as session:
             system = catalogue_rows.system(session, case.system_id)
@@ -194,12 +195,12 @@ class Senders:
 
     # --- panels: one thread message per case and topic, posted once and kept current ---
 
-    def _post_panel(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
+    def _post_panel(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         assert case is not None and case.card_ts is not None
         text, blocks = self.panels[row.payload["panel"]](case)
         return self._post_message(row, case.channel, text, blocks, case.card_ts)
 
-    def _update_panel(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
+    def _update_panel(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         assert case is not None
         with self.db.read() as session:
             posted = rows.by_key(session, row.payload["post"])
@@ -210,10 +211,10 @@ class Senders:
         self.client.chat_update(channel=channel, ts=posted.slack_ts, text=text, blocks=blocks)
         return channel, posted.slack_ts
 
-    def _duties_panel(self, case: Case) -> tuple[str, list[dict[str, Any]]]:
+    def _duties_panel(self, case: CaseRecord) -> tuple[str, list[dict[str, Any]]]:
         with self.db.read() as session:
-            names = duties.authority_names(session, case)
-        deadline = duties.art73(case)
+            names = duties.authority_names(session, case.details)
+        deadline = case.details.art73()
         line = (
             duty_views.deadline_line(
                 deadline.category, deadline.due, deadline.days, deadline.article, case.language
@@ -221,7 +222,7 @@ class Senders:
             if deadline
             else None
         )
-        return duty_views.panel(case, duties.required(case), line, names, case.language)
+        return duty_views.panel(case, duties.required(case.details), line, names, case.language)
 
     def metadata(self, row: OutboxMessage) -> dict[str, Any]:
         """Tags every post with its outbox row (and a partner notice with its notice id), so a
@@ -237,12 +238,12 @@ class Senders:
             return str(opened["channel"]["id"])
         return row.target
 
-    def _post_notice(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
+    def _post_notice(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         assert case is not None
         text, blocks = self._render_notice(case, int(row.payload["notice_id"]))
         return self._post_message(row, row.target, text, blocks)
 
-    def _update_notice(self, row: OutboxMessage, case: Case | None) -> tuple[str, str | None]:
+    def _update_notice(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         assert case is not None
         notice_id = int(row.payload["notice_id"])
         with self.db.transaction() as session:
@@ -255,7 +256,7 @@ class Senders:
         )
         return notice.slack_channel, notice.slack_ts
 
-    def _render_notice(self, case: Case, notice_id: int) -> tuple[str, list[dict[str, Any]]]:
+    def _render_notice(self, case: CaseRecord, notice_id: int) -> tuple[str, list[dict[str, Any]]]:
         with self.db.transaction() as session:
             notice = notice_rows.by_id(session, notice_id)
             assert notice is not None
@@ -270,8 +271,8 @@ class Senders:
             lang,
         )
 
-    def _notices_panel(self, case: Case) -> tuple[str, list[dict[str, Any]]]:
-        version = case.details.get("notices_version")
+    def _notices_panel(self, case: CaseRecord) -> tuple[str, list[dict[str, Any]]]:
+        version = case.details.notices_version
         with self.db.read() as session:
             notices = notice_rows.of_case(session, case.id, version)
             names = {

@@ -8,6 +8,7 @@ redelivered request therefore make exactly one transition; the others are told w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,14 +16,24 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from bot import audit, duties, notices, panels, timers
+from bot import audit, duties, notices, panels, step_inputs, timers
+from bot.case_state import (
+    Art73Warning,
+    Assessment,
+    CaseDetails,
+    CaseRecord,
+    CorrectiveMeasure,
+    Done,
+    MeasureStatus,
+    Reasoned,
+    Stamp,
+)
 from bot.clock import Clock
 from bot.domain import Measure
 from bot.errors import UserError
 from bot.messages import t
 from bot.people import People
 from bot.request_context import bind_case
-from bot.step_inputs import Assessment, DoneEvidence, MeasurePlan, Reasoned
 from bot.views import steps as step_views
 from bot.workflow import Action, Actor, Allowed, Blocker, CaseFacts, CaseState, decide
 from bot.workspace import Workspace
@@ -33,20 +44,20 @@ from storage.models import Case
 
 INPUTS: dict[Action, type[BaseModel] | None] = {
     Action.ACKNOWLEDGE: None,
-    Action.CONFIRM: Assessment,
-    Action.DISMISS: Reasoned,
-    Action.PROPOSE_MEASURE: MeasurePlan,
+    Action.CONFIRM: step_inputs.Assessment,
+    Action.DISMISS: step_inputs.Reasoned,
+    Action.PROPOSE_MEASURE: step_inputs.MeasurePlan,
     Action.APPROVE: None,
-    Action.REJECT: Reasoned,
-    Action.MARK_DONE: DoneEvidence,
+    Action.REJECT: step_inputs.Reasoned,
+    Action.MARK_DONE: step_inputs.DoneEvidence,
     Action.CLOSE: None,
-    Action.REOPEN: Reasoned,
+    Action.REOPEN: step_inputs.Reasoned,
 }
 
 
-def needs_art73_6_warning(case: Case, measure: str) -> bool:
+def needs_art73_6_warning(details: CaseDetails, measure: str) -> bool:
     """Altering the system of a serious incident may spoil the investigation (Art. 73(6))."""
-    return measure == Measure.BRING_INTO_CONFORMITY and duties.serious(case)
+    return measure == Measure.BRING_INTO_CONFORMITY and details.art73() is not None
 
 
 class Steps:
@@ -58,13 +69,13 @@ class Steps:
 
     def check(
         self, number: int, version: int, action: Action, user_id: str, team_id: str | None
-    ) -> Case:
+    ) -> CaseRecord:
         """May this user start this step now? Called before a modal opens, so nobody fills in a
         form only to be refused at the end."""
         with self.db.transaction() as session:
             case = self._load(session, number, version)
             self._decide(session, case, action, self.people.actor(user_id, team_id))
-            return case
+            return case.record()
 
     def act(
         self,
@@ -76,14 +87,14 @@ class Steps:
         inputs: BaseModel | None = None,
         *,
         submission_key: str | None = None,
-    ) -> Case:
+    ) -> CaseRecord:
         with self.db.transaction() as session:
             case = case_rows.by_number(session, number, lock=True)
             if case is None:
                 raise UserError("case.unknown", {"ref": f"NC-{number}"})
             bind_case(case.id)  # every log line of this request names the case
-            if submission_key and case.details.get("last_submission") == submission_key:
-                return case  # the same modal submitted again: it already took effect
+            if submission_key and case.details.last_submission == submission_key:
+                return case.record()  # the same modal submitted again: it already took effect
             self._load(session, number, version, case)
             decision = self._decide(session, case, action, self.people.actor(user_id, team_id))
             data = inputs.model_dump(mode="json") if inputs is not None else {}
@@ -94,7 +105,7 @@ class Steps:
             case.version += 1
             case.updated_at = now
             if submission_key:
-                case.details = {**case.details, "last_submission": submission_key}
+                case.details = case.details.model_copy(update={"last_submission": submission_key})
             audit.record(
                 session,
                 case,
@@ -114,9 +125,9 @@ class Steps:
             if action is Action.CONFIRM:
                 duties.on_assessment(session, case, self.workspace, now, self.people.team_id)
             self._queue_messages(session, case, action, user_id, data, version)
-            for panel in case.details.get("panels", {}):
+            for panel in case.details.panels:
                 panels.refresh(session, case, panel, now, f"v{case.version}")
-            return case
+            return case.record()
 
     # --- rules ---
 
@@ -130,13 +141,13 @@ class Steps:
         return case
 
     def _decide(self, session: Session, case: Case, action: Action, actor: Actor) -> Allowed:
-        measure = case.details.get("measure") or {}
+        measure = case.measure
         facts = CaseFacts(
             state=CaseState(case.state),
             reporter_id=case.reporter_id,
             owner_id=case.owner_id,
-            measure_proposer_id=measure.get("proposer"),
-            measure_owner_id=measure.get("owner"),
+            measure_proposer_id=measure.proposer_id if measure else None,
+            measure_owner_id=measure.owner_id if measure else None,
             close_blockers=self.close_blockers(session, case),
         )
         decision = decide(facts, action, actor)
@@ -157,44 +168,56 @@ class Steps:
             return
         if date.fromisoformat(data["target_date"]) < today:
             raise UserError("measure.past_date", field="target_date")
-        if needs_art73_6_warning(case, data["measure"]) and not data.get("art73_6"):
+        if needs_art73_6_warning(case.details, data["measure"]) and not data.get("art73_6"):
             raise UserError("measure.art73_6.required", field="art73_6")
 
     def _apply(self, case: Case, action: Action, user_id: str, data: dict[str, Any]) -> None:
-        details = dict(case.details)
-        now = self.clock().isoformat()
+        details = case.details
+        now = self.clock()
         if action is Action.ACKNOWLEDGE:
             case.owner_id = user_id
         elif action is Action.CONFIRM:
-            details["assessment"] = {**data, "by": user_id, "at": now}
+            assessment = Assessment.model_validate({**data, "by": user_id, "at": now})
+            details = details.model_copy(update={"assessment": assessment})
             case.risk = data["risk"]  # "unknown" from the report is settled here
         elif action is Action.DISMISS:
-            details["dismissal"] = {**data, "by": user_id, "at": now}
+            dismissal = Reasoned(reason=data["reason"], by=user_id, at=now)
+            details = details.model_copy(update={"dismissal": dismissal})
         elif action is Action.PROPOSE_MEASURE:
-            details["measure"] = {**data, "proposer": user_id, "proposed_at": now, "approvals": []}
-            if needs_art73_6_warning(case, data["measure"]):
+            warning = None
+            if needs_art73_6_warning(case.details, data["measure"]):
                 # Art. 73(6): the warning was shown, and this person went on.
-                details["measure"]["art73_6_warning"] = {"shown": True, "continued_by": user_id}
+                warning = Art73Warning(continued_by=user_id)
+            case.add_measure(
+                CorrectiveMeasure.model_validate(
+                    {**data, "proposer": user_id, "proposed_at": now, "art73_6_warning": warning}
+                )
+            )
         elif action is Action.APPROVE:
-            measure = dict(details["measure"])
-            measure["approvals"] = [*measure.get("approvals", []), {"by": user_id, "at": now}]
-            details["measure"] = measure
+            self._change_measure(
+                case, lambda m: {"approvals": (*m.approvals, Stamp(by=user_id, at=now))}
+            )
         elif action is Action.REJECT:
-            rejected = {**details.pop("measure"), "rejection": {**data, "by": user_id, "at": now}}
-            details["earlier_measures"] = [*details.get("earlier_measures", []), rejected]
+            rejection = Reasoned(reason=data["reason"], by=user_id, at=now)
+            self._change_measure(
+                case, lambda m: {"rejection": rejection, "status": MeasureStatus.REJECTED}
+            )
         elif action is Action.MARK_DONE:
-            details["measure"] = {**details["measure"], "done": {**data, "by": user_id, "at": now}}
+            done = Done(evidence=data["evidence"], link=data.get("link"), by=user_id, at=now)
+            self._change_measure(case, lambda m: {"done": done})
         elif action is Action.REOPEN:
-            if "measure" in details:
-                details["earlier_measures"] = [
-                    *details.get("earlier_measures", []),
-                    details.pop("measure"),
-                ]
-            details["reopenings"] = [
-                *details.get("reopenings", []),
-                {**data, "by": user_id, "at": now},
-            ]
+            if case.measure is not None:
+                self._change_measure(case, lambda m: {"status": MeasureStatus.SUPERSEDED})
+            reopening = Reasoned(reason=data["reason"], by=user_id, at=now)
+            details = details.model_copy(update={"reopenings": (*details.reopenings, reopening)})
         case.details = details
+
+    @staticmethod
+    def _change_measure(case: Case, change: Callable[[CorrectiveMeasure], dict[str, Any]]) -> None:
+        row = case.measure
+        if row is None:  # the state machine allows these steps only with a measure
+            raise UserError("case.unknown", {"ref": case.ref})
+        row.write(row.measure.model_copy(update=change(row.measure)))
 
     # --- what Slack must show ---
 
@@ -210,7 +233,8 @@ class Steps:
         now = self.clock()
         lang = self.workspace.language
         approvers = list(self.workspace.roles.approvers)
-        line = step_views.timeline_line(action.value, case, user_id, lang, data)
+        record = case.record()
+        line = step_views.timeline_line(action.value, record, user_id, lang, data)
         outbox.enqueue(
             session,
             dedupe_key=f"card:{case.id}:v{case.version}",
@@ -228,7 +252,7 @@ class Steps:
             now=now,
             payload={"step": f"step:{case.id}:{old_version}", "line": line},
         )
-        text, blocks = step_views.thread_update(line, case, lang, approvers)
+        text, blocks = step_views.thread_update(line, record, lang, approvers)
         outbox.enqueue(
             session,
             dedupe_key=f"step:{case.id}:{case.version}",

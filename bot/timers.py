@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot import audit, metrics
+from bot.case_state import INITIAL_REPORT
 from bot.clock import Clock
 from bot.domain import Severity
 from bot.escalation import Position, first, following, freeze, level_of, thaw
@@ -90,10 +91,11 @@ def on_transition(
         frozen = freeze(workspace.escalation.timer(APPROVAL), timezone=tz, critical=critical)
         _start(session, case, APPROVAL, frozen, anchor=now, now=now)
     elif action is Action.APPROVE:
-        target = case.details["measure"]["target_date"]
+        measure = case.measure
+        assert measure is not None  # Approve is offered only for a proposed measure
         # Overdue once the target day has ended where the organisation works.
         end_of_day = datetime.combine(
-            datetime.fromisoformat(target).date() + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz)
+            measure.measure.target_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz)
         )
         frozen = freeze(workspace.escalation.timer(OVERDUE), timezone=tz, critical=critical)
         _start(session, case, OVERDUE, frozen, anchor=end_of_day, now=now)
@@ -271,7 +273,7 @@ class TimerEngine:
         if timer.kind == NOTICE:
             return notice is not None and notice.status == notice_rows.SENT
         if timer.kind == DEADLINE:
-            reported = "initial_report" in (case.details.get("duties") or {})
+            reported = INITIAL_REPORT in case.details.duties
             return not reported and case.state not in (CaseState.CLOSED, CaseState.DISMISSED)
         return case.state == WAITING_STATE[timer.kind]
 
@@ -290,15 +292,14 @@ class TimerEngine:
         users: list[str] = []
         groups: list[str] = []
         channels: list[str] = []
-        measure = case.details.get("measure") or {}
+        measure = case.measure
+        proposer = measure.proposer_id if measure else None
         symbolic = {
             "triage": list(self.workspace.roles.triage),
-            "approvers": [
-                a for a in self.workspace.roles.approvers if a != measure.get("proposer")
-            ],
+            "approvers": [a for a in self.workspace.roles.approvers if a != proposer],
             "admins": list(self.workspace.roles.admins),
             "owner": [case.owner_id] if case.owner_id else [],
-            "measure_owner": [measure["owner"]] if measure.get("owner") else [],
+            "measure_owner": [measure.owner_id] if measure else [],
             "reporter": [case.reporter_id],
         }
         for target in notify:
@@ -332,9 +333,9 @@ class TimerEngine:
         now: datetime,
     ) -> None:
         lang = case.language
-        link = case.details.get("permalink")
+        link = case.details.permalink
         ref = f"<{link}|{case.ref}>" if link else f"*{case.ref}*"
-        measure = case.details.get("measure") or {}
+        measure = case.measure.measure if case.measure else None
         params = {
             "ref": ref,
             "severity": t(f"severity.{case.severity}", lang),
@@ -349,8 +350,8 @@ class TimerEngine:
                 .isoformat()
             ),
             "level": position.level + 1,
-            "measure": t(f"measure.{measure.get('measure', 'withdraw')}", lang),
-            "target": measure.get("target_date", ""),
+            "measure": t(f"measure.{measure.measure if measure else 'withdraw'}", lang),
+            "target": measure.target_date.isoformat() if measure else "",
             "partner": notice.partner_id if notice else "",
         }
         if notice is not None:

@@ -106,7 +106,7 @@ def list_cases(
     text = t("list.header", lang, scope=scope)
     shown = 0
     for case in cases[:LIST_LIMIT]:
-        line = case_views.case_line(case, case.details.get("permalink"), lang)
+        line = case_views.case_line(case, case.details.permalink, lang)
         if len(text) + len(line) + 1 > SECTION_BUDGET:
             break  # whole lines only: a cut link would garble the rest of the answer
         text += "\n" + line

@@ -133,5 +133,5 @@ def _modal_for(services: Services, action: dict[str, Any], case: Any, user: str)
     if action_id == ids.DONE:
         return step_views.done_modal(case, lang)
     measure = Measure(action_id.removeprefix(ids.MEASURE_PREFIX))
-    warn = needs_art73_6_warning(case, measure)
+    warn = needs_art73_6_warning(case.details, measure)
     return step_views.measure_modal(case, lang, measure, user, warn=warn)

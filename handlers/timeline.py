@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from bot.case_state import CaseRecord
 from bot.messages import has, t
 from bot.services import Services
 from bot.views.case import user, when
 from storage.events import events_of
-from storage.models import Case
 
 
-def timeline_lines(services: Services, case: Case) -> list[str]:
+def timeline_lines(services: Services, case: CaseRecord) -> list[str]:
     """One line per event that people care about; delivery receipts stay in the dossier."""
     lang = services.lang
     with services.db.transaction() as session:

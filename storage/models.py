@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -16,11 +18,22 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
-from storage.types import UTCDateTime
+from bot.case_state import (
+    CaseDetails,
+    CaseRecord,
+    CorrectiveMeasure,
+    MeasureStatus,
+    list_order,
+)
+from bot.workflow import CaseState
+from storage.types import PydanticJSON, UTCDateTime
 
+FIRED_AND_RUNNING = "fired > 0 AND status != 'cancelled'"
+UNSETTLED = "status IN ('queued', 'sent', 'failed')"
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -83,7 +96,12 @@ class Counter(Base):
 class Case(Base):
     __tablename__ = "cases"
     # Metrics and App Home count open cases by state and severity: an index-only scan.
-    __table_args__ = (Index("ix_cases_state_severity", "state", "severity"),)
+    __table_args__ = (
+        Index("ix_cases_state_severity", "state", "severity"),
+        # App Home's lists: the first page of any of them is an index range, however many open.
+        Index("ix_cases_owner_order", "owner_id", "list_order"),
+        Index("ix_cases_reporter_number", "reporter_id", "number"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
     submission_key: Mapped[str] = mapped_column(String(255), unique=True)
@@ -107,11 +125,112 @@ class Case(Base):
     updated_at: Mapped[datetime]
     event_count: Mapped[int] = mapped_column(Integer, default=0)
     head_hash: Mapped[str | None] = mapped_column(String(64))
-    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    details: Mapped[CaseDetails] = mapped_column(PydanticJSON(CaseDetails), default=CaseDetails)
+    # Derived (see ``_derive``): the last day of an Art. 73 report an open case still owes, so
+    # App Home lists deadlines with an index, not a scan.
+    report_due: Mapped[date | None] = mapped_column(Date, index=True)
+    # Derived from state, severity and number (see ``_derive``): App Home's sort key. Set on
+    # every row; nullable only so that it could be added to a populated SQLite table in place.
+    list_order: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # Oldest first; loaded with the case (one extra query for any number of cases).
+    measures: Mapped[list[MeasureRow]] = relationship(
+        order_by="MeasureRow.position", lazy="selectin"
+    )
 
     @property
     def ref(self) -> str:
         return f"NC-{self.number}"
+
+    @validates("state", "severity", "number", "details")
+    def _derive(self, key: str, value: Any) -> Any:
+        """Validate details as they are assigned (not only at flush), and keep the columns that
+        are derived from the case's fields current: one place, whatever changed."""
+        if key == "details":
+            value = CaseDetails.model_validate(value)
+        fields = {
+            "state": self.state,
+            "severity": self.severity,
+            "number": self.number,
+            "details": self.details,
+            key: value,
+        }
+        state, severity, number, details = fields.values()
+        if state is not None and severity is not None and number is not None:
+            self.list_order = list_order(state, severity, number)
+        if details is not None:
+            owed = state not in (CaseState.CLOSED, CaseState.DISMISSED)
+            self.report_due = details.report_due if owed else None
+        return value
+
+    @property
+    def measure(self) -> MeasureRow | None:
+        """The measure in force: the newest one neither rejected nor set aside."""
+        current = [m for m in self.measures if m.status == MeasureStatus.CURRENT]
+        return current[-1] if current else None
+
+    def add_measure(self, measure: CorrectiveMeasure) -> MeasureRow:
+        row = MeasureRow(position=len(self.measures) + 1)
+        row.write(measure)
+        self.measures.append(row)
+        return row
+
+    def record(self) -> CaseRecord:
+        """The case as a domain value, detached from the session (views and the dossier).
+
+        Constructed without validating again: every field comes from a column, and details
+        and measures were validated when they were read (App Home builds hundreds of these).
+        """
+        return CaseRecord.model_construct(
+            id=self.id,
+            number=self.number,
+            system_id=self.system_id,
+            system_version=self.system_version,
+            title=self.title,
+            description=self.description,
+            requirements=tuple(self.requirements or ()),
+            risk=self.risk,
+            severity=self.severity,
+            evidence_url=self.evidence_url,
+            reporter_id=self.reporter_id,
+            reporter_team=self.reporter_team,
+            state=self.state,
+            version=self.version,
+            owner_id=self.owner_id,
+            language=self.language,
+            channel=self.channel,
+            card_ts=self.card_ts,
+            reported_at=self.reported_at,
+            updated_at=self.updated_at,
+            event_count=self.event_count,
+            head_hash=self.head_hash,
+            details=self.details,
+            measures=tuple(m.measure for m in self.measures),
+        )
+
+
+class MeasureRow(Base):
+    """One corrective measure of a case, in the order they were proposed.
+
+    The measure itself is ``measure`` (validated on read and write); ``status``, ``owner_id``
+    and ``proposer_id`` are copied out of it by ``write`` so that App Home can ask "whose
+    measures wait on me" with an index instead of reading every case.
+    """
+
+    __tablename__ = "measures"
+    __table_args__ = (UniqueConstraint("case_id", "position", name="uq_measures_case_position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[str] = mapped_column(String(32), index=True)
+    proposer_id: Mapped[str] = mapped_column(String(32), index=True)
+    measure: Mapped[CorrectiveMeasure] = mapped_column(PydanticJSON(CorrectiveMeasure))
+
+    def write(self, measure: CorrectiveMeasure) -> None:
+        self.measure = measure
+        self.status = measure.status.value
+        self.owner_id = measure.owner
+        self.proposer_id = measure.proposer
 
 
 class CaseEvent(Base):
@@ -166,7 +285,18 @@ class Timer(Base):
     """
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_timers_due", "status", "due_at"),
+        # App Home's "overdue" list: only timers that have fired and still run, oldest first.
+        Index(
+            "ix_timers_fired",
+            "anchor_at",
+            "case_id",
+            "kind",
+            sqlite_where=text(FIRED_AND_RUNNING),
+            postgresql_where=text(FIRED_AND_RUNNING),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(128), unique=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -188,6 +318,14 @@ class PartnerNotice(Base):
 
     __tablename__ = "partner_notices"
     __table_args__ = (
+        # App Home's list of notices without a receipt, oldest first.
+        Index(
+            "ix_partner_notices_unsettled",
+            "sent_at",
+            "created_at",
+            sqlite_where=text(UNSETTLED),
+            postgresql_where=text(UNSETTLED),
+        ),
         UniqueConstraint(
             "case_id", "partner_id", "measure_version", name="uq_partner_notices_once"
         ),

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bot.case_state import CaseRecord, CorrectiveMeasure
 from bot.local import LocalBot
 from bot.standin import DriverResponse
 
@@ -88,14 +89,21 @@ DONE_EVIDENCE: dict[str, Any] = {
 PROPOSER = OFFICER  # who proposes the measure in ``walk_to``
 
 
-def case_row(bot: LocalBot, number: int = 1) -> Any:
-    """The case as stored now (a detached ``storage.models.Case``)."""
+def case_row(bot: LocalBot, number: int = 1) -> CaseRecord:
+    """The case as stored now, read back as its typed state (``bot.case_state.CaseRecord``)."""
     from storage import cases as case_rows
 
     with bot.services.db.transaction() as session:
         case = case_rows.by_number(session, number)
         assert case is not None, f"no case NC-{number}"
-        return case
+        return case.record()
+
+
+def current_measure(bot: LocalBot, number: int = 1) -> CorrectiveMeasure:
+    """The case's measure in force (the test fails where there is none)."""
+    measure = case_row(bot, number).measure
+    assert measure is not None, f"NC-{number} has no current measure"
+    return measure
 
 
 def case_events(bot: LocalBot, number: int = 1) -> list[Any]:
@@ -290,7 +298,8 @@ def snapshot(bot: LocalBot) -> tuple[Any, ...]:
         case.state,
         case.event_count,
         case.owner_id,
-        json.dumps(case.details, sort_keys=True),
+        case.details.model_dump_json(),
+        json.dumps([m.model_dump(mode="json") for m in case.measures], sort_keys=True),
         len(triage),
         len(bot.standin.calls("views.open")),
     )
@@ -614,7 +623,7 @@ def record_duty(
     view = open_duty(bot, duty, user)
     response = bot.driver.submit(view["id"], user=user, values=values or DUTY_VALUES[duty])
     assert (response.status, response.body) == (200, b""), response.body
-    wait_for(lambda: duty in (case_row(bot).details.get("duties") or {}), what=f"{duty} recorded")
+    wait_for(lambda: duty in case_row(bot).details.duties, what=f"{duty} recorded")
     settle(bot)
 
 

@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.case_state import CaseRecord
 from bot.messages import t
 from bot.views import ids
 from bot.views.text import cap, mrkdwn, plain, safe
-from storage.models import Case
 
 SEVERITY_ICON = {"low": "🟢", "medium": "🟡", "high": "🟠", "critical": "🔴"}
 
 
-def button_value(case: Case) -> str:
+def button_value(case: CaseRecord) -> str:
     """Buttons carry the case version they were shown for, so an old click can be refused."""
     return f"{case.number}:{case.version}"
 
@@ -29,11 +29,11 @@ def user(user_id: str | None, lang: str) -> str:
     return f"<@{user_id}>" if user_id else t("common.nobody", lang)
 
 
-def _requirements(case: Case, lang: str) -> str:
+def _requirements(case: CaseRecord, lang: str) -> str:
     return ", ".join(t(f"requirement.{r}.short", lang) for r in case.requirements) or "—"
 
 
-def case_fields(case: Case, system_name: str, lang: str) -> list[dict[str, Any]]:
+def case_fields(case: CaseRecord, system_name: str, lang: str) -> list[dict[str, Any]]:
     return [
         mrkdwn(
             f"*{t('card.system', lang)}*\n{safe(system_name, 150)} {safe(case.system_version, 40)}"
@@ -50,23 +50,23 @@ def case_fields(case: Case, system_name: str, lang: str) -> list[dict[str, Any]]
     ]
 
 
-def _measure_field(case: Case, lang: str) -> list[dict[str, Any]]:
+def _measure_field(case: CaseRecord, lang: str) -> list[dict[str, Any]]:
     """The corrective measure once proposed: what, who carries it out, by when."""
-    measure = case.details.get("measure")
-    if not measure:
+    measure = case.measure
+    if measure is None:
         return []
     summary = t(
         "card.measure.summary",
         lang,
-        measure=t(f"measure.{measure['measure']}", lang),
-        owner=user(measure.get("owner"), lang),
-        target=measure.get("target_date", "—"),
+        measure=t(f"measure.{measure.measure.value}", lang),
+        owner=user(measure.owner, lang),
+        target=measure.target_date.isoformat(),
     )
     return [mrkdwn(f"*{t('card.measure', lang)}*\n{summary}")]
 
 
 def case_card(
-    case: Case, system_name: str, next_step: str, lang: str, notes: Sequence[str] = ()
+    case: CaseRecord, system_name: str, next_step: str, lang: str, notes: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
     """``notes``: what the bot is waiting on (next escalation, Art. 73 deadline, notices)."""
     blocks: list[dict[str, Any]] = [
@@ -104,12 +104,12 @@ def case_card(
     return blocks
 
 
-def card_text(case: Case, lang: str) -> str:
+def card_text(case: CaseRecord, lang: str) -> str:
     """The notification/fallback text: no user input beyond the escaped title."""
     return t("card.text", lang, ref=case.ref, title=safe(case.title, 150))
 
 
-def acknowledge_step(case: Case, lang: str) -> list[dict[str, Any]]:
+def acknowledge_step(case: CaseRecord, lang: str) -> list[dict[str, Any]]:
     return [
         {
             "type": "section",
@@ -133,7 +133,7 @@ def acknowledge_step(case: Case, lang: str) -> list[dict[str, Any]]:
 
 
 def status_blocks(
-    case: Case,
+    case: CaseRecord,
     system_name: str,
     next_step: str,
     timeline: Sequence[str],
@@ -157,7 +157,7 @@ def status_blocks(
     return blocks
 
 
-def case_line(case: Case, link: str | None, lang: str) -> str:
+def case_line(case: CaseRecord, link: str | None, lang: str) -> str:
     ref = f"<{link}|{case.ref}>" if link else f"*{case.ref}*"
     return (
         f"{SEVERITY_ICON.get(case.severity, '')} {ref} {safe(case.title, 80)} — "

@@ -4,14 +4,14 @@ authorities (system identification, nature of the non-compliance, corrective act
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+from bot.case_state import CaseRecord
 from bot.messages import t
 from bot.views import ids
 from bot.views.case import user, when
 from bot.views.text import cap, mrkdwn, plain, safe, safe_chunks
-from storage.models import Case
 
 Blocks = list[dict[str, Any]]
 
@@ -27,23 +27,26 @@ def deadline_line(category: str, due: date, days: int, article: str, lang: str) 
     )
 
 
-def draft(case: Case, system_name: str, lang: str) -> str:
+def draft(case: CaseRecord, system_name: str, lang: str) -> str:
     """What the authority is told: enough to identify the system, the problem and the action."""
-    assessment = case.details.get("assessment") or {}
-    measure = case.details.get("measure") or {}
-    label = t(f"measure.{measure['measure']}", lang) if measure else ""
-    action = f"{label} — {measure.get('plan', '')}" if measure else t("duty.draft.no_measure", lang)
+    assessment = case.details.assessment
+    measure = case.measure
+    if measure is not None:
+        action = f"{t(f'measure.{measure.measure.value}', lang)} — {measure.plan}"
+    else:
+        action = t("duty.draft.no_measure", lang)
+    aware = case.details.aware_on or (assessment.aware_on if assessment else "")
     return t(
         "duty.draft",
         lang,
         ref=case.ref,
         system=system_name,
         version=case.system_version,
-        nature=assessment.get("nature", ""),
-        causal=assessment.get("causal_link", ""),
+        nature=assessment.nature if assessment else "",
+        causal=assessment.causal_link if assessment else "",
         action=action,
-        incident=t(f"incident.{assessment.get('serious_incident', 'none')}", lang),
-        aware=case.details.get("aware_on") or assessment.get("aware_on", ""),
+        incident=t(f"incident.{assessment.serious_incident if assessment else 'none'}", lang),
+        aware=aware,
     )
 
 
@@ -53,14 +56,14 @@ def duty_label(duty: str, names: dict[str, str], lang: str) -> str:
 
 
 def panel(
-    case: Case,
+    case: CaseRecord,
     required: list[str],
     deadline: str | None,
     names: dict[str, str],
     lang: str,
 ) -> tuple[str, Blocks]:
     """The duties that apply to this case, who recorded each and when, and buttons for the rest."""
-    recorded = case.details.get("duties") or {}
+    recorded = case.details.duties
     title = t("duty.panel", lang, ref=case.ref)
     lines = [f"*{title}*"]
     if deadline:
@@ -70,9 +73,8 @@ def panel(
         label = duty_label(duty, names, lang)
         done = recorded.get(duty)
         if done:
-            at = datetime.fromisoformat(done["at"])
-            how = safe(str(done.get("how") or done.get("findings") or ""), 200)
-            by = t("notice.by", lang, who=user(done["by"], lang), when=when(at))
+            how = safe(done.how or done.findings or "", 200)
+            by = t("notice.by", lang, who=user(done.by, lang), when=when(done.at))
             lines.append(f"✅ {label} — {by}: {how}")
         else:
             lines.append(f"⬜ {label}")
@@ -84,9 +86,9 @@ def panel(
                     "value": str(case.number),
                 }
             )
-    deployer = case.details.get("reporting_deployer")
+    deployer = case.details.reporting_deployer
     if deployer and "investigate" in required:
-        lines.append(t("duty.with_deployer", lang, deployer=safe(deployer["name"], 120)))
+        lines.append(t("duty.with_deployer", lang, deployer=safe(deployer.name, 120)))
     blocks: Blocks = [{"type": "section", "text": mrkdwn(cap("\n".join(lines), 3000))}]
     if deadline and "initial_report" in required:
         buttons.append(
@@ -102,7 +104,7 @@ def panel(
     return title, blocks
 
 
-def _metadata(case: Case, duty: str) -> str:
+def _metadata(case: CaseRecord, duty: str) -> str:
     return json.dumps({"case": case.number, "duty": duty})
 
 
@@ -136,19 +138,21 @@ def _date(block: str, label: str, initial: date) -> dict[str, Any]:
     }
 
 
-def duty_modal(case: Case, duty: str, system_name: str, today: date, lang: str) -> dict[str, Any]:
+def duty_modal(
+    case: CaseRecord, duty: str, system_name: str, today: date, lang: str
+) -> dict[str, Any]:
     blocks: Blocks = [
         {"type": "section", "text": mrkdwn(f"*{case.ref}* · {safe(case.title, 150)}")},
         {"type": "section", "text": mrkdwn(t(f"duty.{duty}.explain", lang))},
     ]
     if duty == "investigate":
-        deployer = case.details.get("reporting_deployer")
+        deployer = case.details.reporting_deployer
         if deployer:
             blocks.append(
                 {
                     "type": "context",
                     "elements": [
-                        mrkdwn(t("duty.with_deployer", lang, deployer=safe(deployer["name"], 120)))
+                        mrkdwn(t("duty.with_deployer", lang, deployer=safe(deployer.name, 120)))
                     ],
                 }
             )
@@ -185,7 +189,7 @@ def duty_modal(case: Case, duty: str, system_name: str, today: date, lang: str) 
     }
 
 
-def awareness_modal(case: Case, aware_on: date, lang: str) -> dict[str, Any]:
+def awareness_modal(case: CaseRecord, aware_on: date, lang: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": ids.AWARENESS_CALLBACK,
@@ -202,7 +206,7 @@ def awareness_modal(case: Case, aware_on: date, lang: str) -> dict[str, Any]:
 
 
 def investigation_invite(
-    case: Case, deployer: str, system_name: str, lang: str
+    case: CaseRecord, deployer: str, system_name: str, lang: str
 ) -> tuple[str, Blocks]:
     text = t(
         "duty.invite",
@@ -214,7 +218,9 @@ def investigation_invite(
     return text, [{"type": "section", "text": mrkdwn(text)}]
 
 
-def authority_notice(case: Case, authority: str, system_name: str, lang: str) -> tuple[str, Blocks]:
+def authority_notice(
+    case: CaseRecord, authority: str, system_name: str, lang: str
+) -> tuple[str, Blocks]:
     intro = t("duty.authority.intro", lang, authority=safe(authority, 150), ref=case.ref)
     return intro, [
         {"type": "header", "text": plain(cap(t("duty.authority.header", lang, ref=case.ref), 150))},

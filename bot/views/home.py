@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from bot.case_state import CaseRecord
 from bot.messages import t
 from bot.views import ids
 from bot.views.case import SEVERITY_ICON, when
 from bot.views.text import cap, mrkdwn, plain, safe
-from storage.models import Case
 
 MAX_BLOCKS: Final = 100
 TEXT_BUDGET: Final = 2900  # below the 3,000 characters of a section text
@@ -41,7 +41,7 @@ class Label:
 
 @dataclass(frozen=True)
 class Entry:
-    case: Case
+    case: CaseRecord
     note: Note | None = None
 
 
@@ -166,7 +166,7 @@ def _lines(section: Section, lang: str) -> list[Line]:
 
 def _line(entry: Entry, lang: str) -> str:
     case = entry.case
-    link = case.details.get("permalink") if case.details else None
+    link = case.details.permalink
     ref = f"<{link}|{case.ref}>" if link and len(link) <= LINK_MAX else f"*{case.ref}*"
     line = f"{SEVERITY_ICON.get(case.severity, '')} {ref} {safe(case.title, 80)}"
     if entry.note is not None:

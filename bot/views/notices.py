@@ -9,32 +9,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bot.case_state import CaseRecord
 from bot.messages import t
 from bot.views import ids
 from bot.views.case import user, when
 from bot.views.text import cap, mrkdwn, plain, safe, safe_chunks
-from storage.models import Case, PartnerNotice
+from storage.models import PartnerNotice
 
 Blocks = list[dict[str, Any]]
 STATUS_ICON = {"queued": "⏳", "sent": "📤", "acknowledged": "✅", "failed": "❌", "waived": "➖"}
 MAX_STATUS_SECTIONS = 40
 
 
-def measure_label(case: Case, lang: str) -> str:
+def measure_label(case: CaseRecord, lang: str) -> str:
     """The measure in English and, where the partner reads another language, in theirs too."""
-    measure = case.details.get("measure", {}).get("measure", "")
+    measure = case.measure.measure.value if case.measure else ""
     english = t(f"measure.{measure}", "en")
     local = t(f"measure.{measure}", lang)
     return english if local == english else f"{english} ({local})"
 
 
 def partner_notice(
-    case: Case, notice: PartnerNotice, partner_name: str, system_name: str, lang: str
+    case: CaseRecord, notice: PartnerNotice, partner_name: str, system_name: str, lang: str
 ) -> tuple[str, Blocks]:
-    measure = case.details.get("measure", {})
-    nature = case.details.get("assessment", {}).get("nature", "")
+    measure = case.measure
+    nature = case.details.assessment.nature if case.details.assessment else ""
     system = f"{safe(system_name, 150)} {safe(case.system_version, 40)}"
-    affected = safe(str(measure.get("affected", "—")), 500)
+    affected = safe(measure.affected if measure else "—", 500)
     text = t(
         "notice.text", lang, ref=case.ref, measure=measure_label(case, lang), system=system_name
     )
@@ -137,7 +138,7 @@ def counts_line(notices: Sequence[PartnerNotice], lang: str) -> str:
 
 
 def notice_status(
-    case: Case, notices: Sequence[PartnerNotice], names: dict[str, str], lang: str
+    case: CaseRecord, notices: Sequence[PartnerNotice], names: dict[str, str], lang: str
 ) -> tuple[str, Blocks]:
     """The thread's one notice table, split into sections so 50+ partners fit Block Kit."""
     title = t("notice.table", lang, ref=case.ref)
@@ -223,7 +224,7 @@ def failure_message(
 FIXABLE = ("not_in_channel", "channel_not_found", "is_archived", "restricted_action", "no_channel")
 
 
-def waive_modal(case: Case, options: Sequence[tuple[int, str]], lang: str) -> dict[str, Any]:
+def waive_modal(case: CaseRecord, options: Sequence[tuple[int, str]], lang: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": ids.WAIVE_CALLBACK,

@@ -6,21 +6,23 @@ Every button carries ``<case number>:<case version>`` so a click on an old messa
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+from bot.case_state import CaseRecord
 from bot.domain import Measure, SeriousIncident
 from bot.messages import t
 from bot.views import ids
 from bot.views.case import button_value, user, when
 from bot.views.text import cap, mrkdwn, plain, safe
 from bot.workflow import CaseState
-from storage.models import Case
 
 Blocks = list[dict[str, Any]]
 
 
-def _button(action_id: str, label: str, case: Case, style: str | None = None) -> dict[str, Any]:
+def _button(
+    action_id: str, label: str, case: CaseRecord, style: str | None = None
+) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
         "action_id": action_id,
@@ -36,19 +38,19 @@ def _actions(*elements: dict[str, Any]) -> dict[str, Any]:
     return {"type": "actions", "block_id": ids.STEP_BLOCK, "elements": list(elements)}
 
 
-def measure_summary(case: Case, lang: str) -> str:
-    measure = case.details.get("measure")
-    if not measure:
+def measure_summary(case: CaseRecord, lang: str) -> str:
+    measure = case.measure
+    if measure is None:
         return ""
-    label = t(f"measure.{measure['measure']}", lang)
-    running = t(f"risk.{measure['keeps_running']}", lang)
-    proposed = t("measure.proposed_by", lang, who=user(measure["proposer"], lang))
+    label = t(f"measure.{measure.measure.value}", lang)
+    running = t(f"risk.{measure.keeps_running}", lang)
+    proposed = t("measure.proposed_by", lang, who=user(measure.proposer, lang))
     lines = [
         f"*{label}* — {proposed}",
-        f"*{t('measure.plan.label', lang)}:* {safe(measure['plan'], 1200)}",
-        f"*{t('measure.owner.label', lang)}:* {user(measure['owner'], lang)} · "
-        f"*{t('measure.target.label', lang)}:* {measure['target_date']}",
-        f"*{t('measure.affected.label', lang)}:* {safe(measure['affected'], 300)} · "
+        f"*{t('measure.plan.label', lang)}:* {safe(measure.plan, 1200)}",
+        f"*{t('measure.owner.label', lang)}:* {user(measure.owner, lang)} · "
+        f"*{t('measure.target.label', lang)}:* {measure.target_date.isoformat()}",
+        f"*{t('measure.affected.label', lang)}:* {safe(measure.affected, 300)} · "
         f"*{t('measure.running.label', lang)}:* {running}",
     ]
     return "\n".join(lines)
@@ -61,31 +63,33 @@ def measure_line(measure: Measure, lang: str) -> str:
     )
 
 
-def measure_status(case: Case, lang: str) -> str:
+def measure_status(case: CaseRecord, lang: str) -> str:
     """The measure, its approvals and its execution, for ``status``."""
     summary = measure_summary(case, lang)
     if not summary:
         return ""
-    measure = case.details["measure"]
+    measure = case.measure
+    assert measure is not None  # there is a summary
     lines = [summary]
-    for approval in measure.get("approvals", []):
-        at = datetime.fromisoformat(approval["at"])
-        lines.append(t("status.approvals", lang, who=user(approval["by"], lang), when=when(at)))
-    done = measure.get("done")
+    for approval in measure.approvals:
+        lines.append(
+            t("status.approvals", lang, who=user(approval.by, lang), when=when(approval.at))
+        )
+    done = measure.done
     if done:
         lines.append(
             t(
                 "timeline.mark_done",
                 lang,
-                who=user(done["by"], lang),
-                when=when(datetime.fromisoformat(done["at"])),
-                evidence=safe(done["evidence"], 300),
+                who=user(done.by, lang),
+                when=when(done.at),
+                evidence=safe(done.evidence, 300),
             )
         )
     return "\n".join(lines)
 
 
-def step_blocks(case: Case, lang: str, approvers: list[str]) -> Blocks:
+def step_blocks(case: CaseRecord, lang: str, approvers: list[str]) -> Blocks:
     """What the thread asks for now, with the buttons of this step."""
     state = CaseState(case.state)
     ref = case.ref
@@ -133,7 +137,7 @@ def step_blocks(case: Case, lang: str, approvers: list[str]) -> Blocks:
             )
         return blocks
     if state is CaseState.MEASURE_PROPOSED:
-        proposer = case.details.get("measure", {}).get("proposer")
+        proposer = case.measure.proposer if case.measure else None
         asked = " ".join(f"<@{a}>" for a in approvers if a != proposer) or t("common.nobody", lang)
         return [
             {
@@ -152,7 +156,7 @@ def step_blocks(case: Case, lang: str, approvers: list[str]) -> Blocks:
             ),
         ]
     if state is CaseState.MEASURE_APPROVED:
-        measure = case.details.get("measure", {})
+        current = case.measure
         return [
             {
                 "type": "section",
@@ -162,9 +166,9 @@ def step_blocks(case: Case, lang: str, approvers: list[str]) -> Blocks:
                         "step.done",
                         lang,
                         ref=ref,
-                        owner=user(measure.get("owner"), lang),
-                        measure=t(f"measure.{measure.get('measure', 'withdraw')}", lang),
-                        target=measure.get("target_date", "—"),
+                        owner=user(current.owner if current else None, lang),
+                        measure=t(f"measure.{current.measure if current else 'withdraw'}", lang),
+                        target=current.target_date.isoformat() if current else "—",
                     )
                 ),
             },
@@ -182,7 +186,9 @@ def step_blocks(case: Case, lang: str, approvers: list[str]) -> Blocks:
     ]
 
 
-def timeline_line(action: str, case: Case, actor: str, lang: str, data: dict[str, Any]) -> str:
+def timeline_line(
+    action: str, case: CaseRecord, actor: str, lang: str, data: dict[str, Any]
+) -> str:
     """The one line the thread keeps for a decision: who, what, when, and the essentials."""
     params: dict[str, object] = {
         "who": user(actor, lang),
@@ -204,7 +210,9 @@ def timeline_line(action: str, case: Case, actor: str, lang: str, data: dict[str
     return line
 
 
-def thread_update(line: str, case: Case, lang: str, approvers: list[str]) -> tuple[str, Blocks]:
+def thread_update(
+    line: str, case: CaseRecord, lang: str, approvers: list[str]
+) -> tuple[str, Blocks]:
     """The message posted after a decision: the timeline line, then the next step."""
     blocks: Blocks = [
         {"type": "context", "block_id": "timeline", "elements": [mrkdwn(cap(line, 3000))]}
@@ -227,12 +235,18 @@ def finished_step(asked: Blocks, line: str) -> tuple[str, Blocks]:
 # --- modals ---
 
 
-def _metadata(case: Case, **extra: str) -> str:
+def _metadata(case: CaseRecord, **extra: str) -> str:
     return json.dumps({"case": case.number, "version": case.version, **extra})
 
 
 def _modal(
-    callback: str, title: str, submit: str, case: Case, lang: str, blocks: Blocks, **extra: str
+    callback: str,
+    title: str,
+    submit: str,
+    case: CaseRecord,
+    lang: str,
+    blocks: Blocks,
+    **extra: str,
 ) -> dict[str, Any]:
     return {
         "type": "modal",
@@ -300,7 +314,7 @@ def _date(block: str, label: str, initial: date | None) -> dict[str, Any]:
     return {"type": "input", "block_id": block, "label": plain(label), "element": element}
 
 
-def assess_modal(case: Case, lang: str, today: date) -> dict[str, Any]:
+def assess_modal(case: CaseRecord, lang: str, today: date) -> dict[str, Any]:
     yes_no = [("yes", t("risk.yes", lang)), ("no", t("risk.no", lang))]
     incidents = [(s.value, t(f"incident.{s.value}", lang)) for s in SeriousIncident]
     initial_risk = case.risk if case.risk in ("yes", "no") else None
@@ -337,7 +351,7 @@ def assess_modal(case: Case, lang: str, today: date) -> dict[str, Any]:
     )
 
 
-def reason_modal(callback: str, kind: str, case: Case, lang: str) -> dict[str, Any]:
+def reason_modal(callback: str, kind: str, case: CaseRecord, lang: str) -> dict[str, Any]:
     """Not a non-conformity, Reject and Reopen: one reason, always required."""
     return _modal(
         callback,
@@ -371,7 +385,7 @@ def art73_6_warning(lang: str) -> list[dict[str, Any]]:
 
 
 def measure_modal(
-    case: Case, lang: str, measure: Measure, proposer: str, *, warn: bool = False
+    case: CaseRecord, lang: str, measure: Measure, proposer: str, *, warn: bool = False
 ) -> dict[str, Any]:
     header = {
         "type": "section",
@@ -414,7 +428,7 @@ def measure_modal(
     )
 
 
-def done_modal(case: Case, lang: str) -> dict[str, Any]:
+def done_modal(case: CaseRecord, lang: str) -> dict[str, Any]:
     link = {
         "type": "input",
         "block_id": "link",

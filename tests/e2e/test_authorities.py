@@ -125,8 +125,8 @@ def test_a_case_assessed_with_a_risk_shows_the_authority_steps(bot: LocalBot) ->
     assert "Serious incident" not in text and "Art. 73" not in text  # no serious incident
     assert buttons(duties_panel(bot)) == [f"duty_record_{d}" for d in ART20_2]
     case = case_row(bot)
-    assert (case.details["authority"], case.details["notified_body"]) == ("nl-ams", "cert-body")
-    assert case.details["reporting_deployer"] is None  # Rita is nobody's contact
+    assert (case.details.authority, case.details.notified_body) == ("nl-ams", "cert-body")
+    assert case.details.reporting_deployer is None  # Rita is nobody's contact
     assert "reporting deployer" not in text
     assert channel_rows(bot, NORTHWIND) == []  # nobody to invite
 
@@ -151,7 +151,8 @@ def test_the_reporting_deployer_is_named_and_invited_in_their_channel(
 ) -> None:
     bot = deployer_bot
     assessed(bot, RISK_ASSESSMENT, user=DEPLOYER_CONTACT)
-    assert case_row(bot).details["reporting_deployer"]["id"] == "northwind"
+    deployer = case_row(bot).details.reporting_deployer
+    assert deployer is not None and deployer.id == "northwind"
     assert "Investigate together with the reporting deployer: *Northwind Bank*." in panel_text(bot)
 
     [invite] = wait_for(
@@ -260,14 +261,14 @@ def duty_refusal(bot: LocalBot, duty: str, user: str, **click: Any) -> str:
     """Click ``duty``'s button on the panel as ``user``: the ephemeral answer, no modal."""
     views = len(bot.standin.calls("views.open"))
     answers = len(bot.standin.response_posts())
-    before = case_row(bot).details.get("duties")
+    before = case_row(bot).details.duties
     response = bot.driver.click(
         TRIAGE, duties_panel(bot).ts, f"duty_record_{duty}", user=user, **click
     )
     assert response.status == 200, response.body
     text = refusal_after(bot, answers)
     assert len(bot.standin.calls("views.open")) == views
-    assert case_row(bot).details.get("duties") == before
+    assert case_row(bot).details.duties == before
     return text
 
 
@@ -288,7 +289,7 @@ def test_a_modal_submitted_by_someone_who_may_not_record_is_refused_inline(bot: 
     )
     assert response.json()["response_action"] == "errors"
     assert "other workspaces" in str(response.json()["errors"])
-    assert "inform_authority" not in (case_row(bot).details.get("duties") or {})
+    assert "inform_authority" not in case_row(bot).details.duties
 
 
 def test_a_duty_that_does_not_apply_is_refused(bot: LocalBot) -> None:
@@ -331,4 +332,5 @@ def test_a_report_from_another_workspace_names_the_systems_only_deployer(bot: Lo
     settle(bot)
     decide(bot, "case_acknowledge", OFFICER)
     decide(bot, "case_confirm", OFFICER, RISK_ASSESSMENT)
-    assert (case_row(bot).details["reporting_deployer"] or {}).get("id") == "northwind"
+    deployer = case_row(bot).details.reporting_deployer
+    assert deployer is not None and deployer.id == "northwind"

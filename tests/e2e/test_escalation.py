@@ -48,7 +48,7 @@ def reported(bot: LocalBot, number: int, severity: str = "critical") -> Any:
     """Report a case and wait until its card, thread and permalink are in place."""
     response = report(bot, severity=severity)
     assert response.status == 200, response.body
-    wait_for(lambda: case_row(bot, number).details.get("permalink"), what=f"NC-{number}'s card")
+    wait_for(lambda: case_row(bot, number).details.permalink, what=f"NC-{number}'s card")
     wait_for(lambda: thread(bot, number), what=f"NC-{number}'s first step")
     deliver_now(bot)
     return case_row(bot, number)
@@ -148,7 +148,7 @@ def test_each_level_reaches_its_targets_once_and_acknowledge_stops_it(
 ) -> None:
     bot = any_db_bot
     case = reported(bot, 1)
-    link = case.details["permalink"]
+    link = case.details.permalink
     t0 = case.reported_at
 
     # Before anything is due, the card and status say when the bot will chase, and whom next.

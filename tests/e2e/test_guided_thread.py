@@ -4,10 +4,12 @@ against the running bot and the Slack stand-in, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
 
+from bot.case_state import Reasoned
 from bot.local import LocalBot
 from bot.workspace import Workspace
 from tests.scenarios import (
@@ -24,6 +26,7 @@ from tests.scenarios import (
     TRIAGE,
     case_card,
     case_row,
+    current_measure,
     decide,
     event_kinds,
     guided_workspace,
@@ -166,9 +169,10 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     step = watch.check("Non-conformity confirmed", PROPOSE_NEXT)
     case = case_row(bot)
     assert case.risk == "no"  # settled here, no longer "unknown"
-    assessment = case.details["assessment"]
-    assert (assessment["serious_incident"], assessment["aware_on"]) == ("none", "2026-11-29")
-    assert assessment["by"] == OFFICER
+    assessment = case.details.assessment
+    assert assessment is not None
+    assert (assessment.serious_incident, assessment.aware_on) == ("none", date(2026, 11, 29))
+    assert assessment.by == OFFICER
 
     # 3. Four measures, each with its one-line meaning under Art. 20.
     assert buttons(step) == MEASURE_LABELS
@@ -202,8 +206,8 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     assert f"<@{APPROVER}>" in asking and f"<@{APPROVER2}>" in asking
     assert f"<@{OFFICER}>" not in asking  # the proposer is not asked to approve
     assert buttons(step) == ["Approve", "Reject"]
-    measure = case_row(bot).details["measure"]
-    assert (measure["measure"], measure["owner"], measure["proposer"]) == (
+    measure = current_measure(bot)
+    assert (measure.measure, measure.owner, measure.proposer) == (
         "withdraw",
         OFFICER2,
         OFFICER,
@@ -215,15 +219,16 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     step = watch.check("Approved", "Next: carry out the corrective action and mark it done.")
     assert buttons(step) == ["Done"]
     assert f"<@{OFFICER2}>" in step.blocks[1]["text"]["text"]  # the measure owner is asked
-    assert [a["by"] for a in case_row(bot).details["measure"]["approvals"]] == [APPROVER]
+    assert [a.by for a in current_measure(bot).approvals] == [APPROVER]
 
     # 5. The measure owner records it as carried out, with evidence.
     watch = Watch(bot)
     decide(bot, "measure_done", OFFICER2, DONE_EVIDENCE)
     step = watch.check("Measure carried out", "Next: the case owner or triage closes the case.")
     assert DONE_EVIDENCE["evidence"] in timeline_of(step)
-    done = case_row(bot).details["measure"]["done"]
-    assert (done["evidence"], done["link"], done["by"]) == (
+    done = current_measure(bot).done
+    assert done is not None
+    assert (done.evidence, done.link, done.by) == (
         DONE_EVIDENCE["evidence"],
         DONE_EVIDENCE["link"],
         OFFICER2,
@@ -286,10 +291,10 @@ def test_an_admin_reopens_a_closed_case_and_it_returns_to_choosing_a_measure(
     assert buttons(step) == MEASURE_LABELS
     assert event_kinds(bot) == [*before, "reopen"]
     case = case_row(bot)
-    assert "measure" not in case.details
-    assert [m["measure"] for m in case.details["earlier_measures"]] == ["withdraw"]
-    assert case.details["reopenings"][0]["reason"] == reason
-    assert case.details["reopenings"][0]["by"] == ADMIN
+    assert case.measure is None
+    assert [(m.measure, m.status) for m in case.earlier_measures] == [("withdraw", "superseded")]
+    assert case.details.reopenings[0].reason == reason
+    assert case.details.reopenings[0].by == ADMIN
     card = bot.standin.message(TRIAGE, case_card(bot).ts)
     assert card_field(card, "State") == "Non-conformity confirmed"
 
@@ -329,15 +334,16 @@ def test_a_rejected_measure_sends_the_case_back_to_choosing_one(any_db_bot: Loca
     assert reason in timeline_of(step)
     assert buttons(step) == MEASURE_LABELS
     case = case_row(bot)
-    assert "measure" not in case.details
-    rejected = case.details["earlier_measures"][0]
-    assert rejected["measure"] == "withdraw"
-    assert (rejected["rejection"]["by"], rejected["rejection"]["reason"]) == (APPROVER2, reason)
+    assert case.measure is None
+    rejected = case.earlier_measures[0]
+    assert (rejected.measure, rejected.status) == ("withdraw", "rejected")
+    assert rejected.rejection is not None
+    assert (rejected.rejection.by, rejected.rejection.reason) == (APPROVER2, reason)
 
     # A new proposal can follow: here a recall, approved by the other approver.
     decide(bot, "measure_choose_recall", OFFICER, MEASURE_PLAN)
     decide(bot, "measure_approve", APPROVER)
-    assert case_row(bot).details["measure"]["measure"] == "recall"
+    assert current_measure(bot).measure == "recall"
     assert event_kinds(bot)[-4:] == ["propose_measure", "reject", "propose_measure", "approve"]
 
 
@@ -358,7 +364,7 @@ def test_what_people_type_into_a_decision_is_shown_as_text_not_markup(bot: Local
     assert escaped in timeline_of(last_step_message(bot))
     (dm,) = bot.standin.messages(REPORTER)
     assert escaped in dm.text and "<!channel>" not in dm.text
-    assert case_row(bot).details["dismissal"]["reason"] == reason  # stored as typed
+    assert _dismissal(bot).reason == reason  # stored as typed
 
 
 @pytest.fixture
@@ -396,5 +402,11 @@ def test_an_admin_reopens_a_dismissed_case_for_a_new_assessment(bot: LocalBot) -
     decide(bot, "case_reopen", ADMIN, {"reason": "New complaints from deployers."})
     step = watch.check("Reopened", "Next: triage assesses whether this is a non-conformity.")
     assert buttons(step) == ["Confirm non-conformity", "Not a non-conformity"]
-    assert case_row(bot).details["dismissal"]["reason"] == "Within the declared accuracy."
+    assert _dismissal(bot).reason == "Within the declared accuracy."
     assert event_kinds(bot) == ["reported", "acknowledge", "dismiss", "reopen"]
+
+
+def _dismissal(bot: LocalBot) -> Reasoned:
+    dismissal = case_row(bot).details.dismissal
+    assert dismissal is not None, "the case was not dismissed"
+    return dismissal

@@ -17,6 +17,7 @@ from tests.scenarios import (
     OFFICER,
     OFFICER2,
     case_row,
+    current_measure,
     decide,
     event_kinds,
     guided_workspace,
@@ -67,8 +68,7 @@ def test_a_second_approver_after_the_first_is_told_and_one_approval_stays(bot: L
 
     text = refused(bot, "measure_approve", APPROVER2, message=asked, force=True, value=shown_value)
     assert text.startswith("This button belongs to an earlier step of NC-1")
-    approvals = case_row(bot).details["measure"]["approvals"]
-    assert [a["by"] for a in approvals] == [APPROVER]
+    assert [a.by for a in current_measure(bot).approvals] == [APPROVER]
     assert event_kinds(bot).count("approve") == 1
 
 

@@ -86,7 +86,7 @@ def test_an_approver_sees_the_case_waiting_for_them_with_a_link_to_its_thread(
     view = opened_home(bot, APPROVER, after=publishes(bot, APPROVER))
     waiting = section_text(view, "approval")
     assert waiting is not None and "NC-1" in waiting and "Scores drift" in waiting
-    assert f"<{case.details['permalink']}|NC-1>" in waiting
+    assert f"<{case.details.permalink}|NC-1>" in waiting
     # the same case is among everything open, under its state
     everything = section_text(view, "open") or ""
     assert t("state.measure_proposed") in everything and "NC-1" in everything

@@ -182,7 +182,7 @@ def test_the_complete_report_comes_after_the_initial_one_and_is_needed_to_close(
     answers = len(bot.standin.response_posts())
     bot.driver.click(TRIAGE, duties_panel(bot).ts, "duty_record_complete_report", user=OFFICER)
     assert refusal_after(bot, answers) == "Record the initial report before the complete one."
-    assert "complete_report" not in (case_row(bot).details.get("duties") or {})
+    assert "complete_report" not in case_row(bot).details.duties
 
     carried_out(bot)
     for duty in ("investigate", "inform_authority", "inform_notified_body", "initial_report"):
@@ -223,10 +223,9 @@ def test_bring_into_conformity_warns_first_and_going_on_needs_the_box_ticked(
     settle(bot)
     proposed = next(m.text for m in thread_replies(bot) if "proposed *Bring into" in m.text)
     assert proposed.endswith(f"(The Art. 73(6) warning was shown; <@{OFFICER}> went on.)")
-    assert case_row(bot).details["measure"]["art73_6_warning"] == {
-        "shown": True,
-        "continued_by": OFFICER,
-    }
+    measure = case_row(bot).measure
+    assert measure is not None and measure.art73_6_warning is not None
+    assert measure.art73_6_warning.model_dump() == {"shown": True, "continued_by": OFFICER}
     [event] = [e for e in case_events(bot) if e.kind == "propose_measure"]
     assert event.actor_id == OFFICER and event.payload["data"]["art73_6"] == ["read"]
 
@@ -303,7 +302,7 @@ def test_an_awareness_date_still_to_come_is_refused_next_to_it(bot: LocalBot) ->
             "aware_on": "The provider cannot have become aware on a day that has not come yet."
         },
     }
-    assert "aware_on" not in case_row(bot).details
+    assert case_row(bot).details.aware_on is None
     assert not any(e.kind == "awareness_corrected" for e in case_events(bot))
     assert "*2026-12-14*" in panel_text(bot)
 
@@ -312,7 +311,7 @@ def test_a_slack_connect_user_cannot_correct_the_awareness_date(bot: LocalBot) -
     assessed(bot, SERIOUS_ASSESSMENT)
     answer = correct_awareness(bot, "2026-11-27", team_id="T0PARTNER1")
     assert "other workspaces" in str(answer.json()["errors"])
-    assert "aware_on" not in case_row(bot).details
+    assert case_row(bot).details.aware_on is None
 
 
 def test_a_report_dated_in_the_future_is_refused(bot: LocalBot) -> None:
@@ -322,7 +321,7 @@ def test_a_report_dated_in_the_future_is_refused(bot: LocalBot) -> None:
         view["id"], user=OFFICER, values={"on": "2026-12-24", "how": "Authority's form"}
     )
     assert answer.body and answer.json()["response_action"] == "errors"
-    assert "initial_report" not in (case_row(bot).details.get("duties") or {})
+    assert "initial_report" not in case_row(bot).details.duties
 
 
 def test_the_card_no_longer_says_the_report_is_due_once_it_is_made(bot: LocalBot) -> None:

@@ -105,8 +105,9 @@ def test_two_approvers_clicking_approve_at_once_make_one_approval(any_db_bot: Lo
 
     wait_for(lambda: case_row(bot).version == before[0] + 1, what="the approval")
     assert_one_transition(bot, "approve", before, refusals=1)
-    approvals = case_row(bot).details["measure"]["approvals"]
-    assert len(approvals) == 1 and approvals[0]["by"] in (APPROVER, APPROVER2)
+    measure = case_row(bot).measure
+    assert measure is not None
+    assert len(measure.approvals) == 1 and measure.approvals[0].by in (APPROVER, APPROVER2)
     loser = bot.standin.response_posts()[-1]
     assert "moved on" in loser.body["text"]
 

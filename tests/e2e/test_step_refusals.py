@@ -4,7 +4,7 @@ people with an ephemeral explanation, and nothing changed — not the case, not 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from tests.scenarios import (
     OFFICER2,
     REPORTER,
     case_row,
+    current_measure,
     decide,
     guided_workspace,
     last_step_message,
@@ -119,7 +120,7 @@ def test_a_triage_member_who_is_also_an_approver_cannot_approve_their_own_propos
     assert refused(bot, "measure_approve", OFFICER).startswith(four_eyes)
     assert refused(bot, "measure_reject", OFFICER).startswith(four_eyes)
     decide(bot, "measure_approve", APPROVER)
-    assert [a["by"] for a in case_row(bot).details["measure"]["approvals"]] == [APPROVER]
+    assert [a.by for a in current_measure(bot).approvals] == [APPROVER]
 
 
 def test_a_measure_owner_outside_triage_may_mark_it_done_but_nobody_else(bot: LocalBot) -> None:
@@ -214,7 +215,7 @@ def test_a_target_date_in_the_past_is_refused_next_to_the_date(bot: LocalBot) ->
         view["id"], user=OFFICER, values={**MEASURE_PLAN, "target_date": "2026-11-30"}
     )
     assert (today.status, today.body) == (200, b"")
-    assert case_row(bot).details["measure"]["target_date"] == "2026-11-30"
+    assert current_measure(bot).target_date == date(2026, 11, 30)
 
 
 def test_a_modal_submitted_from_another_workspace_is_refused(bot: LocalBot) -> None:

@@ -17,12 +17,11 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.case_state import CaseDetails
 from bot.clock import FakeClock
 from bot.deadlines import ARTICLE, DAYS, Incident, due_date, due_moment, is_serious
-from bot.duties import art73
 from bot.local import LocalBot
 from bot.workspace import DEFAULT_TIMERS, Workspace, parse_workspace, sample_path
-from storage.models import Case
 from tests.scenarios import (
     ADMIN,
     APPROVER,
@@ -89,14 +88,23 @@ def test_a_report_is_late_once_the_last_day_has_ended_where_the_organisation_wor
     )
 
 
-def _case(**details: Any) -> Case:
-    return Case(
-        details={"assessment": {"serious_incident": "a_death", "aware_on": "2026-11-29"}, **details}
+def _details(**details: Any) -> CaseDetails:
+    assessment = {
+        "nature": "Accuracy below the declared level",
+        "causal_link": "A data drift",
+        "risk": "yes",
+        "serious_incident": "a_death",
+        "aware_on": "2026-11-29",
+        "by": "U0OFFICER1",
+        "at": "2026-11-30T09:00:00+00:00",
+    }
+    return CaseDetails.model_validate(
+        {"assessment": {**assessment, **details.pop("assessment", {})}, **details}
     )
 
 
 def test_an_awareness_date_corrected_later_moves_the_deadline() -> None:
-    first = art73(_case())
+    first = _details().art73()
     assert first is not None
     assert (first.aware_on, first.due, first.days, first.article) == (
         AWARE,
@@ -104,15 +112,15 @@ def test_an_awareness_date_corrected_later_moves_the_deadline() -> None:
         10,
         "73(4)",
     )
-    earlier = art73(_case(aware_on="2026-11-20"))
+    earlier = _details(aware_on="2026-11-20").art73()
     assert earlier is not None and earlier.due == date(2026, 11, 30)
-    later = art73(_case(aware_on="2026-12-01"))
+    later = _details(aware_on="2026-12-01").art73()
     assert later is not None and later.due == date(2026, 12, 11)
 
 
 def test_no_deadline_without_a_serious_incident() -> None:
-    assert art73(Case(details={"assessment": {"serious_incident": "none", "risk": "yes"}})) is None
-    assert art73(Case(details={})) is None
+    assert _details(assessment={"serious_incident": "none"}).art73() is None
+    assert CaseDetails().art73() is None
 
 
 # --- the timers: a whole bot, a fake clock, one sweep at a time --------------------------------
@@ -257,7 +265,7 @@ def test_an_awareness_date_corrected_in_the_thread_moves_the_deadline_and_its_re
         },
     )
     assert (response.status, response.body) == (200, b"")
-    wait_for(lambda: case_row(bot).details.get("aware_on") == "2026-11-25", what="the correction")
+    wait_for(lambda: case_row(bot).details.aware_on == date(2026, 11, 25), what="the correction")
     settle(bot)
 
     panel = str(duties_panel(bot).blocks)

@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 from bot.dossier import SCHEMA_VERSION
+from bot.dossier_export import Dossier, schema_text
 from bot.dossier_formats import filename, render
 from bot.dossier_formats.pdf import latin1
 
@@ -105,6 +106,14 @@ def sample(title: str = "Scores drift", description: str = "Rates dropped.") -> 
 def test_the_schema_is_a_valid_json_schema_and_accepts_a_dossier() -> None:
     jsonschema.Draft202012Validator.check_schema(schema())
     jsonschema.Draft202012Validator(schema()).validate(sample())
+    Dossier.model_validate(sample())  # the export models and the schema agree
+
+
+def test_the_shipped_schema_is_the_one_the_export_models_generate() -> None:
+    """Nobody edits the schema by hand, and nobody changes an export model without it: run
+    ``python -m bot.dossier_export > bot/resources/dossier.schema.json``."""
+    shipped = resources.files("bot").joinpath("resources/dossier.schema.json").read_text()
+    assert shipped == schema_text()
 
 
 @pytest.mark.parametrize(

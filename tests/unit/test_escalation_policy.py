@@ -246,12 +246,12 @@ def test_a_running_case_keeps_the_policy_it_was_reported_under(tmp_path: Path) -
     with SlackStandIn() as standin:
         with LocalBot(_workspace(OLD), database_url=url, clock=clock, standin=standin) as bot:
             report(bot)
-            wait_for(lambda: case_row(bot, 1).details.get("permalink"), what="NC-1's card")
+            wait_for(lambda: case_row(bot, 1).details.permalink, what="NC-1's card")
             settle(bot)
         # The workspace file changes and the bot restarts on the same database.
         with LocalBot(_workspace(NEW), database_url=url, clock=clock, standin=standin) as bot:
             report(bot)
-            wait_for(lambda: case_row(bot, 2).details.get("permalink"), what="NC-2's card")
+            wait_for(lambda: case_row(bot, 2).details.permalink, what="NC-2's card")
             settle(bot)
             clock.advance(timedelta(minutes=10))
             bot.sweep()

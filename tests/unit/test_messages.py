@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from bot.case_state import CaseDetails, CaseRecord
 from bot.domain import DESCRIPTION_MAX, REQUIREMENTS, TITLE_MAX, URL_MAX
 from bot.messages import CATALOGUE, EN, LANGUAGES, NL, t
 from bot.standin import validate_message_blocks, validate_view
 from bot.views import case as case_views
 from bot.views.report import report_modal
-from storage.models import Case
 
 
 def placeholders(text: str) -> set[str]:
@@ -84,12 +84,11 @@ def test_the_report_modal_fits_with_one_system_and_no_prefill(lang: str) -> None
     assert validate_view(report_modal(lang, [("credit-scoring", "Credit scoring model 2.3")])) == []
 
 
-def biggest_case(lang: str, *, owner: str | None = "U0OFFICER1") -> Case:
+def biggest_case(lang: str, *, owner: str | None = "U0OFFICER1") -> CaseRecord:
     now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-    return Case(
+    return CaseRecord(
         id=1,
         number=999_999_999,
-        submission_key="T:V",
         system_id="s" * 64,
         system_version="v" * 40,
         title="&<>" * (TITLE_MAX // 3),
@@ -108,7 +107,9 @@ def biggest_case(lang: str, *, owner: str | None = "U0OFFICER1") -> Case:
         reported_at=now,
         updated_at=now,
         event_count=0,
-        details={"permalink": "https://acceptance.slack.com/archives/C0TRIAGE01/p1"},
+        card_ts=None,
+        head_hash=None,
+        details=CaseDetails(permalink="https://acceptance.slack.com/archives/C0TRIAGE01/p1"),
     )
 
 
