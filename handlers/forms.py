@@ -14,7 +14,7 @@ def view_values(view: dict[str, Any]) -> dict[str, Any]:
     """``{block_id: value}`` for every input the view holds; an untouched input reads as None."""
     values: dict[str, Any] = {}
     for block_id, actions in (view.get("state", {}).get("values") or {}).items():
-        element = actions.get(ids.INPUT_ACTION) or next(iter(actions.values()), {})
+        element: dict[str, Any] = actions.get(ids.INPUT_ACTION) or next(iter(actions.values()), {})
         values[block_id] = element_value(element or {})
     return values
 
