@@ -222,7 +222,7 @@ def _overdue(session: Session, cases: Sequence[Case], now: datetime) -> list[Ent
             {
                 "what": Label(f"home.timer.{timer.kind}"),
                 "when": timer.anchor_at,
-                "fired": timer.fired,
+                "count": timer.fired,
             },
         )
         dated.append(((1, timer.anchor_at.isoformat()), Entry(case, note)))
