@@ -277,7 +277,7 @@ def _overdue(session: Session, now: datetime, size: int) -> tuple[list[Entry], i
                 {
                     "what": Label(f"home.timer.{timer.kind}"),
                     "when": timer.anchor_at,
-                    "fired": timer.fired,
+                    "count": timer.fired,
                 },
             ),
         )

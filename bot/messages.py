@@ -3,16 +3,29 @@
 Keys are grouped by the conversation they belong to. Placeholders use ``str.format`` names;
 a test renders every key in both languages and checks that the placeholders agree, so a Dutch
 text can never silently drop a case number.
+
+A text that counts something is not one string but its plural forms, keyed by the CLDR plural
+category (``{"one": ..., "other": ...}``) with the number in ``{count}``: "(s)" reads badly and
+cannot be translated into languages with more than two forms. Babel's CLDR rules choose the
+form, the same rules gettext's ``Plural-Forms`` and translators' tools use, so a language added
+later only needs the categories Babel lists for it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final, Literal
+
+from babel import Locale
+from babel.plural import PluralRule
 
 Language = Literal["en", "nl"]
 LANGUAGES: Final[tuple[Language, ...]] = ("en", "nl")
 
-EN: Final[dict[str, str]] = {
+Forms = Mapping[str, str]
+"""A counted text: CLDR plural category ("one", "other", …) to its text, the number in {count}."""
+
+EN: Final[dict[str, str | Forms]] = {
     # --- common ---
     "common.cancel": "Cancel",
     "common.nobody": "nobody yet",
@@ -53,10 +66,16 @@ EN: Final[dict[str, str]] = {
     "report.risk.label": "Is there a risk to health, safety or fundamental rights (Art. 79(1))?",
     "report.severity.label": "Estimated severity",
     "report.evidence.label": "Link to evidence",
-    "report.evidence.hint": "A link to logs, a dashboard or a ticket (http or https, at most {max} characters).",
+    "report.evidence.hint": {
+        "one": "A link to logs, a dashboard or a ticket (http or https, at most {count} character).",
+        "other": "A link to logs, a dashboard or a ticket (http or https, at most {count} characters).",
+    },
     "form.error.invalid": "Please check this value.",
     "report.error.required": "Please fill this in.",
-    "report.error.too_long": "Please keep this under {max} characters.",
+    "report.error.too_long": {
+        "one": "Please keep this under {count} character.",
+        "other": "Please keep this under {count} characters.",
+    },
     "report.error.url": "Please give an http:// or https:// link.",
     "report.error.choice": "Please choose one of the options.",
     "report.error.storage": "Your report could not be saved (the database did not answer). Nothing was stored; please submit again.",
@@ -149,7 +168,10 @@ EN: Final[dict[str, str]] = {
     "notice.waived.done": "The notice to {partner} is waived.",
     "notice.retry.done": "Sending the notice to {partner} again.",
     "notice.unknown": "That notice no longer exists.",
-    "close.blocked.notices": "{count} partner notice(s) are not acknowledged or waived yet (first: {partner}).",
+    "close.blocked.notices": {
+        "one": "{count} partner notice is not acknowledged or waived yet ({partner}).",
+        "other": "{count} partner notices are not acknowledged or waived yet (first: {partner}).",
+    },
     "button.ack_receipt": "Acknowledge receipt",
     "button.waive": "Waive a notice…",
     "button.retry": "Retry",
@@ -177,7 +199,10 @@ EN: Final[dict[str, str]] = {
     "event.notice_waived": "{when} — a partner notice was waived by {who}",
     # --- authorities and serious incidents (bot/views/duties.py) ---
     "duty.panel": "Duties to the authorities for {ref}",
-    "duty.deadline": "⏳ *Serious incident* — {incident}. Report to the market surveillance authority by *{due}* ({days} days after awareness, Art. {article}).",
+    "duty.deadline": {
+        "one": "⏳ *Serious incident* — {incident}. Report to the market surveillance authority by *{due}* ({count} day after awareness, Art. {article}).",
+        "other": "⏳ *Serious incident* — {incident}. Report to the market surveillance authority by *{due}* ({count} days after awareness, Art. {article}).",
+    },
     "duty.investigate": "Investigate the causes (Art. 20(2))",
     "duty.inform_authority": "Inform the market surveillance authority ({authority}) (Art. 20(2))",
     "duty.inform_notified_body": "Inform the notified body ({body}) (Art. 20(2))",
@@ -364,7 +389,10 @@ EN: Final[dict[str, str]] = {
     "home.timer.measure_overdue": "measure overdue",
     "home.timer.notice_receipt": "notice receipt pending",
     "home.timer.art73_report": "Art. 73 report",
-    "home.overdue.timer": "{what} since {when}; {fired} reminder(s) sent",
+    "home.overdue.timer": {
+        "one": "{what} since {when}; {count} reminder sent",
+        "other": "{what} since {when}; {count} reminders sent",
+    },
     "home.overdue.deadline": "Art. 73 report due {due}",
     "home.overdue.deadline_late": "Art. 73 report overdue since {due}",
     "home.notice": "{partner} ({role}): {status} since {when}",
@@ -407,7 +435,10 @@ EN: Final[dict[str, str]] = {
     "dossier.field.notified_body": "Notified body",
     "dossier.field.required": "Duties that apply",
     "dossier.field.art73": "Art. 73 deadline",
-    "dossier.art73": "{incident}; aware on {aware}; report due {due} ({days} days, Art. {article}); initial report: {initial}; complete report: {complete}",
+    "dossier.art73": {
+        "one": "{incident}; aware on {aware}; report due {due} ({count} day, Art. {article}); initial report: {initial}; complete report: {complete}",
+        "other": "{incident}; aware on {aware}; report due {due} ({count} days, Art. {article}); initial report: {initial}; complete report: {complete}",
+    },
     "dossier.col.partner": "Partner",
     "dossier.col.role": "Role",
     "dossier.col.status": "Status",
@@ -426,13 +457,19 @@ EN: Final[dict[str, str]] = {
     "dossier.col.data": "Data",
     "dossier.col.hash": "Hash",
     "dossier.col.prev": "Previous hash",
-    "dossier.audit.intact": "CHAIN INTACT: all {checked} events match their hashes and links, and the case's head hash and event count.",
-    "dossier.audit.broken": "CHAIN BROKEN at event {seq} ({problem}): {detail}. The record was altered after it was written; {checked} events before it are sound.",
+    "dossier.audit.intact": {
+        "one": "CHAIN INTACT: the {count} event matches its hash and link, and the case's head hash and event count.",
+        "other": "CHAIN INTACT: all {count} events match their hashes and links, and the case's head hash and event count.",
+    },
+    "dossier.audit.broken": {
+        "one": "CHAIN BROKEN at event {seq} ({problem}): {detail}. The record was altered after it was written; {count} event before it is sound.",
+        "other": "CHAIN BROKEN at event {seq} ({problem}): {detail}. The record was altered after it was written; {count} events before it are sound.",
+    },
     "dossier.audit.how": "Each event's hash is SHA-256 of the previous hash, a newline and the event's canonical JSON; the first event links to {genesis}. Head hash on the case: {head}; events recorded: {count}.",
     # --- end issue 8 ---
 }
 
-NL: Final[dict[str, str]] = {
+NL: Final[dict[str, str | Forms]] = {
     # --- common ---
     "common.cancel": "Annuleren",
     "common.nobody": "nog niemand",
@@ -473,10 +510,16 @@ NL: Final[dict[str, str]] = {
     "report.risk.label": "Is er een risico voor gezondheid, veiligheid of grondrechten (art. 79, lid 1)?",
     "report.severity.label": "Ernst",
     "report.evidence.label": "Link naar bewijs",
-    "report.evidence.hint": "Een link naar logs, een dashboard of een ticket (http of https, hoogstens {max} tekens).",
+    "report.evidence.hint": {
+        "one": "Een link naar logs, een dashboard of een ticket (http of https, hoogstens {count} teken).",
+        "other": "Een link naar logs, een dashboard of een ticket (http of https, hoogstens {count} tekens).",
+    },
     "form.error.invalid": "Controleer deze waarde.",
     "report.error.required": "Vul dit in.",
-    "report.error.too_long": "Houd dit onder {max} tekens.",
+    "report.error.too_long": {
+        "one": "Houd dit onder {count} teken.",
+        "other": "Houd dit onder {count} tekens.",
+    },
     "report.error.url": "Geef een link die met http:// of https:// begint.",
     "report.error.choice": "Kies een van de opties.",
     "report.error.storage": "Je melding kon niet worden opgeslagen (de database antwoordde niet). Er is niets bewaard; verstuur opnieuw.",
@@ -569,7 +612,10 @@ NL: Final[dict[str, str]] = {
     "notice.waived.done": "De melding aan {partner} is vrijgesteld.",
     "notice.retry.done": "De melding aan {partner} wordt opnieuw verstuurd.",
     "notice.unknown": "Die melding bestaat niet meer.",
-    "close.blocked.notices": "{count} melding(en) aan partners zijn nog niet bevestigd of vrijgesteld (eerste: {partner}).",
+    "close.blocked.notices": {
+        "one": "{count} melding aan een partner is nog niet bevestigd of vrijgesteld ({partner}).",
+        "other": "{count} meldingen aan partners zijn nog niet bevestigd of vrijgesteld (eerste: {partner}).",
+    },
     "button.ack_receipt": "Ontvangst bevestigen",
     "button.waive": "Melding vrijstellen…",
     "button.retry": "Opnieuw",
@@ -597,7 +643,10 @@ NL: Final[dict[str, str]] = {
     "event.notice_waived": "{when} — een melding aan een partner is vrijgesteld door {who}",
     # --- authorities and serious incidents (bot/views/duties.py) ---
     "duty.panel": "Verplichtingen jegens de autoriteiten voor {ref}",
-    "duty.deadline": "⏳ *Ernstig incident* — {incident}. Meld aan de markttoezichtautoriteit uiterlijk op *{due}* ({days} dagen na kennisneming, art. {article}).",
+    "duty.deadline": {
+        "one": "⏳ *Ernstig incident* — {incident}. Meld aan de markttoezichtautoriteit uiterlijk op *{due}* ({count} dag na kennisneming, art. {article}).",
+        "other": "⏳ *Ernstig incident* — {incident}. Meld aan de markttoezichtautoriteit uiterlijk op *{due}* ({count} dagen na kennisneming, art. {article}).",
+    },
     "duty.investigate": "De oorzaken onderzoeken (art. 20, lid 2)",
     "duty.inform_authority": "De markttoezichtautoriteit informeren ({authority}) (art. 20, lid 2)",
     "duty.inform_notified_body": "De aangemelde instantie informeren ({body}) (art. 20, lid 2)",
@@ -784,7 +833,10 @@ NL: Final[dict[str, str]] = {
     "home.timer.measure_overdue": "maatregel over tijd",
     "home.timer.notice_receipt": "ontvangstbevestiging open",
     "home.timer.art73_report": "melding art. 73",
-    "home.overdue.timer": "{what} sinds {when}; {fired} herinnering(en) verstuurd",
+    "home.overdue.timer": {
+        "one": "{what} sinds {when}; {count} herinnering verstuurd",
+        "other": "{what} sinds {when}; {count} herinneringen verstuurd",
+    },
     "home.overdue.deadline": "melding art. 73 uiterlijk {due}",
     "home.overdue.deadline_late": "melding art. 73 te laat sinds {due}",
     "home.notice": "{partner} ({role}): {status} sinds {when}",
@@ -827,7 +879,10 @@ NL: Final[dict[str, str]] = {
     "dossier.field.notified_body": "Aangemelde instantie",
     "dossier.field.required": "Geldende verplichtingen",
     "dossier.field.art73": "Termijn art. 73",
-    "dossier.art73": "{incident}; bekend sinds {aware}; melden uiterlijk {due} ({days} dagen, art. {article}); eerste melding: {initial}; volledige melding: {complete}",
+    "dossier.art73": {
+        "one": "{incident}; bekend sinds {aware}; melden uiterlijk {due} ({count} dag, art. {article}); eerste melding: {initial}; volledige melding: {complete}",
+        "other": "{incident}; bekend sinds {aware}; melden uiterlijk {due} ({count} dagen, art. {article}); eerste melding: {initial}; volledige melding: {complete}",
+    },
     "dossier.col.partner": "Partner",
     "dossier.col.role": "Rol",
     "dossier.col.status": "Status",
@@ -846,20 +901,55 @@ NL: Final[dict[str, str]] = {
     "dossier.col.data": "Gegevens",
     "dossier.col.hash": "Hash",
     "dossier.col.prev": "Vorige hash",
-    "dossier.audit.intact": "KETEN INTACT: alle {checked} gebeurtenissen kloppen met hun hashes en koppelingen, en met de kophash en het aantal gebeurtenissen van de zaak.",
-    "dossier.audit.broken": "KETEN GEBROKEN bij gebeurtenis {seq} ({problem}): {detail}. Het dossier is na het vastleggen gewijzigd; de {checked} gebeurtenissen ervoor kloppen.",
+    "dossier.audit.intact": {
+        "one": "KETEN INTACT: de {count} gebeurtenis klopt met haar hash en koppeling, en met de kophash en het aantal gebeurtenissen van de zaak.",
+        "other": "KETEN INTACT: alle {count} gebeurtenissen kloppen met hun hashes en koppelingen, en met de kophash en het aantal gebeurtenissen van de zaak.",
+    },
+    "dossier.audit.broken": {
+        "one": "KETEN GEBROKEN bij gebeurtenis {seq} ({problem}): {detail}. Het dossier is na het vastleggen gewijzigd; de {count} gebeurtenis ervoor klopt.",
+        "other": "KETEN GEBROKEN bij gebeurtenis {seq} ({problem}): {detail}. Het dossier is na het vastleggen gewijzigd; de {count} gebeurtenissen ervoor kloppen.",
+    },
     "dossier.audit.how": "De hash van elke gebeurtenis is SHA-256 van de vorige hash, een regeleinde en de canonieke JSON van de gebeurtenis; de eerste verwijst naar {genesis}. Kophash van de zaak: {head}; vastgelegde gebeurtenissen: {count}.",
     # --- end issue 8 ---
 }
 
-CATALOGUE: Final[dict[Language, dict[str, str]]] = {"en": EN, "nl": NL}
+CATALOGUE: Final[dict[Language, dict[str, str | Forms]]] = {"en": EN, "nl": NL}
+
+PLURAL_RULES: Final[dict[Language, PluralRule]] = {
+    lang: Locale.parse(lang).plural_form for lang in LANGUAGES
+}
+"""Each language's CLDR plural rule: a number to the category whose form is shown."""
+
+
+def _language(lang: str) -> Language:
+    return "nl" if lang == "nl" else "en"
 
 
 def t(key: str, lang: str = "en", /, **params: object) -> str:
     """Render ``key`` in ``lang`` (English for a language we do not have); an unknown key is a
-    programming error and raises KeyError."""
-    catalogue: dict[str, str] = CATALOGUE["nl"] if lang == "nl" else EN
-    return catalogue[key].format(**params)
+    programming error and raises KeyError.
+
+    A counted text renders here too when ``count`` is among the parameters, so that a refusal or
+    a note that carries its key and parameters to a generic renderer needs no special case."""
+    entry = CATALOGUE[_language(lang)][key]
+    if isinstance(entry, str):
+        return entry.format(**params)
+    count = params.pop("count", None)
+    if not isinstance(count, int):
+        raise TypeError(f"{key} is a counted text: pass count= (an int) or use tn()")
+    return tn(key, lang, count, **params)
+
+
+def tn(key: str, lang: str, n: int, /, **params: object) -> str:
+    """Render the form of the counted text ``key`` that ``lang``'s plural rules choose for ``n``,
+    with ``{count}`` set to ``n`` — gettext's ``ngettext``. A key without plural forms is a
+    programming error (its text would not agree with the number) and raises TypeError."""
+    language = _language(lang)
+    entry = CATALOGUE[language][key]
+    if isinstance(entry, str):
+        raise TypeError(f"{key} has no plural forms: use t()")
+    form = PLURAL_RULES[language](n)
+    return entry.get(form, entry["other"]).format(**params, count=n)
 
 
 def has(key: str) -> bool:

@@ -109,7 +109,7 @@ def close_blockers(session: Session, case: Case) -> tuple[Blocker, ...]:
         return ()
     first = catalogue_rows.partner(session, pending[0].partner_id)
     name = first.name if first else pending[0].partner_id
-    return (("close.blocked.notices", {"count": str(len(pending)), "partner": name}),)
+    return (("close.blocked.notices", {"count": len(pending), "partner": name}),)
 
 
 class Notices:

@@ -50,7 +50,7 @@ class ReportInput(BaseModel):
         if not value:
             raise PydanticCustomError("report.error.required", "required")
         if len(value) > limit:
-            raise PydanticCustomError("report.error.too_long", "too long", {"max": limit})
+            raise PydanticCustomError("report.error.too_long", "too long", {"count": limit})
         return value
 
     @field_validator("requirements")
@@ -82,7 +82,7 @@ class ReportInput(BaseModel):
         if not value:
             return None
         if len(value) > URL_MAX:
-            raise PydanticCustomError("report.error.too_long", "too long", {"max": URL_MAX})
+            raise PydanticCustomError("report.error.too_long", "too long", {"count": URL_MAX})
         if not value.lower().startswith(("http://", "https://")) or any(c.isspace() for c in value):
             raise PydanticCustomError("report.error.url", "url")
         return value

@@ -54,7 +54,7 @@ class Actor:
     external: bool  # a user of another workspace (Slack Connect)
 
 
-Blocker = tuple[str, Mapping[str, str]]
+Blocker = tuple[str, Mapping[str, object]]
 """Why a case cannot close yet: a message key and its parameters, computed by services."""
 
 
@@ -78,7 +78,7 @@ class Allowed:
 @dataclass(frozen=True)
 class Refused:
     key: str
-    params: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.dossier import Dossier
-from bot.messages import has, t
+from bot.messages import has, t, tn
 
 
 @dataclass(frozen=True)
@@ -324,13 +324,13 @@ def _authorities(dossier: Dossier, lang: str) -> list[Part]:
         rows.append(
             (
                 t("dossier.field.art73", lang),
-                t(
+                tn(
                     "dossier.art73",
                     lang,
+                    art73["days"],
                     incident=_label("incident", art73["category"], lang),
                     aware=art73["aware_on"],
                     due=art73["due"],
-                    days=art73["days"],
                     article=art73["article"],
                     initial=art73["initial_report"] or "—",
                     complete=art73["complete_report"] or "—",
@@ -422,15 +422,15 @@ def _compact(data: Mapping[str, Any]) -> str:
 def _audit(dossier: Dossier, lang: str) -> list[Part]:
     audit = dossier["audit"]
     if audit["intact"]:
-        verdict = t("dossier.audit.intact", lang, checked=audit["checked"])
+        verdict = tn("dossier.audit.intact", lang, audit["checked"])
     else:
-        verdict = t(
+        verdict = tn(
             "dossier.audit.broken",
             lang,
+            audit["checked"],
             seq=audit["first_bad_seq"],
             problem=audit["problem"],
             detail=audit["detail"],
-            checked=audit["checked"],
         )
     how = t(
         "dossier.audit.how",

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from bot.case_state import CaseRecord
-from bot.messages import t
+from bot.messages import t, tn
 from bot.views import ids
 from bot.views.case import user, when
 from bot.views.text import cap, mrkdwn, plain, safe, safe_chunks
@@ -17,11 +17,11 @@ Blocks = list[dict[str, Any]]
 
 
 def deadline_line(category: str, due: date, days: int, article: str, lang: str) -> str:
-    return t(
+    return tn(
         "duty.deadline",
         lang,
+        days,
         due=due.isoformat(),
-        days=days,
         article=article,
         incident=t(f"incident.{category}", lang),
     )

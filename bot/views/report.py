@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain import REQUIREMENTS, TITLE_MAX, URL_MAX, Risk, Severity
-from bot.messages import t
+from bot.messages import t, tn
 from bot.views import ids
 from bot.views.text import cap, plain
 
@@ -117,7 +117,7 @@ def report_modal(
                 "block_id": "evidence",
                 "optional": True,
                 "label": plain(t("report.evidence.label", lang)),
-                "hint": plain(t("report.evidence.hint", lang, max=URL_MAX)),
+                "hint": plain(tn("report.evidence.hint", lang, URL_MAX)),
                 "element": {"type": "url_text_input", "action_id": ids.INPUT_ACTION},
             },
         ],

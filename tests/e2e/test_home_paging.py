@@ -45,6 +45,7 @@ def test_five_hundred_open_cases_fit_and_show_more_pages_through_them(bot: Local
     assert set(more_buttons(view)) >= {"open", "owned", "approval", "overdue", "notices"}
     summary = section_text(view, "open") or ""
     assert f"{t('state.reported')}: " in summary  # counts by state and severity
+    assert "; 2 reminders sent" in (section_text(view, "overdue") or "")  # the seeded timers
 
     view_id = view["id"]
     longer = show_more(bot, view_id, "open")

@@ -11,8 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
+from bot.clock import FakeClock
 from bot.local import LocalBot
 from bot.views import ids
+from bot.workspace import Workspace
 from tests.scenarios import (
     ACME_CONTACT,
     APPROVER,
@@ -326,14 +328,14 @@ def test_close_is_refused_until_every_notice_is_acknowledged_or_waived(bot: Loca
     walk_to(bot, "measure_done")
 
     first = refused(bot, "case_close", OFFICER)
-    assert "3 partner notice(s)" in first
+    assert "3 partner notices are not acknowledged or waived yet (first: " in first
     assert any(name in first for name in NAMES.values()), first
 
     for channel in (ACME, NORTHWIND):
         ack_answer(bot, channel, PARTNER_USER)
     settle(bot)
     second = refused(bot, "case_close", OFFICER)
-    assert "1 partner notice(s)" in second and "EU Import GmbH" in second
+    assert "1 partner notice is not acknowledged or waived yet (EU Import GmbH)" in second
 
     table = notice_table(bot)
     # a triage officer may not waive
@@ -377,6 +379,25 @@ def test_close_is_refused_until_every_notice_is_acknowledged_or_waived(bot: Loca
 
     decide(bot, "case_close", OFFICER)
     assert case_row(bot).state == "closed"
+
+
+def test_a_dutch_workspace_is_told_how_many_notices_are_open_in_dutch(
+    workspace: Workspace, sqlite_url: str, clock: FakeClock
+) -> None:
+    dutch = workspace.model_copy(update={"language": "nl"})
+    with LocalBot(dutch, database_url=sqlite_url, clock=clock) as bot:
+        walk_to(bot, "measure_done")
+        first = refused(bot, "case_close", OFFICER)
+        assert "3 meldingen aan partners zijn nog niet bevestigd of vrijgesteld (eerste: " in first
+
+        for channel in (ACME, NORTHWIND):
+            ack_answer(bot, channel, PARTNER_USER)
+        settle(bot)
+        second = refused(bot, "case_close", OFFICER)
+        assert (
+            "1 melding aan een partner is nog niet bevestigd of vrijgesteld (EU Import GmbH)."
+            in (second)
+        )
 
 
 # --- the catalogue -----------------------------------------------------------------------------

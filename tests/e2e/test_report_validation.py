@@ -59,7 +59,7 @@ BAD_FIELDS = [
     pytest.param(
         {"description": "x" * 2901},
         "description",
-        t("report.error.too_long", max=2900),
+        t("report.error.too_long", count=2900),
         id="description over 2900",
     ),
     pytest.param({"requirements": []}, "requirements", t("report.error.choice"), id="no reqs"),

@@ -148,19 +148,28 @@ def test_markdown_names_each_event_with_its_hashes_and_the_verdict() -> None:
     assert "CHAIN INTACT: all 2 events" in markdown
 
 
+def test_a_chain_of_one_event_is_said_in_the_singular() -> None:
+    dossier = sample()
+    dossier["audit"].update(checked=1)
+    assert "CHAIN INTACT: the 1 event matches its hash and link" in render(dossier, "md").decode()
+
+
 def test_a_broken_chain_is_said_plainly() -> None:
     dossier = sample()
     dossier["audit"].update(
         intact=False, checked=1, first_bad_seq=2, problem="changed", detail="row 2 changed"
     )
-    assert "CHAIN BROKEN at event 2 (changed): row 2 changed" in render(dossier, "md").decode()
+    markdown = render(dossier, "md").decode()
+    assert "CHAIN BROKEN at event 2 (changed): row 2 changed" in markdown
+    assert "; 1 event before it is sound." in markdown
 
 
 def test_the_dutch_dossier_uses_the_catalogue() -> None:
     dossier = sample()
     dossier["case"]["language"] = "nl"
     markdown = render(dossier, "md").decode()
-    assert "## Zaak en AI-systeem" in markdown and "KETEN INTACT" in markdown
+    assert "## Zaak en AI-systeem" in markdown
+    assert "KETEN INTACT: alle 2 gebeurtenissen kloppen met hun hashes" in markdown
 
 
 def test_a_pdf_prints_any_text_and_the_fallback_font_degrades_gracefully() -> None:
