@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,7 +14,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.webhook import WebhookClient
 
-from bot import metrics
+from bot import metrics, signed_requests
 from bot.messages import t
 from bot.request_context import ContextExecutor, current_request, request_scope
 from bot.services import Services
@@ -22,6 +23,7 @@ from handlers import register_all
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 EVENTS_PATH = "/slack/events"
+SLACK_PATHS = frozenset({EVENTS_PATH})  # every path Bolt serves (commands, actions, events)
 log = logging.getLogger("ncbot.app")
 
 
@@ -32,12 +34,15 @@ def build_app(
     workers: int = 8,
     socket_mode: bool = False,
     executor: ThreadPoolExecutor | None = None,
-) -> App:
+) -> ObservedApp:
     """The one Bolt App, for HTTP (signed requests) or Socket Mode (our own WebSocket).
 
     Socket Mode envelopes are not signed — the connection was opened with our app token — so
     only there is request verification off; over HTTP an empty secret is refused, because Bolt
-    would accept it and every forged request would then be valid.
+    would accept it and every forged request would then be valid. Over HTTP the signature is
+    checked twice: in the WSGI layer (``wsgi_app``) and, in place of Bolt's own check (which
+    logs the whole body of a badly signed request), by ``_verify_signature`` at the same point
+    of Bolt's pipeline, before authorization and URL verification.
     """
     if not socket_mode and not signing_secret:
         raise ValueError("an empty signing secret is refused")
@@ -45,7 +50,8 @@ def build_app(
         client=services.client,
         signing_secret=signing_secret,
         token_verification_enabled=False,  # auth.test is ours to call, with a clear message
-        request_verification_enabled=not socket_mode,
+        request_verification_enabled=False,
+        before_authorize=None if socket_mode else _verify_signature(signing_secret),
         # Pass ``executor`` to wait for listeners still at work when shutting down. Listeners run
         # in a copy of the request's context (its ids reach their log lines), and the request
         # is timed until its listener has finished.
@@ -62,12 +68,38 @@ def build_app(
     return app
 
 
+def _verify_signature(secret: str) -> Callable[..., BoltResponse]:
+    """Bolt's request verification, without logging the body: 401 and one short line."""
+
+    def verify(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> Any:
+        if req.mode == "socket_mode":
+            return next()
+        reason = signed_requests.problem(
+            secret,
+            req.headers.get("x-slack-request-timestamp", [None])[0],
+            req.headers.get("x-slack-signature", [None])[0],
+            req.raw_body.encode(),
+            time.time(),
+        )
+        if reason is None:
+            return next()
+        log.warning("request refused by Bolt's check", extra={"status": 401, "reason": reason})
+        return BoltResponse(status=401, body={"error": "invalid request"})
+
+    return verify
+
+
 class ObservedApp(App):
     """Bolt's App, with each request timed and named for logs and metrics.
 
     ``dispatch`` is where both adapters (WSGI and Socket Mode) hand a request to Bolt and get
     the ack back, so the request scope opens here: listeners submitted during dispatch copy it.
+    It keeps its signing secret for the WSGI layer's check (``wsgi_app``).
     """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.slack_signing_secret: str = kwargs.get("signing_secret") or ""
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         with request_scope() as scope:
@@ -145,16 +177,26 @@ def _team(body: dict[str, Any]) -> str | None:
     return str(team.get("id")) if isinstance(team, dict) else body.get("team_id")
 
 
-def wsgi_app(app: App, services: Services) -> WSGIApp:
-    """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+def wsgi_app(
+    app: ObservedApp, services: Services, *, max_body: int = signed_requests.DEFAULT_MAX_BODY
+) -> WSGIApp:
+    """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer.
+
+    Only what Bolt serves (``SLACK_PATHS``) is checked for Slack's signature and size, here,
+    before Bolt parses anything; a path added beside it brings its own authentication.
+    """
+    slack = signed_requests.guard(
+        SlackRequestHandler(app, path=EVENTS_PATH),  # type: ignore[arg-type]
+        app.slack_signing_secret,
+        max_body=max_body,
+    )
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _health(services, start_response)
-        if path == EVENTS_PATH:
-            return slack(environ, start_response)  # type: ignore[arg-type]
+        if path in SLACK_PATHS:
+            return slack(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]
 

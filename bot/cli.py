@@ -117,7 +117,11 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
         services, signing_secret=settings.secret("SLACK_SIGNING_SECRET"), workers=settings.WORKERS
     )
     server = HttpServer(
-        wsgi_app(app, services), host=settings.HOST, port=settings.PORT, threads=settings.WORKERS
+        wsgi_app(app, services, max_body=settings.MAX_BODY_BYTES),
+        host=settings.HOST,
+        port=settings.PORT,
+        threads=settings.WORKERS,
+        max_body=settings.MAX_BODY_BYTES,
     )
     metrics_server = _metrics_server(settings, services)
     signals = Signals().install()

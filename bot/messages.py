@@ -71,6 +71,7 @@ EN: Final[dict[str, str | Forms]] = {
         "other": "A link to logs, a dashboard or a ticket (http or https, at most {count} characters).",
     },
     "form.error.invalid": "Please check this value.",
+    "form.error.control": "Please remove the invisible control characters (such as NUL) from this text.",
     "report.error.required": "Please fill this in.",
     "report.error.too_long": {
         "one": "Please keep this under {count} character.",
@@ -515,6 +516,7 @@ NL: Final[dict[str, str | Forms]] = {
         "other": "Een link naar logs, een dashboard of een ticket (http of https, hoogstens {count} tekens).",
     },
     "form.error.invalid": "Controleer deze waarde.",
+    "form.error.control": "Verwijder de onzichtbare stuurtekens (zoals NUL) uit deze tekst.",
     "report.error.required": "Vul dit in.",
     "report.error.too_long": {
         "one": "Houd dit onder {count} teken.",

@@ -79,6 +79,13 @@ SWEEPS = Counter(
     "Sweeps finished (rate() of it going to zero means the scheduler stopped)",
     registry=REGISTRY,
 )
+REFUSED = Counter(
+    "ncbot_requests_refused",
+    "Requests on the Slack path refused before Bolt saw them: unsigned, bad timestamp, stale "
+    "timestamp, bad signature (a wrong SLACK_SIGNING_SECRET, or forgeries), body too large",
+    ["reason"],
+    registry=REGISTRY,
+)
 
 
 def observe_request(kind: str, seconds: float) -> None:

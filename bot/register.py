@@ -3,7 +3,10 @@
 Read in one snapshot with three queries (cases, the dated events that matter, notice counts),
 whatever the number of cases, so an export of years of cases does not load every audit payload.
 CSV for spreadsheets, JSON (same columns, ``schema_version``) for other tools; both documented
-in ``docs/dossier.md``.
+in ``docs/dossier.md``. In the CSV a text cell that a spreadsheet would read as a formula (it
+starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading ``'``, OWASP's
+rule against formula injection: a reporter's title ``=HYPERLINK(…)`` stays text. The JSON keeps
+every value as stored.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ DATED: Final = {
     "close": ("closed_at", "last"),
 }
 FINISHED: Final = ("closed", "dismissed")
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 
 Row = dict[str, Any]
 
@@ -162,13 +166,22 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
+def spreadsheet_cell(value: object) -> object:
+    """A CSV cell a spreadsheet shows as text: a would-be formula gets a leading ``'``."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def render(register: Sequence[Row], fmt: str, *, now: datetime) -> bytes:
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
         writer.writeheader()
         for row in register:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+            writer.writerow({k: spreadsheet_cell(v) for k, v in row.items()})
         return out.getvalue().encode()
     if fmt == "json":
         document = {

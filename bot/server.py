@@ -1,4 +1,11 @@
-"""HTTP mode on waitress: a threaded production WSGI server, one process per replica."""
+"""HTTP mode on waitress: a threaded production WSGI server, one process per replica.
+
+Connections cost a file descriptor and no thread (waitress reads them in one event loop and hands
+complete requests to its threads), so many idle or slow clients must not lock Slack out:
+waitress's default of 100 connections did — 100 idle sockets and it stopped accepting until
+its channel timeout reaped them. The limits here keep the bot answering with hundreds open;
+the reverse proxy in front is the first line (``docs/operations.md``).
+"""
 
 from __future__ import annotations
 
@@ -12,19 +19,38 @@ from waitress.wasyncore import close_all
 
 from bot.app import WSGIApp
 
+CONNECTION_LIMIT = 1000  # open connections before waitress stops accepting (its default is 100)
+CHANNEL_TIMEOUT = 30  # seconds a connection may send nothing before it is closed
+CLEANUP_INTERVAL = 5  # how often idle connections are looked for (waitress: 30 s)
+FILES_BESIDES = 200  # descriptors kept for everything but connections (database, logs, files)
+
 
 class HttpServer:
     """Wraps waitress so that ``serve`` blocks and tests run the same server in a thread."""
 
-    def __init__(self, app: WSGIApp, *, host: str, port: int, threads: int) -> None:
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        host: str,
+        port: int,
+        threads: int,
+        max_body: int | None = None,
+        connection_limit: int = CONNECTION_LIMIT,
+    ) -> None:
+        limits: dict[str, Any] = {} if max_body is None else {"max_request_body_size": max_body}
         self._server: Any = create_server(
             app,
             host=host,
             port=port,
             threads=threads,
             ident="nonconformity-bot",
-            channel_timeout=30,
+            connection_limit=room_for(connection_limit),
+            channel_timeout=CHANNEL_TIMEOUT,
+            cleanup_interval=CLEANUP_INTERVAL,
+            asyncore_use_poll=True,  # select() cannot watch descriptors above 1024
             clear_untrusted_proxy_headers=True,
+            **limits,
         )
         self._thread: threading.Thread | None = None
 
@@ -87,3 +113,24 @@ class HttpServer:
         else:
             server.close()
         server.task_dispatcher.shutdown()
+
+
+def room_for(connections: int) -> int:
+    """How many connections fit in the open-file limit, raising the soft limit toward the hard
+    one where it is lower than they need (1024 is a common soft limit)."""
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return connections
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = connections + FILES_BESIDES
+    if soft != resource.RLIM_INFINITY and soft < need:
+        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return connections
+    return max(16, min(connections, soft - FILES_BESIDES))

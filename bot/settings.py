@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     PORT: int = Field(default=3000, ge=1, le=65535)
     HOST: str = "0.0.0.0"
     WORKERS: int = Field(default=8, ge=1, le=256)
+    # The largest request body `serve` reads; a larger one gets 413 before anything parses it.
+    MAX_BODY_BYTES: int = Field(default=1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
     LOG_FORMAT: Literal["text", "json"] = "text"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # /metrics on its own port, on localhost by default: not public beside /slack/events.

