@@ -128,7 +128,12 @@ class Art73:
     article: str
 
 
+INVESTIGATE = "investigate"
+INFORM_AUTHORITY = "inform_authority"
+INFORM_NOTIFIED_BODY = "inform_notified_body"
 INITIAL_REPORT = "initial_report"
+COMPLETE_REPORT = "complete_report"
+DUTY_ORDER = (INVESTIGATE, INFORM_AUTHORITY, INFORM_NOTIFIED_BODY, INITIAL_REPORT, COMPLETE_REPORT)
 
 
 class CaseDetails(_State):
@@ -199,6 +204,22 @@ def state_range(*states: CaseState) -> tuple[int, int]:
     """The ``list_order`` values of cases in these consecutive states: [low, high)."""
     ranks = [STATE_RANK[s.value] for s in states]
     return min(ranks) * 10 * ORDER_SPAN, (max(ranks) + 1) * 10 * ORDER_SPAN
+
+
+def required_duties(details: CaseDetails) -> list[str]:
+    """Which Art. 20(2) and Art. 73 duties apply, from the assessment (a report's "unknown"
+    risk is settled there)."""
+    assessment = details.assessment
+    if assessment is None:
+        return []
+    duties: list[str] = []
+    if assessment.risk == "yes":
+        duties += [INVESTIGATE, INFORM_AUTHORITY]
+        if details.notified_body:
+            duties.append(INFORM_NOTIFIED_BODY)
+    if is_serious(assessment.serious_incident):
+        duties += [INITIAL_REPORT, COMPLETE_REPORT]
+    return duties
 
 
 def current_measure(measures: Sequence[CorrectiveMeasure]) -> CorrectiveMeasure | None:

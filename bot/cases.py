@@ -4,27 +4,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import audit, duties, timers
+from bot import audit, timers
 from bot.case_state import CaseDetails, CaseRecord
 from bot.clock import Clock
+from bot.delivery import messages, render
 from bot.errors import UserError
 from bot.messages import t
 from bot.report_input import ReportInput
 from bot.request_context import bind_case
-from bot.views import case as case_views
 from bot.views import notices as notice_views
-from bot.views.text import safe
 from bot.workflow import CaseState, next_step_key
-from bot.workspace import PartnerRole, Workspace
+from bot.workspace import Workspace
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
-from storage import notices as notice_rows
-from storage import outbox
-from storage import timers as timer_rows
 from storage.db import Database
 from storage.models import Case
 
@@ -43,24 +38,6 @@ class _Duplicate(Exception):
 
     def __init__(self, case: Case) -> None:
         self.case_id = case.id
-
-
-def case_notes(session: Session, case: CaseRecord) -> list[str]:
-    """What the case waits on, for its card and ``status``: the next escalation, the Art. 73
-    deadline, and how many partner notices are acknowledged."""
-    lang = case.language
-    notes: list[str] = []
-    escalation = timer_rows.next_escalation(session, case.id)
-    if escalation is not None:
-        level, at = escalation
-        notes.append(t("card.next_escalation", lang, level=level, when=case_views.when(at)))
-    due = case.details.report_due
-    if due is not None and case.state not in duties.CLOSED_STATES:
-        notes.append(t("card.deadline", lang, due=due.isoformat()))
-    sent = notice_rows.of_case(session, case.id)
-    if sent:
-        notes.append(t("card.notices", lang, counts=notice_views.counts_line(sent, lang)))
-    return notes
 
 
 def parse_ref(text: str) -> int | None:
@@ -170,49 +147,10 @@ class Cases:
         self, session: Session, case: Case, response_url: str | None
     ) -> None:
         now = self.clock()
-        lang = self.lang
-        outbox.enqueue(
-            session,
-            dedupe_key=f"card:{case.id}:post",
-            kind="card_post",
-            target=case.channel,
-            case_id=case.id,
-            now=now,
-        )
-        outbox.enqueue(
-            session,
-            dedupe_key=f"step:{case.id}:{case.version}",
-            kind="thread",
-            target=case.channel,
-            case_id=case.id,
-            in_thread=True,
-            now=now,
-            payload={
-                "text": t("step.acknowledge.text", lang, ref=case.ref),
-                "blocks": case_views.acknowledge_step(case.record(), lang)
-                + self._distributor_warning(session, case),
-                "step": "acknowledge",
-            },
-        )
-        outbox.enqueue(
-            session,
-            dedupe_key=f"reporter:{case.id}",
-            kind="reporter_notice",
-            target=case.reporter_id,
-            case_id=case.id,
-            now=now,
-            payload={"response_url": response_url},
-        )
-
-    def _distributor_warning(self, session: Session, case: Case) -> list[dict[str, Any]]:
-        """Art. 20(1) expects distributors to be told: say so at once, not at approval."""
-        partners = catalogue_rows.partners_of(session, case.system_id)
-        if any(p.role == PartnerRole.DISTRIBUTOR for p in partners):
-            return []
-        system = catalogue_rows.system(session, case.system_id)
-        name = safe(system.name if system else case.system_id, 150)
-        warning = t("report.no_distributor", self.lang, system=name)
-        return [{"type": "context", "elements": [{"type": "mrkdwn", "text": warning}]}]
+        messages.queue(session, messages.card(case), now)
+        first = render.acknowledge_step(case.id, self.lang)
+        messages.queue(session, messages.step(case, first, "acknowledge"), now)
+        messages.queue(session, messages.reporter_confirmation(case, response_url), now)
 
     # --- reading ---
 
@@ -263,7 +201,7 @@ class Cases:
 
     def notes(self, case: CaseRecord) -> list[str]:
         with self.db.read() as session:
-            return case_notes(session, case)
+            return render.case_notes(session, case)
 
     def next_step(self, case: CaseRecord) -> str:
         return t(next_step_key(CaseState(case.state)), self.lang)

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot import audit, case_state, panels, timers
-from bot.case_state import Art73, CaseDetails, CaseRecord, DutyRecord, PartnerRef
+from bot.case_state import Art73, CaseRecord, DutyRecord, PartnerRef
 from bot.clock import Clock
-from bot.deadlines import due_moment, is_serious
+from bot.deadlines import due_moment
+from bot.delivery import messages, render
 from bot.errors import UserError
 from bot.people import People
 from bot.request_context import bind_case
@@ -27,32 +28,18 @@ from bot.workflow import Blocker, CaseState, Role
 from bot.workspace import PartnerRole, Workspace
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
-from storage import outbox
 from storage.db import Database
 from storage.models import Case
 
-INVESTIGATE = "investigate"
-INFORM_AUTHORITY = "inform_authority"
-INFORM_NOTIFIED_BODY = "inform_notified_body"
+INVESTIGATE = case_state.INVESTIGATE
+INFORM_AUTHORITY = case_state.INFORM_AUTHORITY
+INFORM_NOTIFIED_BODY = case_state.INFORM_NOTIFIED_BODY
 INITIAL_REPORT = case_state.INITIAL_REPORT
-COMPLETE_REPORT = "complete_report"
-ORDER = (INVESTIGATE, INFORM_AUTHORITY, INFORM_NOTIFIED_BODY, INITIAL_REPORT, COMPLETE_REPORT)
+COMPLETE_REPORT = case_state.COMPLETE_REPORT
+ORDER = case_state.DUTY_ORDER
 CLOSED_STATES = (CaseState.CLOSED.value, CaseState.DISMISSED.value)
-
-
-def required(details: CaseDetails) -> list[str]:
-    """Which duties apply, from the assessment (a report's "unknown" risk is settled there)."""
-    assessment = details.assessment
-    if assessment is None:
-        return []
-    duties: list[str] = []
-    if assessment.risk == "yes":
-        duties += [INVESTIGATE, INFORM_AUTHORITY]
-        if details.notified_body:
-            duties.append(INFORM_NOTIFIED_BODY)
-    if is_serious(assessment.serious_incident):
-        duties += [INITIAL_REPORT, COMPLETE_REPORT]
-    return duties
+required = case_state.required_duties
+authority_names = render.authority_names
 
 
 def blockers(session: Session, case: Case) -> tuple[Blocker, ...]:
@@ -63,18 +50,6 @@ def blockers(session: Session, case: Case) -> tuple[Blocker, ...]:
         for duty in required(case.details)
         if duty not in case.details.duties
     )
-
-
-def authority_names(session: Session, details: CaseDetails) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for key, partner_id in (
-        ("authority", details.authority),
-        ("notified_body", details.notified_body),
-    ):
-        partner = catalogue_rows.partner(session, partner_id) if partner_id else None
-        if partner is not None:
-            names[key] = partner.name
-    return names
 
 
 def on_assessment(
@@ -111,15 +86,11 @@ def on_assessment(
             system.name if system else case.system_id,
             workspace.language,
         )
-        outbox.enqueue(
-            session,
-            dedupe_key=f"investigate-invite:{case.id}:{case.version}",
-            kind="channel",
-            target=deployer.channel,
-            case_id=case.id,
-            now=now,
-            payload={"text": text, "blocks": blocks, "step": "investigate_invite"},
+        key = f"investigate-invite:{case.id}:{case.version}"
+        invite = messages.channel_post(
+            deployer.channel, key, text, case_id=case.id, blocks=blocks, step="investigate_invite"
         )
+        messages.queue(session, invite, now)
 
 
 def reporting_deployer(session: Session, case: Case, team_id: str | None) -> PartnerRef | None:
@@ -170,14 +141,7 @@ class Duties:
             if duty == INITIAL_REPORT:
                 timers.stop_deadline(session, case.id)
             panels.refresh(session, case, "duties", now, duty)
-            outbox.enqueue(
-                session,
-                dedupe_key=f"card:{case.id}:duty:{duty}",
-                kind="card_update",
-                target=case.channel,
-                case_id=case.id,
-                now=now,
-            )
+            messages.queue(session, messages.card_refresh(case, f"duty:{duty}"), now)
             if duty in (INFORM_AUTHORITY, INFORM_NOTIFIED_BODY):
                 self._notify_authority(session, case, duty, now)
             return case.record()
@@ -220,14 +184,7 @@ class Duties:
                     session, case, self.workspace, moment, now, key_suffix=now.isoformat()
                 )
             panels.refresh(session, case, "duties", now, f"aware:{now.isoformat()}")
-            outbox.enqueue(
-                session,
-                dedupe_key=f"card:{case.id}:aware:{now.isoformat()}",
-                kind="card_update",
-                target=case.channel,
-                case_id=case.id,
-                now=now,
-            )
+            messages.queue(session, messages.card_refresh(case, f"aware:{now.isoformat()}"), now)
             return case.record()
 
     def deadline_of(self, case: CaseRecord) -> Art73 | None:
@@ -247,15 +204,11 @@ class Duties:
             system.name if system else case.system_id,
             partner.language or "en",
         )
-        outbox.enqueue(
-            session,
-            dedupe_key=f"authority:{case.id}:{duty}:{case.version}",
-            kind="channel",
-            target=partner.channel,
-            case_id=case.id,
-            now=now,
-            payload={"text": text, "blocks": blocks, "step": duty},
+        key = f"authority:{case.id}:{duty}:{case.version}"
+        notice = messages.channel_post(
+            partner.channel, key, text, case_id=case.id, blocks=blocks, step=duty
         )
+        messages.queue(session, notice, now)
 
     def _case(self, session: Session, number: int, *, lock: bool = False) -> Case:
         case = case_rows.by_number(session, number, lock=lock)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot import audit, panels, timers
 from bot.case_state import CaseRecord
 from bot.clock import Clock
+from bot.delivery import messages
 from bot.errors import UserError
 from bot.people import People
 from bot.request_context import bind_case
@@ -69,15 +70,7 @@ def queue_for_approval(session: Session, case: Case, workspace: Workspace, now: 
         session.add(notice)
         session.flush()
         if partner.channel:
-            outbox.enqueue(
-                session,
-                dedupe_key=f"notice:{notice.id}",
-                kind="partner_notice",
-                target=partner.channel,
-                case_id=case.id,
-                now=now,
-                payload={"notice_id": notice.id},
-            )
+            messages.queue(session, messages.partner_notice(case, notice, partner.channel), now)
     case.details = case.details.model_copy(update={"notices_version": case.version})
     panels.open_panel(session, case, "notices", now)
     audit.record(
@@ -93,14 +86,7 @@ def queue_for_approval(session: Session, case: Case, workspace: Workspace, now: 
 def refresh_table(session: Session, case: Case, now: datetime, reason: str) -> None:
     """Queue an update of the thread's notice table and of the case card (they count notices)."""
     panels.refresh(session, case, "notices", now, reason)
-    outbox.enqueue(
-        session,
-        dedupe_key=f"card:{case.id}:{reason}",
-        kind="card_update",
-        target=case.channel,
-        case_id=case.id,
-        now=now,
-    )
+    messages.queue(session, messages.card_refresh(case, reason), now)
 
 
 def close_blockers(session: Session, case: Case) -> tuple[Blocker, ...]:
@@ -156,15 +142,7 @@ class Notices:
                 },
             )
             timers.stop_notice(session, notice.id)
-            outbox.enqueue(
-                session,
-                dedupe_key=f"notice-update:{notice.id}:ack",
-                kind="notice_update",
-                target=notice.channel,
-                case_id=case.id,
-                now=now,
-                payload={"notice_id": notice.id},
-            )
+            messages.queue(session, messages.notice_refresh(case, notice, "ack"), now)
             refresh_table(session, case, now, f"ack{notice.id}")
             return Receipt("counted", notice, case.record(), partner.name)
 

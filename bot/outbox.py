@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from bot import audit, metrics
 from bot.case_state import CaseRecord
 from bot.clock import Clock
+from bot.delivery.messages import CARD_POST, KINDS, PARTNER_NOTICE, REPORTER_NOTICE, Lane
 from bot.request_context import ContextExecutor, case_scope
 from bot.senders import METADATA_EVENT, NotYet, Senders
 from bot.slack_api import Failure, classify
@@ -33,25 +34,10 @@ from storage.models import OutboxMessage
 log = logging.getLogger("ncbot.outbox")
 
 WAIT_FOR_CARD = timedelta(seconds=2)
-NEEDS_CARD = frozenset(
-    {
-        "thread",
-        "reporter_notice",
-        "card_update",
-        "step_done",
-        "panel_post",
-        "panel_update",
-    }
-)
 HISTORY_MARGIN_SECONDS = 300
 HISTORY_PAGES = 10  # up to 2 000 messages since the row was created
 NOTHING_SENT = frozenset({"ratelimited", "waiting_for_card", "waiting_for_step"})
 FAN_OUT = 16  # lanes served at once; within one lane, messages keep their order
-
-
-INDEPENDENT = frozenset({"partner_notice", "dm", "channel"})
-UPDATES = frozenset({"card_update", "step_done", "notice_update", "panel_update"})
-"""Kinds that edit a message in place: idempotent, so never searched for in history."""
 
 
 class Outbox:
@@ -101,7 +87,7 @@ class Outbox:
         """Rows that go out one after another. A case's own messages (card, thread, reporter
         notice, updates) keep their order, since later ones need the card's ``ts``; partner
         notices and reminders go out per channel, in parallel with everything else."""
-        if row.kind in INDEPENDENT or row.case_id is None:
+        if KINDS[row.kind].lane is Lane.CHANNEL or row.case_id is None:
             return f"channel:{row.target}"
         return f"case:{row.case_id}"
 
@@ -123,11 +109,12 @@ class Outbox:
 
     def _deliver(self, row: OutboxMessage) -> Failure | None:
         case = self._case(row.case_id)
-        if not self._still_wanted(row, case):
+        skip = self._why_not(row, case)
+        if skip is not None:
             with self.db.transaction() as session:
-                rows.mark_skipped(session, row.id, reason="case_moved_on")
+                rows.mark_skipped(session, row.id, reason=skip)
             return None
-        if row.kind in NEEDS_CARD and (case is None or case.card_ts is None):
+        if KINDS[row.kind].needs_card and (case is None or case.card_ts is None):
             self._retry(row, self.clock() + WAIT_FOR_CARD, "waiting_for_card")
             return None
         try:
@@ -144,7 +131,7 @@ class Outbox:
             return failure
         self._record(row, channel, ts)
         metrics.OUTBOX_DELIVERED.labels(kind=row.kind, outcome="sent").inc()
-        if row.kind == "card_post" and case is not None and ts is not None:
+        if row.kind == CARD_POST.name and case is not None and ts is not None:
             self.senders.remember_permalink(case.id, channel, ts)
         return None
 
@@ -152,6 +139,14 @@ class Outbox:
         """Whether an earlier attempt may have posted this row. A 429 or a wait for the card
         posted nothing (and the attempt before it already looked), so no history call then."""
         return row.attempts > 1 and row.last_error not in NOTHING_SENT
+
+    def _why_not(self, row: OutboxMessage, case: CaseRecord | None) -> str | None:
+        """Why ``row`` is no longer worth sending, if it is not: an edit whose post a newer
+        edit replaces anyway (that one shows newer state), or a reminder already answered."""
+        if KINDS[row.kind].edits:
+            with self.db.read() as session:
+                return "superseded" if rows.newer_edit(session, row) else None
+        return None if self._still_wanted(row, case) else "case_moved_on"
 
     def _still_wanted(self, row: OutboxMessage, case: CaseRecord | None) -> bool:
         """Reminders re-check, just before sending, that nobody answered in the meantime."""
@@ -172,10 +167,10 @@ class Outbox:
         self, row: OutboxMessage, case: CaseRecord | None
     ) -> tuple[str, str] | None:
         """Look for this row's metadata in the channel since the row was created."""
-        if row.kind in UPDATES or row.kind == "reporter_notice":
+        if KINDS[row.kind].edits or row.kind == REPORTER_NOTICE.name:
             return None  # an update is idempotent; a reporter notice is not worth a second look
         channel = (
-            case.channel if row.kind == "card_post" and case else self.senders.channel_for(row)
+            case.channel if row.kind == CARD_POST.name and case else self.senders.channel_for(row)
         )
         # A margin for clock skew between us and Slack: a message found twice is harmless here.
         oldest = f"{row.created_at.timestamp() - HISTORY_MARGIN_SECONDS:.6f}"
@@ -221,13 +216,13 @@ class Outbox:
                 return
             case = case_rows.by_id(session, row.case_id, lock=True)
             assert case is not None
-            if row.kind == "card_post":
+            if row.kind == CARD_POST.name:
                 case.card_ts = ts
-            if row.kind == "partner_notice":
+            if row.kind == PARTNER_NOTICE.name:
                 self.senders.notice_delivered(
                     session, case, int(row.payload["notice_id"]), channel, ts, now
                 )
-            if row.kind not in UPDATES:
+            if not KINDS[row.kind].edits:
                 audit.record(
                     session,
                     case,
@@ -272,5 +267,5 @@ class Outbox:
         else:
             with self.db.transaction() as session:
                 rows.mark_failed(session, row.id, error=failure.error)
-                if row.kind == "partner_notice" and row.case_id is not None:
+                if row.kind == PARTNER_NOTICE.name and row.case_id is not None:
                     self.senders.notice_failed(session, row, failure.error, now)

@@ -1,9 +1,9 @@
-"""How each kind of outbox message is sent, and what its delivery changes.
+"""How each kind of outbox message reaches Slack, and what its delivery changes.
 
-The outbox engine (``bot.outbox``) decides when and whether to send; this module knows what:
-rendering a case card, a thread step, a partner notice or the notice table at send time, and
-recording their effects (a card's ``ts``, a notice's receipt timer, a failure the thread must
-hear about).
+The outbox engine (``bot.outbox``) decides when and whether to send; this module knows where
+each kind goes (a post, a reply in the case's thread, a DM, an edit of an earlier message) and
+records the effects of delivery (a notice's receipt timer, a failure the thread must hear about).
+What a message says was rendered when it was queued (``bot.delivery.messages``).
 """
 
 from __future__ import annotations
@@ -17,16 +17,11 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session
 
-from bot import audit, duties, notices, timers
+from bot import audit, notices, timers
 from bot.case_state import CaseRecord
-from bot.cases import case_notes
 from bot.clock import Clock
-from bot.messages import t
-from bot.views import case as case_views
-from bot.views import duties as duty_views
+from bot.delivery import messages, render
 from bot.views import notices as notice_views
-from bot.views import steps as step_views
-from bot.workflow import CaseState, next_step_key
 from bot.workspace import Workspace
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
@@ -48,6 +43,9 @@ class NotYet(Exception):
 
 
 class Senders:
+    """Slack's side of each kind: where a message goes or which message it edits. The words
+    were rendered when the message was queued (``bot.delivery.messages``)."""
+
     def __init__(
         self,
         db: Database,
@@ -62,28 +60,49 @@ class Senders:
         self.clock = clock
         self.bot_user_id = bot_user_id
         self.by_kind: dict[str, Send] = {
-            "card_post": self._post_card,
-            "card_update": self._update_card,
-            "thread": self._post,
-            "channel": self._post,
-            "dm": self._post,
-            "reporter_notice": self._tell_reporter,
-            "step_done": self._finish_step,
-            "partner_notice": self._post_notice,
-            "notice_update": self._update_notice,
-            "panel_post": self._post_panel,
-            "panel_update": self._update_panel,
+            messages.CARD_POST.name: self._post,
+            messages.CARD_UPDATE.name: self._edit,
+            messages.THREAD.name: self._post,
+            messages.CHANNEL.name: self._post,
+            messages.DM.name: self._post,
+            messages.REPORTER_NOTICE.name: self._tell_reporter,
+            messages.STEP_DONE.name: self._edit,
+            messages.PARTNER_NOTICE.name: self._post,
+            messages.NOTICE_UPDATE.name: self._edit,
+            messages.PANEL_POST.name: self._post,
+            messages.PANEL_UPDATE.name: self._edit,
         }
-        self.panels: dict[str, Callable[[CaseRecord], tuple[str, list[dict[str, Any]]]]] = {
-            "duties": self._duties_panel,
-            "notices": self._notices_panel,
-        }
+        missing = set(messages.KINDS) ^ set(self.by_kind)
+        assert not missing, f"message kinds without a sender, or senders without a kind: {missing}"
         # Called with a case id after its card was posted or updated (the App Home refresh).
         self.on_case_shown: Callable[[int], None] | None = None
 
     def send(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         """Send ``row``; returns the channel and ``ts`` of what Slack accepted."""
+        if "text" not in row.payload:
+            self._render_queued_before_0007(row)
         return self.by_kind[row.kind](row, case)
+
+    def _render_queued_before_0007(self, row: OutboxMessage) -> None:
+        """A row queued by a version that rendered some kinds when sending holds no text:
+        render it now, as that version would have."""
+        payload = row.payload
+        with self.db.read() as session:
+            case_id = row.case_id or 0
+            renderer = {
+                messages.CARD_POST.name: lambda: render.card(case_id),
+                messages.CARD_UPDATE.name: lambda: render.card(case_id),
+                messages.REPORTER_NOTICE.name: lambda: render.reporter_confirmation(case_id),
+                messages.PANEL_POST.name: lambda: render.panel(case_id, payload["panel"]),
+                messages.PANEL_UPDATE.name: lambda: render.panel(case_id, payload["panel"]),
+                messages.PARTNER_NOTICE.name: lambda: render.partner_notice(payload["notice_id"]),
+                messages.NOTICE_UPDATE.name: lambda: render.partner_notice(payload["notice_id"]),
+                messages.STEP_DONE.name: lambda: render.answered_step(
+                    payload["step"], payload["line"]
+                ),
+            }[row.kind]()
+            text, blocks = renderer(session)
+        row.payload = {**payload, "text": text, **({"blocks": blocks} if blocks else {})}
 
     def _post_message(
         self,
@@ -118,37 +137,33 @@ class Senders:
             thread_ts,
         )
 
-    def _post_card(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
-        assert case is not None
-        text, blocks = self._card(case)
-        return self._post_message(row, case.channel, text, blocks)
+    def _edit(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
+        """Replace the message this row edits with the row's content."""
+        found = self._edited(row)
+        if found is None:
+            return row.target, None  # what it would edit never reached Slack: nothing to do
+        channel, ts = found
+        self.client.chat_update(
+            channel=channel, ts=ts, text=row.payload.get("text", ""), blocks=row.payload["blocks"]
+        )
+        if row.kind == messages.CARD_UPDATE.name and case is not None:
+            self._case_shown(case.id)
+        return channel, ts
 
-    def _update_card(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
-        assert case is not None and case.card_ts is not None
-        text, blocks = self._card(case)
-        self.client.chat_update(channel=case.channel, ts=case.card_ts, text=text, blocks=blocks)
-        self._case_shown(case.id)
-        return case.channel, case.card_ts
+    def _edited(self, row: OutboxMessage) -> tuple[str, str] | None:
+        """Where the post an edit replaces is (its outbox key is the edit's target); ``NotYet``
+        while that post is still on its way, None when it never reached Slack."""
+        with self.db.read() as session:
+            posted = rows.by_key(session, row.target)
+        if posted is None or posted.status == rows.FAILED:
+            return None
+        if posted.status != rows.SENT or posted.slack_ts is None or posted.slack_channel is None:
+            raise NotYet
+        return posted.slack_channel, posted.slack_ts
 
     def _case_shown(self, case_id: int) -> None:
         if self.on_case_shown is not None:
             self.on_case_shown(case_id)  # must not raise: it only queues background work
-
-    def _finish_step(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
-        """Replace an answered step's buttons with its outcome, so it cannot be clicked again."""
-        with self.db.transaction() as session:
-            step = rows.by_key(session, row.payload["step"])
-        if step is None or step.status == rows.FAILED:
-            return row.target, None  # the step never reached Slack: nothing to replace
-        if step.status != rows.SENT or step.slack_ts is None or step.slack_channel is None:
-            raise NotYet
-        text, blocks = step_views.finished_step(
-            step.payload.get("blocks") or [], row.payload["line"]
-        )
-        self.client.chat_update(
-            channel=step.slack_channel, ts=step.slack_ts, text=text, blocks=blocks
-        )
-        return step.slack_channel, step.slack_ts
 
     def remember_permalink(self, case_id: int, channel: str, ts: str) -> None:
         """Lists and reminders link to the thread; ask Slack once, not per rendering."""
@@ -165,13 +180,12 @@ class Senders:
 
     def _tell_reporter(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         assert case is not None and case.card_ts is not None
-        lang = case.language
         link = case.details.permalink or str(
             self.client.chat_getPermalink(channel=case.channel, message_ts=case.card_ts)[
                 "permalink"
             ]
         )
-        text = t("report.done", lang, ref=case.ref, link=link)
+        text = str(row.payload.get("text", "")).replace(render.PERMALINK, link)
         response_url = row.payload.get("response_url")
         if response_url and self.clock() - row.created_at < RESPONSE_URL_LIFETIME:
             answer = WebhookClient(response_url, timeout=10).send(
@@ -180,49 +194,6 @@ class Senders:
             if answer.status_code == 200:
                 return "response_url", None
         return self._post_message(row, row.target, text)
-
-    def _card(self, case: CaseRecord) -> tuple[str, list[dict[str, Any]]]:
-        lang = case.language
-        with self.db.read() as session:
-            system = catalogue_rows.system(session, case.system_id)
-            notes = case_notes(session, case)
-        name = system.name if system else case.system_id
-        next_step = t(next_step_key(CaseState(case.state)), lang)
-        return (
-            case_views.card_text(case, lang),
-            case_views.case_card(case, name, next_step, lang, notes),
-        )
-
-    # --- panels: one thread message per case and topic, posted once and kept current ---
-
-    def _post_panel(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
-        assert case is not None and case.card_ts is not None
-        text, blocks = self.panels[row.payload["panel"]](case)
-        return self._post_message(row, case.channel, text, blocks, case.card_ts)
-
-    def _update_panel(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
-        assert case is not None
-        with self.db.read() as session:
-            posted = rows.by_key(session, row.payload["post"])
-        if posted is None or posted.status != rows.SENT or not posted.slack_ts:
-            raise NotYet
-        channel = posted.slack_channel or case.channel
-        text, blocks = self.panels[row.payload["panel"]](case)
-        self.client.chat_update(channel=channel, ts=posted.slack_ts, text=text, blocks=blocks)
-        return channel, posted.slack_ts
-
-    def _duties_panel(self, case: CaseRecord) -> tuple[str, list[dict[str, Any]]]:
-        with self.db.read() as session:
-            names = duties.authority_names(session, case.details)
-        deadline = case.details.art73()
-        line = (
-            duty_views.deadline_line(
-                deadline.category, deadline.due, deadline.days, deadline.article, case.language
-            )
-            if deadline
-            else None
-        )
-        return duty_views.panel(case, duties.required(case.details), line, names, case.language)
 
     def metadata(self, row: OutboxMessage) -> dict[str, Any]:
         """Tags every post with its outbox row (and a partner notice with its notice id), so a
@@ -233,55 +204,10 @@ class Senders:
         return {"event_type": METADATA_EVENT, "event_payload": payload}
 
     def channel_for(self, row: OutboxMessage) -> str:
-        if row.kind == "dm" and row.target.startswith(("U", "W")):
+        if row.kind == messages.DM.name and row.target.startswith(("U", "W")):
             opened = self.client.conversations_open(users=row.target)
             return str(opened["channel"]["id"])
         return row.target
-
-    def _post_notice(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
-        assert case is not None
-        text, blocks = self._render_notice(case, int(row.payload["notice_id"]))
-        return self._post_message(row, row.target, text, blocks)
-
-    def _update_notice(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
-        assert case is not None
-        notice_id = int(row.payload["notice_id"])
-        with self.db.transaction() as session:
-            notice = notice_rows.by_id(session, notice_id)
-        if notice is None or notice.slack_ts is None or notice.slack_channel is None:
-            raise NotYet
-        text, blocks = self._render_notice(case, notice_id)
-        self.client.chat_update(
-            channel=notice.slack_channel, ts=notice.slack_ts, text=text, blocks=blocks
-        )
-        return notice.slack_channel, notice.slack_ts
-
-    def _render_notice(self, case: CaseRecord, notice_id: int) -> tuple[str, list[dict[str, Any]]]:
-        with self.db.transaction() as session:
-            notice = notice_rows.by_id(session, notice_id)
-            assert notice is not None
-            partner = catalogue_rows.partner(session, notice.partner_id)
-            system = catalogue_rows.system(session, case.system_id)
-        lang = notice.language or "en"
-        return notice_views.partner_notice(
-            case,
-            notice,
-            partner.name if partner else notice.partner_id,
-            system.name if system else case.system_id,
-            lang,
-        )
-
-    def _notices_panel(self, case: CaseRecord) -> tuple[str, list[dict[str, Any]]]:
-        version = case.details.notices_version
-        with self.db.read() as session:
-            notices = notice_rows.of_case(session, case.id, version)
-            names = {
-                n.partner_id: (
-                    p.name if (p := catalogue_rows.partner(session, n.partner_id)) else n.partner_id
-                )
-                for n in notices
-            }
-        return notice_views.notice_status(case, notices, names, case.language)
 
     def notice_delivered(
         self,
@@ -317,16 +243,9 @@ class Senders:
         text, blocks = notice_views.failure_message(
             notice, partner.name if partner else notice.partner_id, case.language, self.bot_user_id
         )
-        rows.enqueue(
-            session,
-            dedupe_key=f"notice-failed:{notice.id}:{row.attempts}:{now.timestamp()}",
-            kind="thread",
-            target=case.channel,
-            case_id=case.id,
-            in_thread=True,
-            now=now,
-            payload={"text": text, "blocks": blocks, "step": "notice_failed"},
-        )
+        key = f"notice-failed:{notice.id}:{row.attempts}:{now.timestamp()}"
+        failed = messages.thread_line(case, key, text, step="notice_failed", blocks=blocks)
+        messages.queue(session, failed, now)
         audit.record(
             session,
             case,

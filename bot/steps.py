@@ -29,6 +29,7 @@ from bot.case_state import (
     Stamp,
 )
 from bot.clock import Clock
+from bot.delivery import messages, render
 from bot.domain import Measure
 from bot.errors import UserError
 from bot.messages import t
@@ -38,7 +39,6 @@ from bot.views import steps as step_views
 from bot.workflow import Action, Actor, Allowed, Blocker, CaseFacts, CaseState, decide
 from bot.workspace import Workspace
 from storage import cases as case_rows
-from storage import outbox
 from storage.db import Database
 from storage.models import Case
 
@@ -233,50 +233,13 @@ class Steps:
         now = self.clock()
         lang = self.workspace.language
         approvers = list(self.workspace.roles.approvers)
-        record = case.record()
-        line = step_views.timeline_line(action.value, record, user_id, lang, data)
-        outbox.enqueue(
-            session,
-            dedupe_key=f"card:{case.id}:v{case.version}",
-            kind="card_update",
-            target=case.channel,
-            case_id=case.id,
-            now=now,
-        )
-        outbox.enqueue(
-            session,
-            dedupe_key=f"step-done:{case.id}:{old_version}",
-            kind="step_done",
-            target=case.channel,
-            case_id=case.id,
-            now=now,
-            payload={"step": f"step:{case.id}:{old_version}", "line": line},
-        )
-        text, blocks = step_views.thread_update(line, record, lang, approvers)
-        outbox.enqueue(
-            session,
-            dedupe_key=f"step:{case.id}:{case.version}",
-            kind="thread",
-            target=case.channel,
-            case_id=case.id,
-            in_thread=True,
-            now=now,
-            payload={"text": text, "blocks": blocks, "step": case.state},
-        )
+        line = step_views.timeline_line(action.value, case.record(), user_id, lang, data)
+        messages.queue(session, messages.card_refresh(case, f"v{case.version}"), now)
+        messages.queue(session, messages.step_answered(case, old_version, line), now)
+        next_step = render.next_step(case.id, line, lang, approvers)
+        messages.queue(session, messages.step(case, next_step, case.state), now)
         if action is Action.DISMISS:
-            outbox.enqueue(
-                session,
-                dedupe_key=f"dismissed:{case.id}:{case.version}",
-                kind="dm",
-                target=case.reporter_id,
-                case_id=case.id,
-                now=now,
-                payload={
-                    "text": t(
-                        "dismissed.reporter",
-                        lang,
-                        ref=case.ref,
-                        reason=step_views.safe_reason(data["reason"]),
-                    )
-                },
-            )
+            reason = step_views.safe_reason(data["reason"])
+            text = t("dismissed.reporter", lang, ref=case.ref, reason=reason)
+            key = f"dismissed:{case.id}:{case.version}"
+            messages.queue(session, messages.dm(case.reporter_id, key, text, case_id=case.id), now)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bot import audit, metrics
 from bot.case_state import INITIAL_REPORT
 from bot.clock import Clock
+from bot.delivery import messages
 from bot.domain import Severity
 from bot.escalation import Position, first, following, freeze, level_of, thaw
 from bot.messages import has, t
@@ -33,7 +34,6 @@ from bot.workspace import Workspace
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
 from storage import notices as notice_rows
-from storage import outbox
 from storage import timers as rows
 from storage.db import Database
 from storage.models import Case, PartnerNotice, Timer
@@ -251,14 +251,8 @@ class TimerEngine:
             if not advanced:  # our lease ran out and another replica fired this level
                 return
             self._queue(session, case, timer, notice, position, users, members, channels, now)
-            outbox.enqueue(
-                session,
-                dedupe_key=f"card:{case.id}:timer{timer.id}:{timer.fired}",
-                kind="card_update",
-                target=case.channel,
-                case_id=case.id,
-                now=now,
-            )
+            refresh = messages.card_refresh(case, f"timer{timer.id}:{timer.fired}")
+            messages.queue(session, refresh, now)
         if timer.kind == ESCALATION:
             metrics.ESCALATIONS.inc()
         else:
@@ -367,41 +361,23 @@ class TimerEngine:
         guard = self._guard(timer, notice)
         recipients = list(dict.fromkeys([*users, *(m for ms in members.values() for m in ms)]))
         for user_id in recipients:
-            outbox.enqueue(
-                session,
-                dedupe_key=f"{step}:dm:{user_id}",
-                kind="dm",
-                target=user_id,
-                case_id=case.id,
-                now=now,
-                payload={"text": text, "step": step, **guard},
-            )
+            key = f"{step}:dm:{user_id}"
+            dm = messages.dm(user_id, key, text, case_id=case.id, step=step, **guard)
+            messages.queue(session, dm, now)
         for channel in channels:
-            outbox.enqueue(
-                session,
-                dedupe_key=f"{step}:ch:{channel}",
-                kind="channel",
-                target=channel,
-                case_id=case.id,
-                now=now,
-                payload={"text": channel_text, "step": step, **guard},
+            key = f"{step}:ch:{channel}"
+            post = messages.channel_post(
+                channel, key, channel_text, case_id=case.id, step=step, **guard
             )
+            messages.queue(session, post, now)
         named = (
             [f"<@{u}>" for u in users]
             + [f"<!subteam^{g}>" for g in members]
             + [f"<#{c}>" for c in channels]
         )
         line = t(f"timer.{timer.kind}.thread", lang, **params, targets=", ".join(named) or "—")
-        outbox.enqueue(
-            session,
-            dedupe_key=f"{step}:thread",
-            kind="thread",
-            target=case.channel,
-            in_thread=True,
-            case_id=case.id,
-            now=now,
-            payload={"text": line, "step": step, **guard},
-        )
+        noted = messages.thread_line(case, f"{step}:thread", line, step=step, **guard)
+        messages.queue(session, noted, now)
         audit.record(
             session,
             case,

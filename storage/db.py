@@ -7,7 +7,7 @@ row locks (``FOR UPDATE``) from the query functions; both commit or roll back as
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,6 +20,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "before_commit", run_at_commit)
+        event.listen(self._sessions, "after_soft_rollback", _forget_at_commit)
         # Reads take no write lock on SQLite (plain BEGIN): a report's modal must not queue
         # behind another report's commit just to list the AI systems.
         self._readers = sessionmaker(
@@ -48,6 +50,28 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+AT_COMMIT = "ncbot_at_commit"
+
+
+def at_commit(session: Session, work: Callable[[Session], None]) -> None:
+    """Run ``work`` inside this transaction, just before it commits (in the order given).
+
+    For what must see the transaction's final state: a message that shows a case is rendered
+    after every change the transaction makes to it, whatever order the code made them in.
+    """
+    session.info.setdefault(AT_COMMIT, []).append(work)
+
+
+def run_at_commit(session: Session) -> None:
+    while pending := session.info.pop(AT_COMMIT, []):
+        for work in pending:
+            work(session)
+
+
+def _forget_at_commit(session: Session, _transaction: Any) -> None:
+    session.info.pop(AT_COMMIT, None)  # a rolled-back change owes nothing
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

@@ -134,6 +134,21 @@ def mark_failed(session: Session, row_id: int, *, error: str) -> None:
     )
 
 
+def newer_edit(session: Session, row: OutboxMessage) -> bool:
+    """Whether a later row edits the same post (its target) with the same kind."""
+    found = session.scalar(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.kind == row.kind,
+            OutboxMessage.target == row.target,
+            OutboxMessage.id > row.id,
+            OutboxMessage.status.in_((PENDING, SENT)),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def by_key(session: Session, dedupe_key: str) -> OutboxMessage | None:
     return session.scalars(
         select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)

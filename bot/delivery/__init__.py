@@ -1,0 +1,1 @@
+"""Everything the bot owes someone outside the request: message kinds, the outbox, senders."""

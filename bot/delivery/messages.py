@@ -1,0 +1,297 @@
+"""Every kind of message the bot sends, declared once, and the typed constructors that queue them.
+
+A kind says how a message goes out: posted or edited in place, whether it waits for the case card
+(it lives in, or edits, the case's thread), and its lane (a case's own messages keep their order;
+messages to a partner, a person or another channel go out per channel, in parallel). An edit
+names the post it replaces by that post's outbox key; it is idempotent, never looked for in the
+channel's history, and skipped when a newer edit of the same post is queued: what a message shows
+is always the newest state committed, even when an older edit was held up.
+
+**When a message is rendered.** Always in the transaction that queues it, just before that
+transaction commits (``storage.db.at_commit``): the words are those of the state being committed,
+whatever order the service made its changes in, and the outbox row holds exactly what is sent —
+what a partner or an authority received can be shown later, word for word. Sending only fills in
+what Slack alone knows: the ``ts`` of the message to edit or to reply under, a DM's channel, and
+the card's permalink in the reporter's confirmation.
+
+A new way to send (e-mail) is a new sender behind these kinds, not a second outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.delivery import render
+from storage import outbox as rows
+from storage.db import at_commit
+from storage.models import Case, PartnerNotice
+
+Blocks = list[dict[str, Any]]
+Content = tuple[str, Blocks | None]
+
+
+class Lane(StrEnum):
+    CASE = "case"  # in the case's order: card, thread, updates
+    CHANNEL = "channel"  # per target channel, in parallel with everything else
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    edits: bool  # edits a message in place instead of posting one
+    needs_card: bool  # waits until the case card has its ts
+    lane: Lane
+
+
+CARD_POST = Kind("card_post", edits=False, needs_card=False, lane=Lane.CASE)
+CARD_UPDATE = Kind("card_update", edits=True, needs_card=True, lane=Lane.CASE)
+THREAD = Kind("thread", edits=False, needs_card=True, lane=Lane.CASE)
+STEP_DONE = Kind("step_done", edits=True, needs_card=True, lane=Lane.CASE)
+REPORTER_NOTICE = Kind("reporter_notice", edits=False, needs_card=True, lane=Lane.CASE)
+PANEL_POST = Kind("panel_post", edits=False, needs_card=True, lane=Lane.CASE)
+PANEL_UPDATE = Kind("panel_update", edits=True, needs_card=True, lane=Lane.CASE)
+PARTNER_NOTICE = Kind("partner_notice", edits=False, needs_card=False, lane=Lane.CHANNEL)
+NOTICE_UPDATE = Kind("notice_update", edits=True, needs_card=False, lane=Lane.CASE)
+DM = Kind("dm", edits=False, needs_card=False, lane=Lane.CHANNEL)
+CHANNEL = Kind("channel", edits=False, needs_card=False, lane=Lane.CHANNEL)
+
+KINDS: Mapping[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        CARD_POST,
+        CARD_UPDATE,
+        THREAD,
+        STEP_DONE,
+        REPORTER_NOTICE,
+        PANEL_POST,
+        PANEL_UPDATE,
+        PARTNER_NOTICE,
+        NOTICE_UPDATE,
+        DM,
+        CHANNEL,
+    )
+}
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message owed: its kind, its dedupe key (the same key again adds nothing), where it goes
+    (for an edit: the outbox key of the post it edits), how to render it, and what its sender
+    needs besides the words."""
+
+    kind: Kind
+    key: str
+    target: str
+    case_id: int | None
+    content: Callable[[Session], Content]
+    in_thread: bool = False
+    refs: Mapping[str, Any] = field(default_factory=dict)  # e.g. the notice or message to edit
+    guard: Mapping[str, Any] = field(default_factory=dict)  # re-checked just before sending
+
+
+def queue(session: Session, message: Outgoing | None, now: datetime) -> None:
+    """Owe ``message``: rendered and stored just before this transaction commits."""
+    if message is None:
+        return
+
+    def store(session: Session) -> None:
+        text, blocks = message.content(session)
+        payload: dict[str, Any] = {"text": text, **message.refs, **message.guard}
+        if blocks is not None:
+            payload["blocks"] = blocks
+        rows.enqueue(
+            session,
+            dedupe_key=message.key,
+            kind=message.kind.name,
+            target=message.target,
+            case_id=message.case_id,
+            in_thread=message.in_thread,
+            now=now,
+            payload=payload,
+        )
+
+    at_commit(session, store)
+
+
+def _given(text: str, blocks: Blocks | None = None) -> Callable[[Session], Content]:
+    return lambda _session: (text, blocks)
+
+
+# --- the case card ---
+
+
+def card(case: Case) -> Outgoing:
+    """The case card in the triage channel: what the case is, where it stands, what it waits on."""
+    return Outgoing(CARD_POST, card_key(case.id), case.channel, case.id, render.card(case.id))
+
+
+def card_key(case_id: int) -> str:
+    return f"card:{case_id}:post"
+
+
+def card_refresh(case: Case, reason: str) -> Outgoing:
+    """The card again, as the case now is (one per change: ``reason`` keeps the keys apart)."""
+    return Outgoing(
+        CARD_UPDATE, f"card:{case.id}:{reason}", card_key(case.id), case.id, render.card(case.id)
+    )
+
+
+# --- the guided thread ---
+
+
+def step(case: Case, content: Callable[[Session], Content], name: str) -> Outgoing:
+    """What the thread asks for now, with the buttons of this step (one per case version)."""
+    return Outgoing(
+        THREAD,
+        step_key(case.id, case.version),
+        case.channel,
+        case.id,
+        content,
+        in_thread=True,
+        refs={"step": name},
+    )
+
+
+def step_key(case_id: int, version: int) -> str:
+    return f"step:{case_id}:{version}"
+
+
+def step_answered(case: Case, old_version: int, line: str) -> Outgoing:
+    """The step that was answered loses its buttons and says how it was answered."""
+    asked = step_key(case.id, old_version)
+    return Outgoing(
+        STEP_DONE,
+        f"step-done:{case.id}:{old_version}",
+        asked,
+        case.id,
+        render.answered_step(asked, line),
+        refs={"step": asked},
+    )
+
+
+def thread_line(
+    case: Case, key: str, text: str, *, step: str, blocks: Blocks | None = None, **guard: Any
+) -> Outgoing:
+    """A line in the case's thread: a reminder noted, a failure a person must fix."""
+    return Outgoing(
+        THREAD,
+        key,
+        case.channel,
+        case.id,
+        _given(text, blocks),
+        in_thread=True,
+        refs={"step": step},
+        guard=guard,
+    )
+
+
+def panel(case: Case, topic: str, key: str) -> Outgoing:
+    """A thread message kept current in place: the partner notices or the duties."""
+    return Outgoing(
+        PANEL_POST,
+        key,
+        case.channel,
+        case.id,
+        render.panel(case.id, topic),
+        in_thread=True,
+        refs={"panel": topic, "post": key},
+    )
+
+
+def panel_refresh(case: Case, topic: str, post: str, reason: str) -> Outgoing:
+    return Outgoing(
+        PANEL_UPDATE,
+        f"panel-update:{topic}:{case.id}:{reason}",
+        post,
+        case.id,
+        render.panel(case.id, topic),
+        refs={"panel": topic, "post": post},
+    )
+
+
+# --- people ---
+
+
+def reporter_confirmation(case: Case, response_url: str | None) -> Outgoing:
+    """ "Your report is NC-n", with the card's link: ephemeral where the command was typed
+    (``response_url``, while it lives), else a DM."""
+    return Outgoing(
+        REPORTER_NOTICE,
+        f"reporter:{case.id}",
+        case.reporter_id,
+        case.id,
+        render.reporter_confirmation(case.id),
+        refs={"response_url": response_url},
+    )
+
+
+def dm(
+    user_id: str,
+    key: str,
+    text: str,
+    *,
+    case_id: int | None,
+    step: str | None = None,
+    **guard: Any,
+) -> Outgoing:
+    """A direct message (the channel is opened when sent): a reminder, a dismissal."""
+    return Outgoing(DM, key, user_id, case_id, _given(text), refs={"step": step}, guard=guard)
+
+
+def channel_post(
+    channel: str,
+    key: str,
+    text: str,
+    *,
+    case_id: int | None,
+    blocks: Blocks | None = None,
+    step: str | None = None,
+    **guard: Any,
+) -> Outgoing:
+    """A message in another channel: a deployer's invitation, an authority, a reminder."""
+    return Outgoing(
+        CHANNEL,
+        key,
+        channel,
+        case_id,
+        _given(text, blocks),
+        refs={"step": step},
+        guard=guard,
+    )
+
+
+# --- partners ---
+
+
+def partner_notice(case: Case, notice: PartnerNotice, channel: str) -> Outgoing:
+    """The Art. 20(1) notice, in the partner's language, with its Acknowledge receipt button."""
+    return Outgoing(
+        PARTNER_NOTICE,
+        notice_key(notice.id),
+        channel,
+        case.id,
+        render.partner_notice(notice.id),
+        refs={"notice_id": notice.id},
+    )
+
+
+def notice_key(notice_id: int) -> str:
+    return f"notice:{notice_id}"
+
+
+def notice_refresh(case: Case, notice: PartnerNotice, reason: str) -> Outgoing:
+    """The notice again in the partner's channel (its receipt, once acknowledged)."""
+    return Outgoing(
+        NOTICE_UPDATE,
+        f"notice-update:{notice.id}:{reason}",
+        notice_key(notice.id),
+        case.id,
+        render.partner_notice(notice.id),
+        refs={"notice_id": notice.id},
+    )

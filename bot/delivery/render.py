@@ -1,0 +1,193 @@
+"""What the messages that show a case say, rendered from the database inside a transaction.
+
+Each function returns the renderer that ``bot.delivery.messages.queue`` calls just before the
+transaction commits; it reads the case as that transaction leaves it. Pure views
+(``bot.views``) do the wording; this module only gathers what they need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.case_state import CaseDetails, CaseRecord, required_duties
+from bot.messages import t
+from bot.views import case as case_views
+from bot.views import duties as duty_views
+from bot.views import notices as notice_views
+from bot.views import steps as step_views
+from bot.views.text import safe
+from bot.workflow import CaseState, next_step_key
+from bot.workspace import PartnerRole
+from storage import cases as case_rows
+from storage import catalogue as catalogue_rows
+from storage import notices as notice_rows
+from storage import outbox as outbox_rows
+from storage import timers as timer_rows
+
+Blocks = list[dict[str, Any]]
+Content = tuple[str, Blocks | None]
+Renderer = Callable[[Session], Content]
+PERMALINK = "{permalink}"  # filled in when sent: only Slack knows the card's link
+
+
+def _case(session: Session, case_id: int) -> CaseRecord:
+    case = case_rows.by_id(session, case_id)
+    assert case is not None, f"no case {case_id}"
+    return case.record()
+
+
+def _system_name(session: Session, case: CaseRecord) -> str:
+    system = catalogue_rows.system(session, case.system_id)
+    return system.name if system else case.system_id
+
+
+def case_notes(session: Session, case: CaseRecord) -> list[str]:
+    """What the case waits on, for its card and ``status``: the next escalation, the Art. 73
+    deadline, and how many partner notices are acknowledged."""
+    lang = case.language
+    notes: list[str] = []
+    escalation = timer_rows.next_escalation(session, case.id)
+    if escalation is not None:
+        level, at = escalation
+        notes.append(t("card.next_escalation", lang, level=level, when=case_views.when(at)))
+    due = case.details.report_due
+    if due is not None and case.state not in (CaseState.CLOSED, CaseState.DISMISSED):
+        notes.append(t("card.deadline", lang, due=due.isoformat()))
+    sent = notice_rows.of_case(session, case.id)
+    if sent:
+        notes.append(t("card.notices", lang, counts=notice_views.counts_line(sent, lang)))
+    return notes
+
+
+def authority_names(session: Session, details: CaseDetails) -> dict[str, str]:
+    """The names of the authority and the notified body fixed on the case, as the catalogue
+    has them."""
+    names: dict[str, str] = {}
+    for key, partner_id in (
+        ("authority", details.authority),
+        ("notified_body", details.notified_body),
+    ):
+        partner = catalogue_rows.partner(session, partner_id) if partner_id else None
+        if partner is not None:
+            names[key] = partner.name
+    return names
+
+
+def card(case_id: int) -> Renderer:
+    def render(session: Session) -> Content:
+        case = _case(session, case_id)
+        lang = case.language
+        next_step = t(next_step_key(CaseState(case.state)), lang)
+        notes = case_notes(session, case)
+        name = _system_name(session, case)
+        return (
+            case_views.card_text(case, lang),
+            case_views.case_card(case, name, next_step, lang, notes),
+        )
+
+    return render
+
+
+def acknowledge_step(case_id: int, lang: str) -> Renderer:
+    """The thread's first step, and a warning where the system has no distributor to tell."""
+
+    def render(session: Session) -> Content:
+        case = _case(session, case_id)
+        blocks = case_views.acknowledge_step(case, lang) + _distributor_warning(session, case, lang)
+        return t("step.acknowledge.text", lang, ref=case.ref), blocks
+
+    return render
+
+
+def _distributor_warning(session: Session, case: CaseRecord, lang: str) -> Blocks:
+    """Art. 20(1) expects distributors to be told: say so at once, not at approval."""
+    partners = catalogue_rows.partners_of(session, case.system_id)
+    if any(p.role == PartnerRole.DISTRIBUTOR for p in partners):
+        return []
+    name = safe(_system_name(session, case), 150)
+    warning = t("report.no_distributor", lang, system=name)
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": warning}]}]
+
+
+def next_step(case_id: int, line: str, lang: str, approvers: list[str]) -> Renderer:
+    """After a decision: its timeline line, then what the thread asks for now."""
+
+    def render(session: Session) -> Content:
+        return step_views.thread_update(line, _case(session, case_id), lang, approvers)
+
+    return render
+
+
+def answered_step(asked: str, line: str) -> Renderer:
+    """The asked step as it was posted, without its buttons, with how it was answered."""
+
+    def render(session: Session) -> Content:
+        step = outbox_rows.by_key(session, asked)
+        blocks = (step.payload.get("blocks") if step is not None else None) or []
+        return step_views.finished_step(blocks, line)
+
+    return render
+
+
+def panel(case_id: int, topic: str) -> Renderer:
+    def render(session: Session) -> Content:
+        case = _case(session, case_id)
+        if topic == "duties":
+            return duties_panel(session, case)
+        return notices_panel(session, case)
+
+    return render
+
+
+def duties_panel(session: Session, case: CaseRecord) -> Content:
+    names = authority_names(session, case.details)
+    deadline = case.details.art73()
+    line = (
+        duty_views.deadline_line(
+            deadline.category, deadline.due, deadline.days, deadline.article, case.language
+        )
+        if deadline
+        else None
+    )
+    return duty_views.panel(case, required_duties(case.details), line, names, case.language)
+
+
+def notices_panel(session: Session, case: CaseRecord) -> Content:
+    notices = notice_rows.of_case(session, case.id, case.details.notices_version)
+    names = {
+        n.partner_id: (
+            p.name if (p := catalogue_rows.partner(session, n.partner_id)) else n.partner_id
+        )
+        for n in notices
+    }
+    return notice_views.notice_status(case, notices, names, case.language)
+
+
+def partner_notice(notice_id: int) -> Renderer:
+    """The notice in the partner's language (English where the partner has none)."""
+
+    def render(session: Session) -> Content:
+        notice = notice_rows.by_id(session, notice_id)
+        assert notice is not None, f"no notice {notice_id}"
+        case = _case(session, notice.case_id)
+        partner = catalogue_rows.partner(session, notice.partner_id)
+        return notice_views.partner_notice(
+            case,
+            notice,
+            partner.name if partner else notice.partner_id,
+            _system_name(session, case),
+            notice.language or "en",
+        )
+
+    return render
+
+
+def reporter_confirmation(case_id: int) -> Renderer:
+    def render(session: Session) -> Content:
+        case = _case(session, case_id)
+        return t("report.done", case.language, ref=case.ref, link=PERMALINK), None
+
+    return render
