@@ -29,6 +29,7 @@ from bot.local import PEOPLE, LocalBot
 from bot.standin import DriverResponse, Message
 from bot.standin.driver import find_element
 from bot.views import ids
+from storage import outbox as outbox_rows
 
 T = TypeVar("T")
 
@@ -40,8 +41,9 @@ APPROVER2 = "U0APPROVE2"  # waives one partner notice
 PARTNER = "U0PARTNER1"  # of another workspace, in every partner channel (Slack Connect)
 ACME_CONTACT = "U0ACMECON1"  # ACME Distribution's listed contact
 GENERAL = "C0GENERAL1"
-WAIT_SECONDS = 5.0  # far above what a step takes (about 1 s: the outbox paces a channel)
+WAIT_SECONDS = 30.0  # far above what a step takes (about 1 s: the outbox paces a channel)
 QUIET_SECONDS = 0.25  # no Web API call for this long: the bot has finished the step
+OUTBOX_SOON = timedelta(seconds=5)  # retries within this are still part of the step
 SWEEP_SECONDS = 0.1  # the demo is the scheduler's clock, ticking faster than sweep_interval
 
 REPORT = {
@@ -277,6 +279,9 @@ class Demo:
             self._swept = time.monotonic()
 
     def _settle(self) -> None:
+        """Wait until the step has played out: Slack has heard nothing new for a moment, and
+        the outbox owes nothing it would send within a few seconds (an edit waiting for the
+        message it edits is part of this step, however busy the machine is)."""
         deadline = time.monotonic() + WAIT_SECONDS
         count, quiet_since = len(self.standin.calls()), time.monotonic()
         while time.monotonic() < deadline:
@@ -285,8 +290,12 @@ class Demo:
             now = len(self.standin.calls())
             if now != count:
                 count, quiet_since = now, time.monotonic()
-            elif time.monotonic() - quiet_since >= QUIET_SECONDS:
+            elif time.monotonic() - quiet_since >= QUIET_SECONDS and self._outbox_idle():
                 return
+
+    def _outbox_idle(self) -> bool:
+        with self.bot.services.db.read() as session:
+            return outbox_rows.due_by(session, self.bot.clock() + OUTBOX_SOON) == 0
 
 
 # ---------------------------------------------------------------- the case, step by step

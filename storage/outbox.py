@@ -161,6 +161,16 @@ def for_case(session: Session, case_id: int) -> Sequence[OutboxMessage]:
     ).all()
 
 
+def due_by(session: Session, moment: datetime) -> int:
+    """How many messages are waiting to go out by ``moment`` (in flight ones included)."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.not_before <= moment)
+    )
+    return int(count or 0)
+
+
 def depth(session: Session) -> int:
     count = session.scalar(
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == PENDING)
