@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from bot.clock import FakeClock
 from bot.local import LocalBot
 from tests.e2e.test_home import opened_home, publishes, section_text
@@ -34,22 +36,25 @@ def initial_date(view: dict[str, Any], block_id: str) -> str:
     return str(block["element"]["initial_date"])
 
 
-def test_the_assessment_modal_offers_today_where_the_organisation_works(
-    bot: LocalBot, clock: FakeClock
-) -> None:
+@pytest.fixture
+def confirm_modal(bot: LocalBot, clock: FakeClock) -> dict[str, Any]:
+    """An acknowledged case's Confirm modal, opened at 00:30 in Amsterdam."""
     walk_to(bot, "acknowledged")
     clock.now = LATE_EVENING_UTC
-    view = open_step_modal(bot, "case_confirm", OFFICER)
-    assert initial_date(view, "aware_on") == "2026-12-01"
+    return open_step_modal(bot, "case_confirm", OFFICER)
+
+
+def test_the_assessment_modal_offers_today_where_the_organisation_works(
+    confirm_modal: dict[str, Any],
+) -> None:
+    assert initial_date(confirm_modal, "aware_on") == "2026-12-01"
 
 
 def test_awareness_on_the_organisations_today_is_not_refused_as_still_to_come(
-    bot: LocalBot, clock: FakeClock
+    bot: LocalBot, confirm_modal: dict[str, Any]
 ) -> None:
     """In UTC it is still 30 November, so 1 December would be a date to come."""
-    walk_to(bot, "acknowledged")
-    clock.now = LATE_EVENING_UTC
-    view = open_step_modal(bot, "case_confirm", OFFICER)
+    view = confirm_modal
     response = bot.driver.submit(
         view["id"], user=OFFICER, values={**ASSESSMENT, "aware_on": "2026-12-01"}
     )
