@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def today_in(timezone: str, now: datetime) -> date:
+    """The date it is at ``now`` where the organisation works (the workspace's ``timezone``).
+
+    Every "today" a person sees or is held to goes through here: the dates a modal offers, the
+    refusal of a date to come or gone, whether an Art. 73 report is late. UTC's date is a
+    different day for an hour or more each night in most of Europe.
+    """
+    return now.astimezone(ZoneInfo(timezone)).date()
 
 
 class FakeClock:

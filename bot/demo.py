@@ -20,11 +20,11 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, TextIO, TypeVar
-from zoneinfo import ZoneInfo
 
 from bot import transcript
+from bot.clock import today_in
 from bot.local import PEOPLE, LocalBot
 from bot.standin import DriverResponse, Message
 from bot.standin.driver import find_element
@@ -336,9 +336,9 @@ def acknowledge(demo: Demo) -> None:
     demo.wait_for("the thread to move on to the next step", lambda: demo.new_replies() or None)
 
 
-def today() -> date:
+def today(demo: Demo) -> date:
     """The date where the sample organisation works (the bot refuses awareness to come)."""
-    return datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+    return today_in(demo.bot.workspace.timezone, demo.bot.clock())
 
 
 ASSESSMENT = {
@@ -382,7 +382,7 @@ def assess(demo: Demo) -> None:
     if step is None:
         raise DemoFailure("no Confirm button in the thread")
     demo.click(OFFICER, step, ids.CONFIRM)
-    aware = (today() - timedelta(days=1)).isoformat()
+    aware = (today(demo) - timedelta(days=1)).isoformat()
     demo.fill_modal(OFFICER, {**ASSESSMENT, "aware_on": aware})
     demo.wait_for(
         "the duties panel with the Art. 73 deadline in the thread",
@@ -403,7 +403,7 @@ def propose(demo: Demo) -> None:
     step = demo.step_message(action)
     assert step is not None  # assess waited for it
     demo.click(OFFICER, step, action)
-    target = (today() + timedelta(days=14)).isoformat()
+    target = (today(demo) + timedelta(days=14)).isoformat()
 
     def plan(view: dict[str, Any]) -> dict[str, Any]:
         if not any(b.get("block_id") == "art73_6" for b in view.get("blocks", [])):

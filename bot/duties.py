@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bot import audit, case_state, panels, timers
 from bot.case_state import Art73, CaseRecord, DutyRecord, PartnerRef
-from bot.clock import Clock
+from bot.clock import Clock, today_in
 from bot.deadlines import due_moment
 from bot.delivery import messages, render
 from bot.errors import UserError
@@ -131,7 +130,7 @@ class Duties:
         with self.db.transaction() as session:
             case = self._case(session, number, lock=True)
             self._may(case, duty, user_id, team_id)
-            today = now.astimezone(ZoneInfo(self.workspace.timezone)).date()
+            today = today_in(self.workspace.timezone, now)
             if data.get("on") and date.fromisoformat(str(data["on"])) > today:
                 raise UserError("duty.on.future", field="on")
             recorded = DutyRecord.model_validate({**data, "by": user_id, "at": now})
@@ -158,7 +157,7 @@ class Duties:
             before = case.details.art73()
             if before is None:
                 raise UserError("duty.not_applicable")
-            if aware_on > now.astimezone(ZoneInfo(self.workspace.timezone)).date():
+            if aware_on > today_in(self.workspace.timezone, now):
                 raise UserError("assess.aware.future", field="aware_on")
             case.details = case.details.model_copy(update={"aware_on": aware_on})
             after = case.details.art73()

@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.workspace import Policy, QuietHours
+from bot.workspace import Level, Policy, QuietHours, Repeat
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -47,14 +47,6 @@ class Window:
             if day.weekday() in self.days and opening > local:
                 return opening.astimezone(moment.tzinfo)
         raise ValueError("quiet-hours window has no opening")  # unreachable with ≥1 day
-
-
-@dataclass(frozen=True)
-class Level:
-    after: timedelta
-    notify: tuple[str, ...]
-    repeat_every: timedelta | None = None
-    repeat_max: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,24 +104,26 @@ def thaw(data: dict[str, Any]) -> FrozenPolicy:
             end=time.fromisoformat(spec["to"]),
             zone=ZoneInfo(data.get("timezone") or "UTC"),
         )
-    levels = tuple(
-        Level(
-            after=timedelta(seconds=level["after"]),
-            notify=tuple(level["notify"]),
-            repeat_every=timedelta(seconds=level["repeat_every"])
-            if level.get("repeat_every")
-            else None,
-            repeat_max=int(level.get("repeat_max") or 0),
-        )
-        for level in data["levels"]
+    return FrozenPolicy(tuple(_thaw_level(level) for level in data["levels"]), window)
+
+
+def _thaw_level(stored: dict[str, Any]) -> Level:
+    """The workspace file's level again, from ``freeze``'s form: a negative ``after`` was a
+    ``before``. The stored form stays as it is, for the timers already in the database."""
+    offset = timedelta(seconds=stored["after"])
+    every = stored.get("repeat_every")
+    return Level(
+        after=max(offset, timedelta(0)),
+        before=-offset if offset < timedelta(0) else None,
+        notify=list(stored["notify"]),
+        repeat=Repeat(every=timedelta(seconds=every), max=stored["repeat_max"]) if every else None,
     )
-    return FrozenPolicy(levels, window)
 
 
 def first(policy: FrozenPolicy, anchor: datetime) -> tuple[Position, datetime] | None:
     if not policy.levels:
         return None
-    return Position(0), _in_window(policy, anchor + policy.levels[0].after)
+    return Position(0), _in_window(policy, anchor + policy.levels[0].offset)
 
 
 def following(
@@ -142,11 +136,11 @@ def following(
     """
     nxt = fired.level + 1
     if nxt < len(policy.levels):
-        return Position(nxt), _in_window(policy, anchor + policy.levels[nxt].after)
-    last = policy.levels[-1]
-    if last.repeat_every is None or fired.repeat >= last.repeat_max:
+        return Position(nxt), _in_window(policy, anchor + policy.levels[nxt].offset)
+    repeat = policy.levels[-1].repeat
+    if repeat is None or fired.repeat >= repeat.max:
         return None
-    return Position(fired.level, fired.repeat + 1), _in_window(policy, fired_at + last.repeat_every)
+    return Position(fired.level, fired.repeat + 1), _in_window(policy, fired_at + repeat.every)
 
 
 def level_of(policy: FrozenPolicy, position: Position) -> Level:

@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 from slack_sdk import WebClient
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.case_state import MeasureStatus, list_order, state_range
 from bot.cases import OPEN_STATES
-from bot.clock import Clock
+from bot.clock import Clock, today_in
 from bot.timers import WAITING_STATE
 from bot.views.home import PAGE, Entry, HomeData, Label, Section, home_view
 from bot.workflow import Action, CaseState
@@ -65,6 +65,7 @@ class Home:
         pages = pages or {}
         member = self.workspace.is_member(user_id)
         now = self.clock()
+        today = today_in(self.workspace.timezone, now)  # a report due before this day is late
         with self.db.read() as session:
             reports = _page(pages, "reports", _reports(session, user_id, _size(pages, "reports")))
             if not member:
@@ -76,7 +77,7 @@ class Home:
                 _page(pages, "owned", _owned(session, user_id, _size(pages, "owned"))),
                 reports,
                 _open_section(session, _size(pages, "open")),
-                _page(pages, "overdue", _overdue(session, now, _size(pages, "overdue"))),
+                _page(pages, "overdue", _overdue(session, today, _size(pages, "overdue"))),
                 _page(pages, "notices", _notices(session, _size(pages, "notices"))),
             ]
         return HomeData(user_id, True, now, sections)
@@ -224,7 +225,7 @@ def _open_section(session: Session, size: int) -> Section:
     return Section("open", [Entry(case.record()) for case in cases], total, by_state)
 
 
-def _overdue(session: Session, now: datetime, size: int) -> tuple[list[Entry], int]:
+def _overdue(session: Session, today: date, size: int) -> tuple[list[Entry], int]:
     """Escalations and reminders that have fired while the case still waits, and every Art. 73
     report not yet made (late ones first)."""
     # Timers first, in anchor order through the partial index of fired, running timers; then
@@ -260,7 +261,6 @@ def _overdue(session: Session, now: datetime, size: int) -> tuple[list[Entry], i
     deadline_total = _count(session, owed)
     deadlines = session.scalars(owed.order_by(Case.report_due, Case.number).limit(size)).all()
 
-    today = now.date()
     late: list[Entry] = []
     coming: list[Entry] = []
     for case in deadlines:

@@ -50,6 +50,19 @@ class Signals:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
+def wait_for_signal() -> None:
+    """Block the main thread until SIGTERM or SIGINT, then put the earlier handlers back.
+
+    For a caller whose shutdown is quick and needs no shield; ``serve`` keeps ``Signals``
+    installed through its bounded shutdown instead, so a second signal cannot cut it short.
+    """
+    signals = Signals().install()
+    try:
+        signals.wait()
+    finally:
+        signals.restore()
+
+
 def shut_down(steps: list[Step], timeout: float) -> bool:
     """Run ``steps`` in order within ``timeout`` seconds overall; True if all finished."""
     deadline = time.monotonic() + timeout

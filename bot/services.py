@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 
 from bot.cases import Cases
-from bot.clock import Clock
+from bot.clock import Clock, today_in
 from bot.dossier import Dossiers
 from bot.duties import Duties
 from bot.home import Home
@@ -45,7 +44,7 @@ class Services:
 
     def today(self) -> date:
         """Today where the organisation works: the default for dates people enter."""
-        return self.clock().astimezone(ZoneInfo(self.workspace.timezone)).date()
+        return today_in(self.workspace.timezone, self.clock())
 
 
 def build_services(

@@ -9,15 +9,13 @@ our own WebSocket are not signed), so both modes run the same listeners.
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from types import FrameType
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from bot.app import build_app
 from bot.errors import ConfigError
+from bot.lifecycle import wait_for_signal
 from bot.services import Services
 
 log = logging.getLogger("ncbot.socket_mode")
@@ -40,7 +38,6 @@ class SocketModeRunner:
             web_client=services.client,
             concurrency=workers,
         )
-        self._stopped = threading.Event()
 
     def start(self) -> SocketModeRunner:
         try:
@@ -66,20 +63,8 @@ class SocketModeRunner:
         Takes up to 3 s: slack-sdk's builtin connection reads with a 3-s timeout while holding
         the lock that closing needs. Within any orchestrator's stop grace period.
         """
-        self._stopped.set()
         self.handler.client.close()
 
     def run_until_signalled(self) -> None:
         """Block until SIGTERM (container stop) or SIGINT (Ctrl-C), then return to clean up."""
-
-        def on_signal(signum: int, _frame: FrameType | None) -> None:
-            log.info("stopping", extra={"signal": signal.Signals(signum).name})
-            self._stopped.set()
-
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            while not self._stopped.wait(0.5):
-                pass
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        wait_for_signal()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -28,7 +27,7 @@ from bot.case_state import (
     Reasoned,
     Stamp,
 )
-from bot.clock import Clock
+from bot.clock import Clock, today_in
 from bot.delivery import messages, render
 from bot.domain import Measure
 from bot.errors import UserError
@@ -160,7 +159,7 @@ class Steps:
         return notices.close_blockers(session, case) + duties.blockers(session, case)
 
     def _validate(self, case: Case, action: Action, data: dict[str, Any]) -> None:
-        today = self.clock().astimezone(ZoneInfo(self.workspace.timezone)).date()
+        today = today_in(self.workspace.timezone, self.clock())
         if action is Action.CONFIRM and date.fromisoformat(data["aware_on"]) > today:
             # Art. 73's deadlines count from this day: a future date would postpone them.
             raise UserError("assess.aware.future", field="aware_on")

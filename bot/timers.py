@@ -281,7 +281,7 @@ class TimerEngine:
         return {"while_state": WAITING_STATE[timer.kind].value}
 
     def _targets(
-        self, notify: tuple[str, ...], case: Case, notice: PartnerNotice | None
+        self, notify: list[str], case: Case, notice: PartnerNotice | None
     ) -> tuple[list[str], list[str], list[str]]:
         users: list[str] = []
         groups: list[str] = []

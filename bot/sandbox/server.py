@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from types import FrameType, TracebackType
+from types import TracebackType
 
+from bot.lifecycle import wait_for_signal
 from bot.sandbox.runtime import Sandbox
 from bot.sandbox.web import SandboxApp
 from bot.server import HttpServer
@@ -50,17 +49,8 @@ class SandboxServer:
         self._server.stop()
 
     def run_until_signalled(self) -> None:
-        stop = threading.Event()
-
-        def on_signal(_signum: int, _frame: FrameType | None) -> None:
-            stop.set()
-
-        previous = signal.signal(signal.SIGTERM, on_signal)
-        try:
-            while not stop.wait(0.5):
-                pass
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+        """Block until SIGTERM or Ctrl-C (SIGINT), then return for ``stop``."""
+        wait_for_signal()
 
     def __enter__(self) -> SandboxServer:
         return self.start()

@@ -18,7 +18,7 @@ from bot.clock import FakeClock
 from bot.escalation import FrozenPolicy, Position, first, following, freeze, parse_days, thaw
 from bot.local import LocalBot
 from bot.standin import SlackStandIn
-from bot.workspace import Policy, Workspace, sample_path
+from bot.workspace import DEFAULT_TIMERS, Policy, Workspace, sample_path
 from tests.scenarios import ADMIN, OFFICER, OFFICER2, case_row, report, settle, wait_for
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -106,6 +106,13 @@ def test_the_frozen_policy_survives_a_json_round_trip() -> None:
 
     data = freeze(THREE_LEVELS, timezone="Europe/Amsterdam", critical=False)
     assert thaw(json.loads(json.dumps(data))) == thaw(data)
+
+
+def test_a_stored_timer_carries_the_workspace_files_own_levels() -> None:
+    """One level type: what a timer thaws is the level as the workspace file gave it, whether
+    it counted ``after`` the anchor or ``before`` it (the Art. 73 reminders), repeats included."""
+    for p in (THREE_LEVELS, DEFAULT_TIMERS["art73_report"]):
+        assert frozen(p, critical=True).levels == tuple(p.levels)
 
 
 # --- quiet hours (office-hours window, Europe/Amsterdam) ---
