@@ -13,7 +13,7 @@ from bot.services import Services
 from bot.step_inputs import AwarenessCorrection, Investigation, Sent
 from bot.views import duties as duty_views
 from bot.views import ids
-from handlers.pipeline import CaseNumber, Incoming
+from handlers.payloads import CaseNumber, Incoming
 
 DUTY_BUTTON = re.compile("^" + re.escape(ids.DUTY_PREFIX) + "(" + "|".join(ORDER) + ")$")
 

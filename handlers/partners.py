@@ -14,7 +14,7 @@ from bot.step_inputs import Reasoned
 from bot.views import ids
 from bot.views import notices as notice_views
 from bot.views.case import user, when
-from handlers.pipeline import CaseNumber, FormRefused, Incoming, RowId
+from handlers.payloads import CaseNumber, FormRefused, Incoming, RowId
 
 
 def register(app: App, services: Services) -> None:

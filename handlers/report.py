@@ -12,7 +12,7 @@ from bot.errors import UserError
 from bot.report_input import FIELD_BLOCK, ReportInput
 from bot.services import Services
 from bot.views import ids
-from handlers.pipeline import Incoming, ReportOrigin
+from handlers.payloads import Incoming, ReportOrigin
 
 log = logging.getLogger("ncbot.report")
 

@@ -19,7 +19,7 @@ from bot.steps import INPUTS, needs_art73_6_warning
 from bot.views import ids
 from bot.views import steps as step_views
 from bot.workflow import Action
-from handlers.pipeline import CaseRef, Incoming
+from handlers.payloads import CaseRef, Incoming
 
 log = logging.getLogger("ncbot.thread")
 

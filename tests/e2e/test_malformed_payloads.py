@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.local import LocalBot
 from bot.messages import t
 from bot.workspace import Workspace
-from handlers.pipeline import MALFORMED
+from handlers.payloads import MALFORMED
 from storage.models import CaseEvent, OutboxMessage
 from tests.scenarios import (
     OFFICER,
