@@ -131,12 +131,17 @@ class Incoming:
             raise Malformed("button value")
         return _validate(model, dict(zip(names, parts, strict=True)), "button value")
 
-    def metadata(self, model: type[M]) -> M:
-        """The submitted view's ``private_metadata``: a JSON object, or for a model of one
-        field its bare value (the waiver modal holds just the case number)."""
+    def raw_metadata(self) -> str:
+        """The view's ``private_metadata`` as Slack holds it: a string, empty when unset."""
         raw = self._view().get("private_metadata") or ""
         if not isinstance(raw, str):
             raise Malformed("private_metadata")
+        return raw
+
+    def metadata(self, model: type[M]) -> M:
+        """The submitted view's ``private_metadata``: a JSON object, or for a model of one
+        field its bare value (the waiver modal holds just the case number)."""
+        raw = self.raw_metadata()
         try:
             data = json.loads(raw) if raw else {}
         except ValueError:
