@@ -12,13 +12,11 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_sdk.webhook import WebhookClient
 
 from bot import metrics, signed_requests
-from bot.messages import t
 from bot.request_context import ContextExecutor, current_request, request_scope
 from bot.services import Services
-from handlers import register_all
+from handlers import pipeline, register_all
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -63,8 +61,8 @@ def build_app(
         url_verification_enabled=not socket_mode,
     )
     app.middleware(_name_request)
+    app.edge = pipeline.install(app, services)
     register_all(app, services)
-    _report_unexpected_errors(app, services)
     return app
 
 
@@ -98,8 +96,16 @@ class ObservedApp(App):
     """
 
     def __init__(self, **kwargs: Any) -> None:
+        self.edge: pipeline.Edge | None = None  # set by build_app before any listener
         super().__init__(**kwargs)
         self.slack_signing_secret: str = kwargs.get("signing_secret") or ""
+
+    def _register_listener(self, functions: Any, *args: Any, **kwargs: Any) -> Any:
+        """Every listener runs inside the pipeline's ``Edge`` (refusals, delivery), however
+        it was registered; see ``handlers.pipeline``."""
+        if self.edge is not None:
+            functions = [self.edge.wrap(function) for function in functions]
+        return super()._register_listener(functions, *args, **kwargs)
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         with request_scope() as scope:
@@ -147,34 +153,6 @@ def drain_listeners(app: App, timeout: float) -> bool:
     waiter.start()
     waiter.join(timeout)
     return not waiter.is_alive()
-
-
-def _report_unexpected_errors(app: App, services: Services) -> None:
-    """A bug must not look like silence to the person who clicked: log it with the request's
-    ids (never its free text), and tell them nothing was changed."""
-
-    @app.error
-    def on_error(error: Exception, body: dict[str, Any]) -> None:
-        log.error(
-            "listener failed",
-            exc_info=error,
-            extra={"type": body.get("type") or body.get("command"), "team": _team(body)},
-        )
-        response_url = body.get("response_url")
-        if response_url:
-            try:
-                WebhookClient(response_url, timeout=5).send(
-                    text=t("common.error", services.lang),
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
-            except Exception:
-                log.warning("could not tell the user about the failure")
-
-
-def _team(body: dict[str, Any]) -> str | None:
-    team = body.get("team")
-    return str(team.get("id")) if isinstance(team, dict) else body.get("team_id")
 
 
 def wsgi_app(

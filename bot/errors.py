@@ -1,8 +1,9 @@
 """Errors a user or an operator can cause, each carrying what to tell them.
 
-Handlers turn a ``UserError`` into an ephemeral answer or an inline modal error in one place;
-the CLI turns a ``ConfigError`` into one line on stderr and exit code 2. Nothing a person
-caused should ever surface as a traceback.
+A listener raises a ``UserError``; the listener pipeline (``handlers.pipeline.Edge``, which
+every listener runs in) turns it into an ephemeral answer or an inline modal error. The CLI
+turns a ``ConfigError`` into one line on stderr and exit code 2. Nothing a person caused should
+ever surface as a traceback.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ EN: Final[dict[str, str | Forms]] = {
     "common.cancel": "Cancel",
     "common.nobody": "nobody yet",
     "common.error": "Something went wrong on our side; nothing was changed. Please try again.",
+    "common.malformed": "This button or form could not be read (it was changed or garbled on the way); nothing was changed. Open the case's latest message and try again.",
     # --- slash command ---
     "help.text": (
         "*/nonconformity* — report and follow suspected non-conformities of our high-risk AI "
@@ -475,6 +476,7 @@ NL: Final[dict[str, str | Forms]] = {
     "common.cancel": "Annuleren",
     "common.nobody": "nog niemand",
     "common.error": "Er ging aan onze kant iets mis; er is niets gewijzigd. Probeer het opnieuw.",
+    "common.malformed": "Deze knop of dit formulier kon niet worden gelezen (onderweg gewijzigd of verminkt); er is niets gewijzigd. Open het nieuwste bericht van de melding en probeer het opnieuw.",
     # --- slash command ---
     "help.text": (
         "*/nonconformity* — meld en volg vermoedelijke non-conformiteit van onze hoog-risico-AI-"

@@ -1,6 +1,8 @@
 """The Slack edge: one module per conversation, each with ``register(app, services)``.
 
-Listeners ack, parse into a model, call a service and render; they hold no rules of their own.
+Listeners ack, parse into a model (``handlers.payloads``), call a service and render; they hold
+no rules of their own. Every listener runs in ``handlers.pipeline.Edge``: refusals raised in it
+become answers there, and what it committed is delivered once it returns.
 """
 
 from __future__ import annotations

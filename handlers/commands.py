@@ -11,7 +11,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.cases import parse_ref
-from bot.errors import UserError
 from bot.messages import t
 from bot.services import Services
 from bot.views import case as case_views
@@ -124,11 +123,7 @@ def export_dossier(services: Services, ack: Ack, respond: Respond, user_id: str,
     if number is None:
         ack(text=t("export.usage", lang))
         return
-    try:
-        case = services.dossiers.check(user_id, number)
-    except UserError as refusal:
-        ack(text=t(refusal.key, lang, **refusal.params))
-        return
+    case = services.dossiers.check(user_id, number)  # a refusal is the pipeline's answer
     ack(text=t("export.started", lang, ref=case.ref))
     try:
         services.dossiers.upload(case, user_id)

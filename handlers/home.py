@@ -13,6 +13,7 @@ from slack_bolt import Ack, App
 from bot.services import Services
 from bot.views import ids
 from bot.views.home import MAX_PAGE, PAGE, SECTION_KEYS, pages_from
+from handlers.payloads import Incoming
 
 
 def register(app: App, services: Services) -> None:
@@ -23,11 +24,10 @@ def register(app: App, services: Services) -> None:
         services.home.publish(event["user"])
 
     @app.action(ids.HOME_MORE)
-    def on_show_more(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def on_show_more(ack: Ack, action: dict[str, Any], incoming: Incoming) -> None:
         ack()
-        view = body.get("view") or {}
-        pages = pages_from(view.get("private_metadata"))
+        pages = pages_from(incoming.raw_metadata())  # the Home's own state: garbage resets it
         key = str(action.get("value") or "")
         if key in SECTION_KEYS:
             pages[key] = min(pages.get(key, PAGE) + PAGE * 2, MAX_PAGE)
-        services.home.publish(body["user"]["id"], pages)
+        services.home.publish(incoming.user_id, pages)

@@ -8,15 +8,13 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.errors import UserError
-from bot.forms import parse_form
 from bot.messages import t
 from bot.services import Services
 from bot.step_inputs import Reasoned
 from bot.views import ids
 from bot.views import notices as notice_views
 from bot.views.case import user, when
-from handlers.forms import as_int, inline_errors, view_values
+from handlers.payloads import CaseNumber, FormRefused, Incoming, RowId
 
 
 def register(app: App, services: Services) -> None:
@@ -26,22 +24,13 @@ def register(app: App, services: Services) -> None:
         respond(text=t(key, lang, **params), response_type="ephemeral", replace_original=False)
 
     @app.action(ids.NOTICE_ACK)
-    def on_receipt(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
-    ) -> None:
+    def on_receipt(ack: Ack, respond: Respond, incoming: Incoming) -> None:
         ack()
-        who = body["user"]
-        try:
-            receipt = services.notices.acknowledge(
-                as_int(action.get("value")), who["id"], who.get("team_id")
-            )
-        except UserError as refusal:
-            tell(respond, refusal.key, **refusal.params)
-            return
+        notice_id = incoming.button(RowId).id
+        receipt = services.notices.acknowledge(notice_id, incoming.user_id, incoming.team_id)
         notice = receipt.notice
         if receipt.outcome == "counted":
             tell(respond, "notice.ack.thanks", ref=receipt.case.ref)
-            services.outbox.deliver_due(case_id=receipt.case.id)
         elif receipt.outcome == "staff":
             tell(respond, "notice.ack.staff", partner=receipt.partner_name)
         else:
@@ -49,31 +38,19 @@ def register(app: App, services: Services) -> None:
             tell(respond, "notice.ack.already", who=user(notice.ack_by, lang), when=when(at))
 
     @app.action(ids.NOTICE_RETRY)
-    def on_retry(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def on_retry(ack: Ack, respond: Respond, incoming: Incoming) -> None:
         ack()
-        who = body["user"]
-        try:
-            case_id, partner = services.notices.retry(
-                as_int(action.get("value")), who["id"], who.get("team_id")
-            )
-        except UserError as refusal:
-            tell(respond, refusal.key, **refusal.params)
-            return
+        notice_id = incoming.button(RowId).id
+        _, partner = services.notices.retry(notice_id, incoming.user_id, incoming.team_id)
         tell(respond, "notice.retry.done", partner=partner)
-        services.outbox.deliver_due(case_id=case_id)
 
     @app.action(ids.NOTICE_WAIVE)
     def on_waive(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, incoming: Incoming
     ) -> None:
         ack()
-        who = body["user"]
-        try:
-            services.notices.check_waiver(who["id"], who.get("team_id"))
-            case, options = services.notices.waivable(as_int(action.get("value")))
-        except UserError as refusal:
-            tell(respond, refusal.key, **refusal.params)
-            return
+        services.notices.check_waiver(incoming.user_id, incoming.team_id)
+        case, options = services.notices.waivable(incoming.button(CaseNumber).case)
         if not options:
             tell(respond, "waive.nothing", ref=case.ref)
             return
@@ -82,29 +59,12 @@ def register(app: App, services: Services) -> None:
         )
 
     @app.view(ids.WAIVE_CALLBACK)
-    def on_waive_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        values = view_values(view)
-        parsed = parse_form(Reasoned, {"reason": values.get("reason")})
-        if isinstance(parsed, dict):
-            ack(
-                response_action="errors",
-                errors=inline_errors(parsed, lang),
-            )
-            return
+    def on_waive_submit(ack: Ack, incoming: Incoming) -> None:
+        number = incoming.metadata(CaseNumber).case
+        values = incoming.values()
+        reason = incoming.form(Reasoned, {"reason": values.get("reason")}).reason
         if not values.get("notice"):
-            ack(response_action="errors", errors={"notice": t("report.error.choice", lang)})
-            return
-        who = body["user"]
-        try:
-            services.notices.waive(
-                as_int(view.get("private_metadata")),
-                as_int(values["notice"]),
-                who["id"],
-                who.get("team_id"),
-                parsed.reason or "",
-            )
-        except UserError as refusal:
-            ack(response_action="errors", errors={"notice": t(refusal.key, lang, **refusal.params)})
-            return
+            raise FormRefused({"notice": ("report.error.choice", {})})
+        notice_id = RowId.read(values["notice"], "notice")
+        services.notices.waive(number, notice_id, incoming.user_id, incoming.team_id, reason or "")
         ack()
-        services.outbox.deliver_due()

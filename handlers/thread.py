@@ -10,19 +10,16 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.domain import Measure
-from bot.errors import UserError
-from bot.forms import parse_form
-from bot.messages import t
 from bot.services import Services
 from bot.steps import INPUTS, needs_art73_6_warning
 from bot.views import ids
 from bot.views import steps as step_views
 from bot.workflow import Action
-from handlers.forms import inline_errors, private_metadata, view_values
+from handlers.payloads import CaseRef, Incoming
 
 log = logging.getLogger("ncbot.thread")
 
@@ -52,71 +49,42 @@ CALLBACK_PATTERN = re.compile("^(" + "|".join(re.escape(k) for k in CALLBACKS) +
 def register(app: App, services: Services) -> None:
     @app.action(BUTTON_PATTERN)
     def on_step_button(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: WebClient,
+        incoming: Incoming,
     ) -> None:
         ack()
-        user, team = body["user"]["id"], body["user"].get("team_id")
-        number, version = _parse_value(action.get("value", ""))
+        ref = incoming.button(CaseRef)
         step = BUTTONS[action["action_id"]]
-        lang = services.lang
-        try:
-            if INPUTS[step] is None:
-                case = services.steps.act(number, version, step, user, team)
-                services.outbox.deliver_due(case_id=case.id)
-                return
-            case = services.steps.check(number, version, step, user, team)
-            client.views_open(
-                trigger_id=body["trigger_id"], view=_modal_for(services, action, case, user)
-            )
-        except UserError as refusal:
-            respond(
-                text=t(refusal.key, lang, **refusal.params),
-                response_type="ephemeral",
-                replace_original=False,
-            )
+        who = (incoming.user_id, incoming.team_id)
+        if INPUTS[step] is None:
+            services.steps.act(ref.case, ref.version, step, *who)
+            return
+        case = services.steps.check(ref.case, ref.version, step, *who)
+        view = _modal_for(services, action, case, incoming.user_id)
+        client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view(CALLBACK_PATTERN)
-    def on_step_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        lang = services.lang
+    def on_step_submit(ack: Ack, view: dict[str, Any], incoming: Incoming) -> None:
         step = CALLBACKS[view["callback_id"]]
-        meta = private_metadata(view)
-        values = view_values(view)
-        if "measure" in meta:
-            values["measure"] = meta["measure"]
+        ref = incoming.metadata(CaseRef)
+        values = incoming.values()
+        if ref.measure is not None:
+            values["measure"] = ref.measure
         model = INPUTS[step]
         assert model is not None
-        parsed = parse_form(model, values)
-        if isinstance(parsed, dict):
-            ack(
-                response_action="errors",
-                errors=inline_errors(parsed, lang),
-            )
-            return
-        user = body["user"]
-        try:
-            case = services.steps.act(
-                int(meta.get("case", 0)),
-                int(meta.get("version", 0)),
-                step,
-                user["id"],
-                user.get("team_id"),
-                parsed,
-                submission_key=f"{body.get('team', {}).get('id', '')}:{view['id']}",
-            )
-        except UserError as refusal:
-            block = refusal.field or next(iter(values), "case")
-            ack(response_action="errors", errors={block: t(refusal.key, lang, **refusal.params)})
-            return
+        services.steps.act(
+            ref.case,
+            ref.version,
+            step,
+            incoming.user_id,
+            incoming.team_id,
+            incoming.form(model, values),
+            submission_key=incoming.submission_key(),
+        )
         ack()
-        services.outbox.deliver_due(case_id=case.id)
-
-
-def _parse_value(value: str) -> tuple[int, int]:
-    number, _, version = value.partition(":")
-    try:
-        return int(number), int(version)
-    except ValueError:
-        return 0, 0
 
 
 def _modal_for(services: Services, action: dict[str, Any], case: Any, user: str) -> dict[str, Any]:

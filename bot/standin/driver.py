@@ -208,8 +208,12 @@ class SlackDriver:
         values: dict[str, Any] | None = None,
         extra_state: JSON | None = None,
         team_id: str | None = None,
+        private_metadata: str | None = None,
     ) -> DriverResponse:
         """A view_submission for the stored view, like ``view_submission.json``.
+
+        ``extra_state`` replaces blocks of ``state.values`` and ``private_metadata`` the view's
+        own, as a tampering or garbling client would send them.
 
         The bot's answer is applied to the stand-in: ``update``/``push`` change the modal
         stack, ``clear`` closes it all, ``errors`` leaves it, an empty 200 closes the view.
@@ -219,6 +223,8 @@ class SlackDriver:
         state = self.view_state(view, values or {})
         state.update(extra_state or {})
         view["state"] = {"values": state}
+        if private_metadata is not None:
+            view["private_metadata"] = private_metadata
         payload: JSON = {
             "type": "view_submission",
             "team": self._team(),

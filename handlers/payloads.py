@@ -1,0 +1,222 @@
+"""What a Slack request carries, read as typed models: ``Incoming`` and the payload models.
+
+Every button value, ``private_metadata`` and modal value a listener uses is read here. What we
+did not build as it arrived — a non-integer id, a list where an object belongs, a number beyond
+what the database holds, JSON that does not parse — raises ``Malformed``, which the listener
+pipeline (``handlers.pipeline``) answers as a refusal with one warning line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from bot.errors import UserError
+from bot.forms import FieldErrors, parse_form
+from bot.views import ids
+
+M = TypeVar("M", bound=BaseModel)
+MALFORMED = "common.malformed"
+# Ids and versions we hand out: far below PostgreSQL's integer (2**31 - 1), so a number that
+# would overflow the column is refused here, not by the database.
+NUMBER_MAX = 999_999_999
+
+Number = Annotated[int, Field(ge=1, le=NUMBER_MAX)]
+Version = Annotated[int, Field(ge=0, le=NUMBER_MAX)]
+
+
+class Malformed(UserError):
+    """A payload that cannot be read as we built it. ``part`` names where (for the log line,
+    which never quotes the content)."""
+
+    def __init__(self, part: str) -> None:
+        super().__init__(MALFORMED)
+        self.part = part
+
+
+class FormRefused(UserError):
+    """A submitted modal whose values do not validate: the first error of each block."""
+
+    def __init__(self, errors: FieldErrors) -> None:
+        super().__init__("form.error.invalid")
+        self.errors = errors
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class CaseRef(_Payload):
+    """A step button (``"number:version"``) or a step modal's metadata: the case as it was
+    shown, so a stale click is refused rather than applied to a newer version."""
+
+    case: Number
+    version: Version
+    measure: str | None = None
+
+
+class CaseNumber(_Payload):
+    """A button or modal that names a case (``NC-n``) without a version."""
+
+    case: Number
+    duty: str = ""
+
+
+class RowId(_Payload):
+    """A button that names a row (a partner notice) by its id."""
+
+    id: Number
+
+    @classmethod
+    def read(cls, value: object, part: str) -> int:
+        """A row id chosen in a modal (an option's value)."""
+        return _validate(cls, {"id": value}, part).id
+
+
+class ReportOrigin(_Payload):
+    """Where ``/nonconformity report`` was typed: the report modal's metadata."""
+
+    response_url: str | None = None
+    channel: str | None = None
+
+
+_STATE = TypeAdapter(dict[str, dict[str, dict[str, Any]]])
+_OPTION = TypeAdapter(dict[str, Any])
+_OPTIONS = TypeAdapter(list[dict[str, Any]])
+_USERS = TypeAdapter(list[str])
+
+
+class Incoming:
+    """What one request carries, read on demand: each accessor returns a typed value or
+    raises ``Malformed``. Built by the pipeline's middleware; listeners take it as
+    ``incoming``."""
+
+    def __init__(self, body: Mapping[str, Any]) -> None:
+        self.body = body
+
+    @property
+    def user_id(self) -> str:
+        return str(self._user().get("id") or "")
+
+    @property
+    def team_id(self) -> str | None:
+        team = self._user().get("team_id")
+        return str(team) if team else None
+
+    @property
+    def workspace_id(self) -> str:
+        """The workspace the request came through (``team.id``); empty for org-wide installs."""
+        team = self.body.get("team")
+        return str(team.get("id") or "") if isinstance(team, dict) else ""
+
+    def _user(self) -> dict[str, Any]:
+        user = self.body.get("user")
+        if not isinstance(user, dict):
+            raise Malformed("user")
+        return user
+
+    def button(self, model: type[M]) -> M:
+        """The clicked button's value: ``"n:v"`` for a ``CaseRef``, ``"n"`` otherwise."""
+        actions = self.body.get("actions")
+        action = actions[0] if isinstance(actions, list) and actions else None
+        value = action.get("value") if isinstance(action, dict) else None
+        if not isinstance(value, str):
+            raise Malformed("button value")
+        names = _required(model)
+        parts = value.split(":") if len(names) > 1 else [value]
+        if len(parts) != len(names):
+            raise Malformed("button value")
+        return _validate(model, dict(zip(names, parts, strict=True)), "button value")
+
+    def raw_metadata(self) -> str:
+        """The view's ``private_metadata`` as Slack holds it: a string, empty when unset."""
+        raw = self._view().get("private_metadata") or ""
+        if not isinstance(raw, str):
+            raise Malformed("private_metadata")
+        return raw
+
+    def metadata(self, model: type[M]) -> M:
+        """The submitted view's ``private_metadata``: a JSON object, or for a model of one
+        field its bare value (the waiver modal holds just the case number)."""
+        raw = self.raw_metadata()
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            raise Malformed("private_metadata") from None
+        if not isinstance(data, dict):
+            names = _required(model)
+            if isinstance(data, (int, str)) and not isinstance(data, bool) and len(names) == 1:
+                data = {names[0]: data}
+            else:
+                raise Malformed("private_metadata")
+        return _validate(model, data, "private_metadata")
+
+    def values(self) -> dict[str, Any]:
+        """``{block_id: value}`` for every input of the submitted view; an untouched input
+        reads as None."""
+        try:
+            state = _STATE.validate_python((self._view().get("state") or {}).get("values") or {})
+        except (ValidationError, AttributeError):
+            raise Malformed("state.values") from None
+        values: dict[str, Any] = {}
+        for block_id, actions in state.items():
+            element = actions.get(ids.INPUT_ACTION) or next(iter(actions.values()), {})
+            values[block_id] = _element_value(element)
+        return values
+
+    def form(
+        self,
+        model: type[M],
+        values: Mapping[str, object] | None = None,
+        field_block: Mapping[str, str] | None = None,
+    ) -> M:
+        """The submitted view's values (or ``values``) as a validated ``model``."""
+        parsed = parse_form(model, self.values() if values is None else values, field_block)
+        if isinstance(parsed, dict):
+            raise FormRefused(parsed)
+        return parsed
+
+    def submission_key(self) -> str:
+        """One modal submitted once: the same key however often it arrives."""
+        return f"{self.workspace_id}:{self._view().get('id', '')}"
+
+    def _view(self) -> dict[str, Any]:
+        view = self.body.get("view")
+        if not isinstance(view, dict):
+            raise Malformed("view")
+        return view
+
+
+def _required(model: type[BaseModel]) -> list[str]:
+    return [name for name, field in model.model_fields.items() if field.is_required()]
+
+
+def _validate(model: type[M], data: dict[str, Any], part: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        raise Malformed(part) from None
+
+
+def _element_value(element: dict[str, Any]) -> Any:
+    """One input's value, by its type; a shape Slack does not send is ``Malformed``."""
+    kind = element.get("type")
+    try:
+        if kind in ("static_select", "radio_buttons", "external_select"):
+            option = element.get("selected_option")
+            return _OPTION.validate_python(option).get("value") if option else None
+        if kind in ("multi_static_select", "checkboxes"):
+            options = _OPTIONS.validate_python(element.get("selected_options") or [])
+            return [option.get("value") for option in options]
+        if kind == "users_select":
+            return element.get("selected_user")
+        if kind == "multi_users_select":
+            return _USERS.validate_python(element.get("selected_users") or [])
+        if kind == "datepicker":
+            return element.get("selected_date")
+    except ValidationError:
+        raise Malformed("state.values") from None
+    return element.get("value")
