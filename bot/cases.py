@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import audit, duties, timers
+from bot import actors, audit, duties, timers
 from bot.clock import Clock
 from bot.errors import UserError
 from bot.messages import t
@@ -99,12 +99,15 @@ class Cases:
                 existing = case_rows.by_submission(session, submission_key)
                 if existing is not None:
                     raise _Duplicate(existing)
-                case = self._new_case(
-                    session, data, number, reporter_id, reporter_team, submission_key
+                case = self.open_in(
+                    session,
+                    data,
+                    number=number,
+                    reporter_id=reporter_id,
+                    reporter_team=reporter_team,
+                    submission_key=submission_key,
+                    response_url=response_url,
                 )
-                bind_case(case.id)
-                self._enqueue_first_messages(session, case, response_url)
-                timers.start_for_report(session, case, self.workspace, self.clock())
             return Reported(case, created=True)
         except _Duplicate as duplicate:
             # The duplicate's session was rolled back: read the original afresh.
@@ -112,6 +115,26 @@ class Cases:
                 original = case_rows.by_id(session, duplicate.case_id)
             assert original is not None
             return Reported(original, created=False)
+
+    def open_in(
+        self,
+        session: Session,
+        data: ReportInput,
+        *,
+        number: int,
+        reporter_id: str,
+        reporter_team: str,
+        submission_key: str,
+        response_url: str | None = None,
+    ) -> Case:
+        """A new case inside the caller's transaction: the row, its first event, the messages
+        it owes and its timers. Alerts from monitoring (``bot.alerts``) open cases here too, in
+        the transaction that records the alert group."""
+        case = self._new_case(session, data, number, reporter_id, reporter_team, submission_key)
+        bind_case(case.id)
+        self._enqueue_first_messages(session, case, response_url)
+        timers.start_for_report(session, case, self.workspace, self.clock())
+        return case
 
     def _new_case(
         self,
@@ -194,6 +217,8 @@ class Cases:
                 "step": "acknowledge",
             },
         )
+        if actors.is_system(case.reporter_id):
+            return  # nobody to tell: the thread is where monitoring's case is followed
         outbox.enqueue(
             session,
             dedupe_key=f"reporter:{case.id}",

@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import duties
+from bot import actors, duties
 from bot.cases import OPEN_STATES
 from bot.clock import Clock
 from bot.timers import WAITING_STATE
@@ -137,7 +137,7 @@ class Home:
                 APPROVAL_EVENTS
             ):
                 users += list(self.workspace.roles.approvers)
-        return list(dict.fromkeys(u for u in users if u))
+        return list(dict.fromkeys(u for u in users if u and not actors.is_system(u)))
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from bot import audit, duties, notices, panels, timers
+from bot import actors, audit, duties, notices, panels, timers
 from bot.clock import Clock
 from bot.domain import Measure
 from bot.errors import UserError
@@ -240,16 +240,19 @@ class Steps:
             payload={"text": text, "blocks": blocks, "step": case.state},
         )
         if action is Action.DISMISS:
+            # A report by monitoring has no one to DM: its thread hears the reason instead.
+            to_thread = actors.is_system(case.reporter_id)
             outbox.enqueue(
                 session,
                 dedupe_key=f"dismissed:{case.id}:{case.version}",
-                kind="dm",
-                target=case.reporter_id,
+                kind="thread" if to_thread else "dm",
+                target=case.channel if to_thread else case.reporter_id,
                 case_id=case.id,
+                in_thread=to_thread,
                 now=now,
                 payload={
                     "text": t(
-                        "dismissed.reporter",
+                        "dismissed.thread" if to_thread else "dismissed.reporter",
                         lang,
                         ref=case.ref,
                         reason=step_views.safe_reason(data["reason"]),
