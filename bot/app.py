@@ -14,6 +14,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.webhook import WebhookClient
 
 from bot import metrics
+from bot.alerts.http import PREFIX as ALERTS_PREFIX
 from bot.messages import t
 from bot.request_context import ContextExecutor, current_request, request_scope
 from bot.services import Services
@@ -145,12 +146,15 @@ def _team(body: dict[str, Any]) -> str | None:
     return str(team.get("id")) if isinstance(team, dict) else body.get("team_id")
 
 
-def wsgi_app(app: App, services: Services) -> WSGIApp:
-    """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer."""
+def wsgi_app(app: App, services: Services, *, alerts: WSGIApp | None = None) -> WSGIApp:
+    """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer, and
+    ``/alerts/…`` for monitoring when ``alerts`` is given (``ALERTS_TOKEN`` is set)."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if alerts is not None and path.startswith(ALERTS_PREFIX):
+            return alerts(environ, start_response)  # bearer token, not Slack's signature
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _health(services, start_response)
         if path == EVENTS_PATH:

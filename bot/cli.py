@@ -33,7 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs.redact_values(
             *(
                 getattr(settings, name).get_secret_value()
-                for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+                for name in (
+                    "SLACK_BOT_TOKEN",
+                    "SLACK_SIGNING_SECRET",
+                    "SLACK_APP_TOKEN",
+                    "ALERTS_TOKEN",
+                )
                 if getattr(settings, name, None) is not None
             )
         )
@@ -117,7 +122,10 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
         services, signing_secret=settings.secret("SLACK_SIGNING_SECRET"), workers=settings.WORKERS
     )
     server = HttpServer(
-        wsgi_app(app, services), host=settings.HOST, port=settings.PORT, threads=settings.WORKERS
+        wsgi_app(app, services, alerts=_alerts_app(settings, services)),
+        host=settings.HOST,
+        port=settings.PORT,
+        threads=settings.WORKERS,
     )
     metrics_server = _metrics_server(settings, services)
     signals = Signals().install()
@@ -198,6 +206,7 @@ def _socket(settings: Settings, _args: argparse.Namespace) -> int:
         services.db.dispose()
         raise
     metrics_server = _metrics_server(settings, services)
+    alerts_server = _alerts_server(settings, services)
     stopping = threading.Event()
     scheduler = start_scheduler(services, stopping=stopping)
     check_at_start(services.client, services.workspace)
@@ -207,12 +216,38 @@ def _socket(settings: Settings, _args: argparse.Namespace) -> int:
     finally:
         stopping.set()
         runner.stop()
+        if alerts_server is not None:
+            alerts_server.stop()
         scheduler.shutdown(wait=True)
         if metrics_server is not None:
             metrics_server.stop()
         services.db.dispose()
     log.info("stopped")
     return 0
+
+
+def _alerts_app(settings: Settings, services: Any) -> Any:
+    """Monitoring's endpoints (``POST /alerts/…``), or None when ALERTS_TOKEN is not set."""
+    token = settings.ALERTS_TOKEN.get_secret_value() if settings.ALERTS_TOKEN else ""
+    if not token.strip():
+        return None
+    from bot.alerts.http import alerts_app
+
+    return alerts_app(services.alerts, token)
+
+
+def _alerts_server(settings: Settings, services: Any) -> Any:
+    """Socket Mode needs no inbound port for Slack, but monitoring must reach the bot: with
+    ALERTS_TOKEN set, ``/alerts/…`` is served on PORT."""
+    app = _alerts_app(settings, services)
+    if app is None:
+        return None
+    from bot.server import HttpServer
+
+    server = HttpServer(app, host=settings.HOST, port=settings.PORT, threads=settings.WORKERS)
+    server.start_in_thread()
+    log.info("alerts endpoint", extra={"host": server.host, "port": server.port})
+    return server
 
 
 def _doctor(_settings: Settings, _args: argparse.Namespace) -> int:
