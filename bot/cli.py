@@ -233,7 +233,7 @@ def _alerts_app(settings: Settings, services: Any) -> Any:
         return None
     from bot.alerts.http import alerts_app
 
-    return alerts_app(services.alerts, token)
+    return alerts_app(services.alerts, token, services.outbox.deliver_due)
 
 
 def _alerts_server(settings: Settings, services: Any) -> Any:

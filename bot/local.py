@@ -12,6 +12,7 @@ from types import TracebackType
 
 from pydantic import SecretStr
 
+from bot.alerts.http import AlertsEndpoint, alerts_app
 from bot.app import EVENTS_PATH, WSGIApp, build_app, wsgi_app
 from bot.clock import Clock, utc_now
 from bot.runtime import start_runtime
@@ -100,6 +101,7 @@ class LocalBot:
         self.clock = clock
         self.workers = workers
         self.alerts_token = alerts_token  # serves POST /alerts/… when set, as ALERTS_TOKEN does
+        self._alerts_endpoint: AlertsEndpoint | None = None
         self._server: HttpServer | None = None
         self.services: Services
         self.driver: SlackDriver
@@ -133,9 +135,10 @@ class LocalBot:
     def _alerts(self) -> WSGIApp | None:
         if not self.alerts_token:
             return None
-        from bot.alerts.http import alerts_app
-
-        return alerts_app(self.services.alerts, self.alerts_token)
+        self._alerts_endpoint = alerts_app(
+            self.services.alerts, self.alerts_token, self.services.outbox.deliver_due
+        )
+        return self._alerts_endpoint
 
     @property
     def base_url(self) -> str:
@@ -155,6 +158,8 @@ class LocalBot:
             self._server.stop()
         # Listeners go on delivering after their ack; let them finish before the database goes.
         self._listeners.shutdown(wait=True)
+        if self._alerts_endpoint is not None:
+            self._alerts_endpoint.close()  # its deliveries too
         self.services.db.dispose()
         if self._own_standin:
             self.standin.stop()

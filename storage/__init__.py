@@ -2,4 +2,4 @@
 
 # Every table registers on the shared metadata when ``storage`` is imported, so Alembic and the
 # migration test see them all.
-from storage import alerts as _alerts  # noqa: E402,F401
+from storage import alerts as _alerts  # noqa: F401

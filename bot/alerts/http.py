@@ -12,7 +12,9 @@ import contextvars
 import hmac
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bot.alerts.payloads import Refused, Signal, alertmanager_signals, generic_signal
@@ -40,28 +42,75 @@ STATUS_TEXT = {
 }
 
 
-def alerts_app(alerts: Alerts, token: str) -> WSGIApp:
-    """The endpoints, guarded by ``Authorization: Bearer <token>``; an empty token is refused
-    here, as an empty signing secret is for Slack: every request would otherwise pass."""
-    if not token:
-        raise ValueError("an empty ALERTS_TOKEN is refused")
-    expected = f"Bearer {token}".encode()
-    config = alerts.workspace.alerts
-    readers: dict[str, Callable[[bytes], list[Signal]]] = {
-        ALERTMANAGER_PATH: lambda body: alertmanager_signals(body, config, alerts.lang),
-        GENERIC_PATH: lambda body: [generic_signal(body, config)],
-    }
+class Deliveries:
+    """Sends what alerts queued soon after their 200, as Slack listeners do after their ack,
+    rather than at the next sweep: one background thread, and a case already waiting for it is
+    not queued twice, so a storm of repeats becomes a handful of deliveries. What it does not
+    get to (a stop, a crash) is sent by the sweep: the rows are committed."""
 
-    def handle(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def __init__(self, deliver: Callable[..., int]) -> None:
+        self._deliver = deliver
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alerts-delivery")
+        self._waiting: set[int | None] = set()
+        self._lock = threading.Lock()
+
+    def soon(self, case_id: int | None) -> None:
+        with self._lock:
+            if case_id in self._waiting:
+                return
+            self._waiting.add(case_id)
+        self._pool.submit(self._run, case_id)
+
+    def _run(self, case_id: int | None) -> None:
+        with self._lock:
+            self._waiting.discard(case_id)  # rows committed from now on get another run
+        try:
+            self._deliver(case_id=case_id)
+        except Exception as exc:
+            log.warning(
+                "alert delivery failed; the sweep sends it",
+                extra={"case_id": case_id, "error": type(exc).__name__},
+            )
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class AlertsEndpoint:
+    """The WSGI app for ``/alerts/…``, guarded by ``Authorization: Bearer <token>``. An empty
+    token is refused here, as an empty signing secret is for Slack: every request would pass."""
+
+    def __init__(self, alerts: Alerts, token: str, deliver: Callable[..., int] | None) -> None:
+        if not token:
+            raise ValueError("an empty ALERTS_TOKEN is refused")
+        self.alerts = alerts
+        self._expected = f"Bearer {token}".encode()
+        config = alerts.workspace.alerts
+        self._readers: dict[str, Callable[[bytes], list[Signal]]] = {
+            ALERTMANAGER_PATH: lambda body: alertmanager_signals(body, config, alerts.lang),
+            GENERIC_PATH: lambda body: [generic_signal(body, config)],
+        }
+        self.deliveries = Deliveries(deliver) if deliver is not None else None
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        # A fresh context per request: the case id a request binds must not stay on the
+        # server thread for the next one.
+        def scoped() -> Iterable[bytes]:
+            with request_scope():
+                return self._handle(environ, start_response)
+
+        return contextvars.copy_context().run(scoped)
+
+    def _handle(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         try:
-            read = readers.get(path)
+            read = self._readers.get(path)
             if read is None:
                 raise Refused(404, "no such alerts endpoint")
             if environ.get("REQUEST_METHOD") != "POST":
                 raise Refused(405, "only POST")
             given = str(environ.get("HTTP_AUTHORIZATION", "")).encode()
-            if not hmac.compare_digest(given, expected):
+            if not hmac.compare_digest(given, self._expected):
                 raise Refused(401, "missing or wrong bearer token")
             signals = read(_body(environ))
         except Refused as refused:
@@ -71,11 +120,14 @@ def alerts_app(alerts: Alerts, token: str) -> WSGIApp:
             )
             return _answer(start_response, refused.status, {"ok": False, "error": refused.reason})
         try:
-            outcomes = [(signal, alerts.receive(signal)) for signal in signals]
+            outcomes = [(signal, self.alerts.receive(signal)) for signal in signals]
         except Exception as exc:
             # The database is down or busy: Alertmanager retries a 5xx; say so in one line.
             log.error("alert not stored", extra={"path": path, "error": type(exc).__name__})
             return _answer(start_response, 503, {"ok": False, "error": "not stored, retry"})
+        if self.deliveries is not None:
+            for _, outcome in outcomes:
+                self.deliveries.soon(outcome.case_id)
         results = [
             {"system": s.system_id, "status": s.status, "result": o.result, "case": o.case_ref}
             for s, o in outcomes
@@ -86,16 +138,17 @@ def alerts_app(alerts: Alerts, token: str) -> WSGIApp:
         )
         return _answer(start_response, 200, {"ok": True, "results": results})
 
-    def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        # A fresh context per request: the case id a request binds must not stay on the
-        # server thread for the next one.
-        def scoped() -> Iterable[bytes]:
-            with request_scope():
-                return handle(environ, start_response)
+    def close(self) -> None:
+        if self.deliveries is not None:
+            self.deliveries.close()
 
-        return contextvars.copy_context().run(scoped)
 
-    return application
+def alerts_app(
+    alerts: Alerts, token: str, deliver: Callable[..., int] | None = None
+) -> AlertsEndpoint:
+    """``POST /alerts/alertmanager`` and ``POST /alerts/generic``; ``deliver`` (the outbox's
+    ``deliver_due``) sends what they queued right away instead of at the next sweep."""
+    return AlertsEndpoint(alerts, token, deliver)
 
 
 def _body(environ: dict[str, Any]) -> bytes:

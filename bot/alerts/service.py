@@ -48,6 +48,7 @@ class Outcome:
 
     result: str
     case_ref: str | None = None
+    case_id: int | None = None
 
 
 class Alerts:
@@ -122,11 +123,13 @@ class Alerts:
             target=case.channel,
             case_id=case.id,
             in_thread=True,
-            now=now,
+            # Due no earlier than the card and first step queued above: the outbox sends a
+            # case's rows in due order, and the line belongs under them.
+            now=self.clock(),
             payload={"panel": PANEL, "post": key},
         )
         log.info("alert opened a case", extra={"case_id": case.id, "group": group.id})
-        return Outcome("opened", case.ref)
+        return Outcome("opened", case.ref, case.id)
 
     def _repeated(
         self, session: Session, group: AlertGroup, case: Case, signal: Signal, now: datetime
@@ -151,7 +154,7 @@ class Alerts:
                 },
             )
         self._refresh_panel(session, group, case, now)
-        return Outcome("repeated", case.ref)
+        return Outcome("repeated", case.ref, case.id)
 
     def _resolved(
         self,
@@ -176,7 +179,7 @@ class Alerts:
             data={"fires": group.fires, "alerts": signal.evidence.get("alerts", [])},
         )
         self._refresh_panel(session, group, case, now)
-        return Outcome("resolved", case.ref)
+        return Outcome("resolved", case.ref, case.id)
 
     def _quiet(
         self, session: Session, group: AlertGroup, case: Case, signal: Signal, now: datetime
@@ -204,7 +207,7 @@ class Alerts:
                 at=now,
                 data={"fires": group.fires, "state": case.state},
             )
-        return Outcome("quiet", case.ref)
+        return Outcome("quiet", case.ref, case.id)
 
     def _unknown_system(
         self, session: Session, group: AlertGroup, signal: Signal, now: datetime

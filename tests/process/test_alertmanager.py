@@ -27,7 +27,14 @@ from bot.workspace import Workspace
 from storage.alerts import AlertGroup
 from storage.models import Case
 from tests.conftest import in_ci
-from tests.scenarios import ALERTS_TOKEN, case_events, case_row, free_port, wait_for
+from tests.scenarios import (
+    ALERTS_TOKEN,
+    alert_panel,
+    case_events,
+    case_row,
+    free_port,
+    wait_for,
+)
 
 BINARY = "prometheus-alertmanager"
 WAIT = 60.0  # Alertmanager flushes every second here; a busy machine gets a minute
@@ -181,6 +188,14 @@ def test_alertmanager_alerts_open_one_case_note_the_resolve_and_a_wrong_token_is
         what="the repeat with the second alert",
     )
     assert counted(bot, Case) == 1
+    # Sent right after the 200, not at the next sweep (no scheduler runs here): the card, and
+    # the thread's one line about the alerts, brought up to date in place.
+    wait_for(lambda: case_row(bot).card_ts, WAIT, what="the card, without a sweep")
+    wait_for(
+        lambda: "fired 2 time(s), 2 alert(s)" in alert_panel(bot).text,
+        WAIT,
+        what="the alerts line to show the repeat",
+    )
 
     alertmanager.post(alert("scorer-a", resolved=True), alert("scorer-b", resolved=True))
     wait_for(
