@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -34,6 +35,7 @@ from tests.scenarios import (
     settle,
     thread_replies,
     wait_for,
+    write_workspace,
 )
 
 WAIT = 30.0  # generous: a busy machine must not fail these
@@ -328,3 +330,30 @@ def test_concurrent_deliveries_of_one_group_open_one_case(any_db_alert_bot: Loca
         thread.join(WAIT)
     assert sorted(outcomes) == ["opened"] + ["repeated"] * 7
     assert count(bot, Case) == 1
+
+
+def test_an_escalation_to_the_reporter_of_an_alert_goes_to_the_thread(
+    tmp_path: Any, sqlite_url: str, clock: FakeClock
+) -> None:
+    workspace = write_workspace(
+        tmp_path / "workspace.yml",
+        {
+            "sweep_interval": "2s",
+            "policies": {"default": [{"after": "5m", "notify": ["reporter"]}]},
+        },
+    )
+    with LocalBot(
+        workspace, database_url=sqlite_url, clock=clock, alerts_token=ALERTS_TOKEN
+    ) as bot:
+        fire(bot)
+        settle(bot, WAIT)
+        clock.advance(timedelta(minutes=6))
+        bot.sweep()
+        settle(bot, WAIT)
+        escalated = [e for e in case_events(bot) if e.kind == "escalated"]
+        assert len(escalated) == 1
+        assert escalated[0].payload["data"]["users"] == []  # nobody to DM
+        # The thread hears it: the escalation's own line there, naming no one to DM.
+        (line,) = [m for m in thread_replies(bot) if "*Escalation level 1*" in m.text]
+        assert "Notified: —." in line.text
+        assert not [c for c in bot.standin.calls("conversations.open") if "monitoring" in str(c)]
