@@ -357,3 +357,34 @@ def test_an_escalation_to_the_reporter_of_an_alert_goes_to_the_thread(
         (line,) = [m for m in thread_replies(bot) if "*Escalation level 1*" in m.text]
         assert "Notified: —." in line.text
         assert not [c for c in bot.standin.calls("conversations.open") if "monitoring" in str(c)]
+
+
+def test_the_dossier_of_an_alert_case_names_monitoring_and_holds_the_alert_events(
+    alert_bot: LocalBot, tmp_path: Any
+) -> None:
+    import json
+
+    from tests.e2e.test_export import assert_valid
+    from tests.e2e.test_export_cli import run_export
+
+    bot = alert_bot
+    fire(bot)
+    fire(bot, fingerprints=("a1b2c3d4e5f60718", "0000000000000002"))
+    fire(bot, status="resolved")
+    settle(bot, WAIT)
+    out = tmp_path / "NC-1.json"
+    result = run_export(bot, "NC-1", "--format", "json", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    document = json.loads(out.read_text())
+    assert_valid(document)
+    assert document["case"]["reporter"] == "monitoring"
+    kinds = [e["kind"] for e in document["timeline"]]
+    assert [k for k in kinds if k.startswith("alert_")] == [
+        "alert_fired",
+        "alert_repeated",
+        "alert_resolved",
+    ]
+    fired = next(e for e in document["timeline"] if e["kind"] == "alert_fired")
+    assert fired["actor"] == "monitoring"
+    assert fired["data"]["alerts"][0]["labels"]["ai_system"] == "credit-scoring"
+    assert document["audit"]["intact"] is True
