@@ -47,6 +47,7 @@ class AlertGroup(Base):
     last_seen: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     updates: Mapped[int] = mapped_column(Integer, default=0)
+    line_due_at: Mapped[datetime | None]  # when the newest update of the thread's line is due
 
 
 def key_hash(group_key: str) -> str:

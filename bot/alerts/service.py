@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -37,6 +37,7 @@ from storage.models import Case, OutboxMessage
 log = logging.getLogger("ncbot.alerts")
 
 PANEL = "alerts"
+LINE_EVERY = timedelta(seconds=10)  # the thread's line is updated at most this often per case
 FINGERPRINTS_KEPT = 1000  # distinct alerts remembered per group; more are still counted as fires
 REQUIREMENTS = ["other"]  # which requirement an alert concerns is for triage to assess
 
@@ -115,6 +116,7 @@ class Alerts:
         group.fingerprints = list(signal.fingerprints[:FINGERPRINTS_KEPT])
         group.first_seen = group.last_seen = now
         group.resolved_at = None
+        group.line_due_at = None
         key = panel_post_key(case.id)
         outbox.enqueue(
             session,
@@ -253,7 +255,9 @@ class Alerts:
         self, session: Session, group: AlertGroup, case: Case, now: datetime
     ) -> None:
         """Queue an update of the line, unless one is already waiting and not yet claimed: that
-        one renders the row as it is when sent, so it will show this repeat too.
+        one renders the row as it is when sent, so it will show this repeat too. Updates of
+        one case's line are due ``LINE_EVERY`` apart, so a storm makes a few edits a minute,
+        not one per webhook (Slack limits ``chat.update`` too).
 
         The waiting row is locked: a worker claiming it meanwhile either waits for this
         transaction (PostgreSQL skips it until then) or has already claimed it, and then this
@@ -271,13 +275,15 @@ class Alerts:
         if any(row.payload.get("panel") == PANEL for row in waiting):
             return
         group.updates += 1
+        due = now if group.line_due_at is None else max(now, group.line_due_at + LINE_EVERY)
+        group.line_due_at = due
         outbox.enqueue(
             session,
             dedupe_key=f"alerts-panel-update:{case.id}:{group.updates}",
             kind="panel_update",
             target=case.channel,
             case_id=case.id,
-            now=now,
+            now=due,
             payload={"panel": PANEL, "post": panel_post_key(case.id)},
         )
 

@@ -3,6 +3,7 @@ JSON, posted over real HTTP to the running bot, which talks to the Slack stand-i
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Iterator
@@ -388,3 +389,28 @@ def test_the_dossier_of_an_alert_case_names_monitoring_and_holds_the_alert_event
     assert fired["actor"] == "monitoring"
     assert fired["data"]["alerts"][0]["labels"]["ai_system"] == "credit-scoring"
     assert document["audit"]["intact"] is True
+
+
+def test_a_storm_of_repeats_edits_the_line_at_most_every_ten_seconds(
+    alert_bot: LocalBot, clock: FakeClock
+) -> None:
+    bot = alert_bot
+    fire(bot)
+    settle(bot, WAIT)
+    panel = alert_panel(bot)
+    for _ in range(30):  # three repeats a second for half a minute
+        for _repeat in range(3):
+            assert fire(bot) == [("repeated", "NC-1")]
+        clock.advance(timedelta(seconds=1))
+        bot.services.outbox.deliver_due()
+    settle(bot, WAIT)
+
+    with bot.services.db.read() as session:
+        updates = session.scalars(
+            select(OutboxMessage.not_before).where(OutboxMessage.kind == "panel_update")
+        ).all()
+    assert 3 <= len(updates) <= 4, updates  # 90 repeats in 30 s: an edit per 10 s at most
+    assert all(
+        later - earlier >= timedelta(seconds=10) for earlier, later in itertools.pairwise(updates)
+    )
+    assert "fired 91 time(s)" in bot.standin.message(TRIAGE, panel.ts).text

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("last_seen", UTCDateTime(), nullable=False),
         sa.Column("resolved_at", UTCDateTime(), nullable=True),
         sa.Column("updates", sa.Integer(), nullable=False),
+        sa.Column("line_due_at", UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.id"], name=op.f("fk_alert_groups_case_id_cases")
         ),
