@@ -121,8 +121,9 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
     app = build_app(
         services, signing_secret=settings.secret("SLACK_SIGNING_SECRET"), workers=settings.WORKERS
     )
+    alerts = _alerts_app(settings, services)
     server = HttpServer(
-        wsgi_app(app, services, alerts=_alerts_app(settings, services)),
+        wsgi_app(app, services, alerts=alerts),
         host=settings.HOST,
         port=settings.PORT,
         threads=settings.WORKERS,
@@ -144,6 +145,7 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
                 ("requests in flight", server.drain),
                 ("listeners", lambda left: drain_listeners(app, left)),
                 ("current sweep", in_thread(lambda: scheduler.shutdown(wait=True))),
+                ("alert deliveries", in_thread(lambda: alerts and alerts.close())),
                 ("close", in_thread(lambda: _close(server, metrics_server, services))),
             ],
             settings.SHUTDOWN_TIMEOUT,
@@ -206,7 +208,8 @@ def _socket(settings: Settings, _args: argparse.Namespace) -> int:
         services.db.dispose()
         raise
     metrics_server = _metrics_server(settings, services)
-    alerts_server = _alerts_server(settings, services)
+    alerts = _alerts_app(settings, services)
+    alerts_server = _alerts_server(settings, alerts)
     stopping = threading.Event()
     scheduler = start_scheduler(services, stopping=stopping)
     check_at_start(services.client, services.workspace)
@@ -218,6 +221,7 @@ def _socket(settings: Settings, _args: argparse.Namespace) -> int:
         runner.stop()
         if alerts_server is not None:
             alerts_server.stop()
+            alerts.close()  # what it queued is sent before the database closes
         scheduler.shutdown(wait=True)
         if metrics_server is not None:
             metrics_server.stop()
@@ -236,10 +240,9 @@ def _alerts_app(settings: Settings, services: Any) -> Any:
     return alerts_app(services.alerts, token, services.outbox.deliver_due)
 
 
-def _alerts_server(settings: Settings, services: Any) -> Any:
+def _alerts_server(settings: Settings, app: Any) -> Any:
     """Socket Mode needs no inbound port for Slack, but monitoring must reach the bot: with
     ALERTS_TOKEN set, ``/alerts/…`` is served on PORT."""
-    app = _alerts_app(settings, services)
     if app is None:
         return None
     from bot.server import HttpServer
