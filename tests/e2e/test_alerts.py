@@ -4,6 +4,7 @@ JSON, posted over real HTTP to the running bot, which talks to the Slack stand-i
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from handlers.timeline import timeline_lines
 from storage.alerts import AlertGroup
 from storage.models import Case, CaseEvent, OutboxMessage
 from tests.cli.test_audit_verify import audit_verify
+from tests.e2e.test_export import assert_valid
+from tests.e2e.test_export_cli import run_export
 from tests.scenarios import (
     ALERTS_TOKEN,
     OFFICER,
@@ -73,6 +76,14 @@ def fire(bot: LocalBot, **webhook: Any) -> list[tuple[str, str | None]]:
     status, body = post_alert(bot, alertmanager_webhook(**webhook))
     assert status == 200, body
     return results(body)
+
+
+def fire_repeat_and_resolve(bot: LocalBot) -> None:
+    """One case's whole alert story: it fires, a second alert joins the group, it resolves."""
+    fire(bot)
+    fire(bot, fingerprints=("a1b2c3d4e5f60718", "0000000000000002"))
+    fire(bot, status="resolved")
+    settle(bot, WAIT)
 
 
 def test_a_firing_alert_opens_a_case_reported_by_monitoring_with_its_evidence(
@@ -287,10 +298,7 @@ def test_alert_events_read_as_sentences_and_audit_verify_covers_them(
     alert_bot: LocalBot,
 ) -> None:
     bot = alert_bot
-    fire(bot)
-    fire(bot, fingerprints=("a1b2c3d4e5f60718", "0000000000000002"))
-    fire(bot, status="resolved")
-    settle(bot, WAIT)
+    fire_repeat_and_resolve(bot)
     lines = timeline_lines(bot.services, case_row(bot))
     assert any("an alert from monitoring opened the case" in line for line in lines)
     assert any("the monitoring alert fired again" in line for line in lines)
@@ -363,16 +371,8 @@ def test_an_escalation_to_the_reporter_of_an_alert_goes_to_the_thread(
 def test_the_dossier_of_an_alert_case_names_monitoring_and_holds_the_alert_events(
     alert_bot: LocalBot, tmp_path: Any
 ) -> None:
-    import json
-
-    from tests.e2e.test_export import assert_valid
-    from tests.e2e.test_export_cli import run_export
-
     bot = alert_bot
-    fire(bot)
-    fire(bot, fingerprints=("a1b2c3d4e5f60718", "0000000000000002"))
-    fire(bot, status="resolved")
-    settle(bot, WAIT)
+    fire_repeat_and_resolve(bot)
     out = tmp_path / "NC-1.json"
     result = run_export(bot, "NC-1", "--format", "json", "-o", str(out))
     assert result.returncode == 0, result.stderr

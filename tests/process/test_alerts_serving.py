@@ -32,6 +32,16 @@ def standin() -> Iterator[SlackStandIn]:
         standin.stop()
 
 
+def started_serve(standin: SlackStandIn, folder: Path, env: dict[str, str]) -> ServeProcess:
+    return ServeProcess(
+        standin,
+        database_url=f"sqlite:///{folder / 'bot.db'}",
+        config=sample_path(),
+        log=folder / "serve.log",
+        env=env,
+    ).start()
+
+
 def cards(standin: SlackStandIn) -> list[object]:
     return [m for m in standin.messages(TRIAGE) if not m.is_reply]
 
@@ -39,13 +49,7 @@ def cards(standin: SlackStandIn) -> list[object]:
 def test_serve_with_alerts_token_opens_a_case_and_refuses_a_wrong_token(
     standin: SlackStandIn, tmp_path: Path
 ) -> None:
-    serve = ServeProcess(
-        standin,
-        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-        config=sample_path(),
-        log=tmp_path / "serve.log",
-        env={"ALERTS_TOKEN": ALERTS_TOKEN},
-    ).start()
+    serve = started_serve(standin, tmp_path, {"ALERTS_TOKEN": ALERTS_TOKEN})
     try:
         assert post_alert(serve, ALERT, path="/alerts/generic", token="wrong")[0] == 401
         status, body = post_alert(serve, ALERT, path="/alerts/generic")
@@ -62,12 +66,7 @@ def test_serve_with_alerts_token_opens_a_case_and_refuses_a_wrong_token(
 def test_serve_without_alerts_token_has_no_alerts_endpoint(
     standin: SlackStandIn, tmp_path: Path
 ) -> None:
-    serve = ServeProcess(
-        standin,
-        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-        config=sample_path(),
-        log=tmp_path / "serve.log",
-    ).start()
+    serve = started_serve(standin, tmp_path, {})
     try:
         assert post_alert(serve, ALERT, path="/alerts/generic")[0] == 404
     finally:
