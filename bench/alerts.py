@@ -27,6 +27,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +172,9 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("ncbot").setLevel(logging.CRITICAL)
+    # As bench/ack_latency.py: the stand-in's default listen backlog (5) overflows when the
+    # outbox's lanes call it at once, and it resets connections Slack would have accepted.
+    ThreadingHTTPServer.request_queue_size = 128
     r = run(args)
     limit = "1 chat.postMessage/s per channel" if args.rate_limit else "no rate limit"
     print(
