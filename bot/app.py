@@ -14,6 +14,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import metrics, signed_requests
+from bot.alerts.http import PREFIX as ALERTS_PREFIX
 from bot.request_context import ContextExecutor, current_request, request_scope
 from bot.services import Services
 from handlers import pipeline, register_all
@@ -156,9 +157,14 @@ def drain_listeners(app: App, timeout: float) -> bool:
 
 
 def wsgi_app(
-    app: ObservedApp, services: Services, *, max_body: int = signed_requests.DEFAULT_MAX_BODY
+    app: ObservedApp,
+    services: Services,
+    *,
+    max_body: int = signed_requests.DEFAULT_MAX_BODY,
+    alerts: WSGIApp | None = None,
 ) -> WSGIApp:
-    """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer.
+    """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer, and
+    ``/alerts/…`` for monitoring when ``alerts`` is given (``ALERTS_TOKEN`` is set).
 
     Only what Bolt serves (``SLACK_PATHS``) is checked for Slack's signature and size, here,
     before Bolt parses anything; a path added beside it brings its own authentication.
@@ -171,6 +177,8 @@ def wsgi_app(
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if alerts is not None and path.startswith(ALERTS_PREFIX):
+            return alerts(environ, start_response)  # bearer token, not Slack's signature
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _health(services, start_response)
         if path in SLACK_PATHS:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot import audit, timers
+from bot import actors, audit, timers
 from bot.case_state import CaseDetails, CaseRecord
 from bot.clock import Clock
 from bot.delivery import messages, render
@@ -75,12 +75,15 @@ class Cases:
                 existing = case_rows.by_submission(session, submission_key)
                 if existing is not None:
                     raise _Duplicate(existing)
-                case = self._new_case(
-                    session, data, number, reporter_id, reporter_team, submission_key
+                case = self.open_in(
+                    session,
+                    data,
+                    number=number,
+                    reporter_id=reporter_id,
+                    reporter_team=reporter_team,
+                    submission_key=submission_key,
+                    response_url=response_url,
                 )
-                bind_case(case.id)
-                self._enqueue_first_messages(session, case, response_url)
-                timers.start_for_report(session, case, self.workspace, self.clock())
                 reported = case.record()
             return Reported(reported, created=True)
         except _Duplicate as duplicate:
@@ -89,6 +92,26 @@ class Cases:
                 original = case_rows.by_id(session, duplicate.case_id)
                 assert original is not None
                 return Reported(original.record(), created=False)
+
+    def open_in(
+        self,
+        session: Session,
+        data: ReportInput,
+        *,
+        number: int,
+        reporter_id: str,
+        reporter_team: str,
+        submission_key: str,
+        response_url: str | None = None,
+    ) -> Case:
+        """A new case inside the caller's transaction: the row, its first event, the messages
+        it owes and its timers. Alerts from monitoring (``bot.alerts``) open cases here too, in
+        the transaction that records the alert group."""
+        case = self._new_case(session, data, number, reporter_id, reporter_team, submission_key)
+        bind_case(case.id)
+        self._enqueue_first_messages(session, case, response_url)
+        timers.start_for_report(session, case, self.workspace, self.clock())
+        return case
 
     def _new_case(
         self,
@@ -150,6 +173,8 @@ class Cases:
         messages.queue(session, messages.card(case), now)
         first = render.acknowledge_step(case.id, self.lang)
         messages.queue(session, messages.step(case, first, "acknowledge"), now)
+        if actors.is_system(case.reporter_id):
+            return  # nobody to tell: the thread is where monitoring's case is followed
         messages.queue(session, messages.reporter_confirmation(case, response_url), now)
 
     # --- reading ---

@@ -33,7 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         logs.redact_values(
             *(
                 getattr(settings, name).get_secret_value()
-                for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+                for name in (
+                    "SLACK_BOT_TOKEN",
+                    "SLACK_SIGNING_SECRET",
+                    "SLACK_APP_TOKEN",
+                    "ALERTS_TOKEN",
+                )
                 if getattr(settings, name, None) is not None
             )
         )
@@ -116,8 +121,9 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
     app = build_app(
         services, signing_secret=settings.secret("SLACK_SIGNING_SECRET"), workers=settings.WORKERS
     )
+    alerts = _alerts_app(settings, services)
     server = HttpServer(
-        wsgi_app(app, services, max_body=settings.MAX_BODY_BYTES),
+        wsgi_app(app, services, max_body=settings.MAX_BODY_BYTES, alerts=alerts),
         host=settings.HOST,
         port=settings.PORT,
         threads=settings.WORKERS,
@@ -140,6 +146,7 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
                 ("requests in flight", server.drain),
                 ("listeners", lambda left: drain_listeners(app, left)),
                 ("current sweep", in_thread(lambda: scheduler.shutdown(wait=True))),
+                ("alert deliveries", in_thread(lambda: alerts and alerts.close())),
                 ("close", in_thread(lambda: _close(server, metrics_server, services))),
             ],
             settings.SHUTDOWN_TIMEOUT,
@@ -202,6 +209,8 @@ def _socket(settings: Settings, _args: argparse.Namespace) -> int:
         services.db.dispose()
         raise
     metrics_server = _metrics_server(settings, services)
+    alerts = _alerts_app(settings, services)
+    alerts_server = _alerts_server(settings, alerts)
     stopping = threading.Event()
     scheduler = start_scheduler(services, stopping=stopping)
     check_at_start(services.client, services.workspace)
@@ -211,12 +220,38 @@ def _socket(settings: Settings, _args: argparse.Namespace) -> int:
     finally:
         stopping.set()
         runner.stop()
+        if alerts_server is not None:
+            alerts_server.stop()
+            alerts.close()  # what it queued is sent before the database closes
         scheduler.shutdown(wait=True)
         if metrics_server is not None:
             metrics_server.stop()
         services.db.dispose()
     log.info("stopped")
     return 0
+
+
+def _alerts_app(settings: Settings, services: Any) -> Any:
+    """Monitoring's endpoints (``POST /alerts/…``), or None when ALERTS_TOKEN is not set."""
+    token = settings.ALERTS_TOKEN.get_secret_value() if settings.ALERTS_TOKEN else ""
+    if not token.strip():
+        return None
+    from bot.alerts.http import alerts_app
+
+    return alerts_app(services.alerts, token, services.outbox.deliver_due)
+
+
+def _alerts_server(settings: Settings, app: Any) -> Any:
+    """Socket Mode needs no inbound port for Slack, but monitoring must reach the bot: with
+    ALERTS_TOKEN set, ``/alerts/…`` is served on PORT."""
+    if app is None:
+        return None
+    from bot.server import HttpServer
+
+    server = HttpServer(app, host=settings.HOST, port=settings.PORT, threads=settings.WORKERS)
+    server.start_in_thread()
+    log.info("alerts endpoint", extra={"host": server.host, "port": server.port})
+    return server
 
 
 def _doctor(_settings: Settings, _args: argparse.Namespace) -> int:

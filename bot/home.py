@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Select, and_, func, select, text
 from sqlalchemy.orm import Session
 
+from bot import actors
 from bot.case_state import MeasureStatus, list_order, state_range
 from bot.cases import OPEN_STATES
 from bot.clock import Clock, today_in
@@ -135,7 +136,7 @@ class Home:
                 APPROVAL_EVENTS
             ):
                 users += list(self.workspace.roles.approvers)
-        return list(dict.fromkeys(u for u in users if u))
+        return list(dict.fromkeys(u for u in users if u and not actors.is_system(u)))
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

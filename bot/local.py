@@ -12,7 +12,8 @@ from types import TracebackType
 
 from pydantic import SecretStr
 
-from bot.app import EVENTS_PATH, build_app, wsgi_app
+from bot.alerts.http import AlertsEndpoint, alerts_app
+from bot.app import EVENTS_PATH, WSGIApp, build_app, wsgi_app
 from bot.clock import Clock, utc_now
 from bot.runtime import start_runtime
 from bot.scheduler import sweep
@@ -86,6 +87,7 @@ class LocalBot:
         clock: Clock = utc_now,
         standin: SlackStandIn | None = None,
         workers: int = 8,
+        alerts_token: str | None = None,
     ) -> None:
         self.workspace = workspace or load_workspace(sample_path())
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -98,6 +100,8 @@ class LocalBot:
         self.database_url = database_url
         self.clock = clock
         self.workers = workers
+        self.alerts_token = alerts_token  # serves POST /alerts/… when set, as ALERTS_TOKEN does
+        self._alerts_endpoint: AlertsEndpoint | None = None
         self._server: HttpServer | None = None
         self.services: Services
         self.driver: SlackDriver
@@ -120,10 +124,21 @@ class LocalBot:
         )
         app = build_app(self.services, signing_secret=self.signing_secret, executor=self._listeners)
         self._server = HttpServer(
-            wsgi_app(app, self.services), host="127.0.0.1", port=0, threads=self.workers
+            wsgi_app(app, self.services, alerts=self._alerts()),
+            host="127.0.0.1",
+            port=0,
+            threads=self.workers,
         ).start_in_thread()
         self.driver = SlackDriver(self.standin, self.events_url, self.signing_secret)
         return self
+
+    def _alerts(self) -> WSGIApp | None:
+        if not self.alerts_token:
+            return None
+        self._alerts_endpoint = alerts_app(
+            self.services.alerts, self.alerts_token, self.services.outbox.deliver_due
+        )
+        return self._alerts_endpoint
 
     @property
     def base_url(self) -> str:
@@ -143,6 +158,8 @@ class LocalBot:
             self._server.stop()
         # Listeners go on delivering after their ack; let them finish before the database goes.
         self._listeners.shutdown(wait=True)
+        if self._alerts_endpoint is not None:
+            self._alerts_endpoint.close()  # its deliveries too
         self.services.db.dispose()
         if self._own_standin:
             self.standin.stop()

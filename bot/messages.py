@@ -469,6 +469,21 @@ EN: Final[dict[str, str | Forms]] = {
     },
     "dossier.audit.how": "Each event's hash is SHA-256 of the previous hash, a newline and the event's canonical JSON; the first event links to {genesis}. Head hash on the case: {head}; events recorded: {count}.",
     # --- end issue 8 ---
+    # --- alerts from monitoring (issue 24) ---
+    "actor.monitoring": "monitoring (an automated report)",
+    "alert.description": "{text}\n\nLabels: {labels}",
+    "alert.panel": "🔔 *Monitoring*: this alert fired {fires} time(s), {alerts} alert(s) in its group; first seen {first}, last seen {last}.",
+    "alert.panel.firing": "Still firing.",
+    "alert.panel.resolved": "Resolved {when}. That does not close the case: a person decides.",
+    "alert.panel.moved": "🔔 *Monitoring*: this alert group has since opened a newer case.",
+    "alert.quiet": "🔕 Monitoring fired again for this closed case ({fires} time(s) so far). No new case: the alert group stays quiet until it has resolved, and opens a new case if it fires after that.",
+    "alert.unknown_system": "⚠️ An alert from monitoring names an AI system the catalogue does not know, `{system}`, so no case was opened: *{title}* {link}",
+    "alert.no_system": "⚠️ An alert from monitoring has no `{label}` label naming the AI system, so no case was opened: *{title}* {link}",
+    "dismissed.thread": "{ref} was assessed as *not a non-conformity*: {reason}",
+    "event.alert_fired": "{when} — an alert from monitoring opened the case",
+    "event.alert_repeated": "{when} — the monitoring alert fired again",
+    "event.alert_resolved": "{when} — monitoring reported the alert resolved (the case stays as it is)",
+    "event.alert_suppressed": "{when} — the monitoring alert fired again after the case was closed; no new case",
 }
 
 NL: Final[dict[str, str | Forms]] = {
@@ -915,6 +930,21 @@ NL: Final[dict[str, str | Forms]] = {
     },
     "dossier.audit.how": "De hash van elke gebeurtenis is SHA-256 van de vorige hash, een regeleinde en de canonieke JSON van de gebeurtenis; de eerste verwijst naar {genesis}. Kophash van de zaak: {head}; vastgelegde gebeurtenissen: {count}.",
     # --- end issue 8 ---
+    # --- alerts from monitoring (issue 24) ---
+    "actor.monitoring": "monitoring (een automatische melding)",
+    "alert.description": "{text}\n\nLabels: {labels}",
+    "alert.panel": "🔔 *Monitoring*: deze alert ging {fires} keer af, {alerts} alert(s) in de groep; voor het eerst gezien {first}, laatst gezien {last}.",
+    "alert.panel.firing": "Gaat nog steeds af.",
+    "alert.panel.resolved": "Opgelost {when}. Dat sluit de zaak niet: een mens beslist.",
+    "alert.panel.moved": "🔔 *Monitoring*: deze alertgroep heeft sindsdien een nieuwere zaak geopend.",
+    "alert.quiet": "🔕 Monitoring ging opnieuw af voor deze gesloten zaak (tot nu toe {fires} keer). Geen nieuwe zaak: de alertgroep blijft stil tot ze is opgelost, en opent een nieuwe zaak als ze daarna weer afgaat.",
+    "alert.unknown_system": "⚠️ Een alert van monitoring noemt een AI-systeem dat niet in de catalogus staat, `{system}`; er is geen zaak geopend: *{title}* {link}",
+    "alert.no_system": "⚠️ Een alert van monitoring heeft geen label `{label}` dat het AI-systeem noemt; er is geen zaak geopend: *{title}* {link}",
+    "dismissed.thread": "{ref} is beoordeeld als *geen non-conformiteit*: {reason}",
+    "event.alert_fired": "{when} — een alert van monitoring opende de zaak",
+    "event.alert_repeated": "{when} — de alert van monitoring ging opnieuw af",
+    "event.alert_resolved": "{when} — monitoring meldde de alert als opgelost (de zaak blijft zoals ze is)",
+    "event.alert_suppressed": "{when} — de alert van monitoring ging opnieuw af nadat de zaak was gesloten; geen nieuwe zaak",
 }
 
 CATALOGUE: Final[dict[Language, dict[str, str | Forms]]] = {"en": EN, "nl": NL}

@@ -8,6 +8,7 @@ from datetime import date
 
 from slack_sdk import WebClient
 
+from bot.alerts.service import Alerts
 from bot.cases import Cases
 from bot.clock import Clock, today_in
 from bot.dossier import Dossiers
@@ -36,6 +37,7 @@ class Services:
     duties: Duties
     home: Home
     dossiers: Dossiers
+    alerts: Alerts
     team_id: str | None = None  # our own workspace; set from auth.test when known
 
     @property
@@ -60,18 +62,21 @@ def build_services(
     deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
     home = Home(db, client, workspace, clock)
     deliveries.senders.on_case_shown = home.refresh_case  # the App Home follows the card
+    cases = Cases(db, workspace, clock)
+    alerts = Alerts(db, workspace, clock, cases)
     return Services(
         workspace=workspace,
         db=db,
         clock=clock,
         client=client,
-        cases=Cases(db, workspace, clock),
+        cases=cases,
         outbox=deliveries,
         steps=Steps(db, workspace, clock, people),
         notices=Notices(db, workspace, clock, people),
         duties=Duties(db, workspace, clock, people),
         home=home,
         dossiers=Dossiers(db, client, workspace, clock),
+        alerts=alerts,
         timers=TimerEngine(
             db, client, workspace, clock, lambda case_id: deliveries.deliver_due(case_id=case_id)
         ),

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     METRICS_HOST: str = "127.0.0.1"
     # SIGTERM: how long in-flight requests, listeners and the current sweep may take to finish.
     SHUTDOWN_TIMEOUT: float = Field(default=10.0, gt=0, le=600)
+    # Monitoring's bearer token for POST /alerts/…; the endpoints exist only when it is set.
+    ALERTS_TOKEN: SecretStr | None = None
 
     @field_validator("SLACK_API_URL")
     @classmethod

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from bot import audit, duties, notices, panels, step_inputs, timers
+from bot import actors, audit, duties, notices, panels, step_inputs, timers
 from bot.case_state import (
     Art73Warning,
     Assessment,
@@ -239,6 +239,12 @@ class Steps:
         messages.queue(session, messages.step(case, next_step, case.state), now)
         if action is Action.DISMISS:
             reason = step_views.safe_reason(data["reason"])
-            text = t("dismissed.reporter", lang, ref=case.ref, reason=reason)
             key = f"dismissed:{case.id}:{case.version}"
-            messages.queue(session, messages.dm(case.reporter_id, key, text, case_id=case.id), now)
+            if actors.is_system(case.reporter_id):
+                # A report by monitoring has no one to DM: its thread hears the reason instead.
+                text = t("dismissed.thread", lang, ref=case.ref, reason=reason)
+                told = messages.thread_line(case, key, text, step=None)
+            else:
+                text = t("dismissed.reporter", lang, ref=case.ref, reason=reason)
+                told = messages.dm(case.reporter_id, key, text, case_id=case.id)
+            messages.queue(session, told, now)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot import audit, metrics
+from bot import actors, audit, metrics
 from bot.case_state import INITIAL_REPORT
 from bot.clock import Clock
 from bot.delivery import messages
@@ -294,7 +294,9 @@ class TimerEngine:
             "admins": list(self.workspace.roles.admins),
             "owner": [case.owner_id] if case.owner_id else [],
             "measure_owner": [measure.owner_id] if measure else [],
-            "reporter": [case.reporter_id],
+            # Monitoring cannot be DMed; the line every escalation posts in the thread reaches
+            # the thread, which is where a report by monitoring is followed.
+            "reporter": [] if actors.is_system(case.reporter_id) else [case.reporter_id],
         }
         for target in notify:
             if target == "partner_channel":

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.alerts.config import AlertsConfig
 from bot.domain import Severity
 from bot.durations import parse_duration
 from bot.errors import ConfigError
@@ -321,6 +322,7 @@ class Workspace(_Strict):
     roles: Roles = Field(default_factory=Roles)
     escalation: Escalation = Field(default_factory=Escalation)
     catalogue: Catalogue = Field(default_factory=Catalogue)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     def roles_of(self, user_id: str) -> frozenset[str]:
         return frozenset(

@@ -32,6 +32,7 @@ def enqueue(
     case_id: int | None = None,
     in_thread: bool = False,
     payload: dict[str, Any] | None = None,
+    not_before: datetime | None = None,
 ) -> None:
     """Add a message unless one with the same key exists (a retried request adds nothing)."""
     values = {
@@ -42,7 +43,7 @@ def enqueue(
         "in_thread": in_thread,
         "payload": payload or {},
         "status": PENDING,
-        "not_before": now,
+        "not_before": not_before or now,
         "attempts": 0,
         "created_at": now,
     }
@@ -131,6 +132,19 @@ def mark_failed(session: Session, row_id: int, *, error: str) -> None:
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)
         .values(status=FAILED, last_error=error[:255], claimed_until=None)
+    )
+
+
+def replace_payload(session: Session, row_id: int, payload: dict[str, Any]) -> None:
+    """New content for a row nobody has claimed yet (the caller holds its lock)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == row_id,
+            OutboxMessage.status == PENDING,
+            OutboxMessage.claimed_until.is_(None),
+        )
+        .values(payload=payload)
     )
 
 

@@ -712,3 +712,94 @@ def tagged_notices(standin: Any, channel: str) -> list[Any]:
         for m in standin.messages(channel)
         if (m.metadata or {}).get("event_type") == "nonconformity_notice"
     ]
+
+
+# --- alerts from monitoring (issue 24) ---------------------------------------------------------
+
+ALERTS_TOKEN = "test-alerts-token-0123456789"
+
+
+def alertmanager_webhook(
+    *,
+    system: str = "credit-scoring",
+    group_key: str = '{}:{alertname="ModelAccuracyLow"}',
+    status: str = "firing",
+    fingerprints: tuple[str, ...] = ("a1b2c3d4e5f60718",),
+    severity: str | None = "critical",
+    version: str = "4",
+) -> dict[str, Any]:
+    """Alertmanager's webhook body (version 4) for one group of alerts about ``system``."""
+    labels = {"alertname": "ModelAccuracyLow", "ai_system": system}
+    if severity is not None:
+        labels["severity"] = severity
+    return {
+        "version": version,
+        "groupKey": group_key,
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "nonconformity-bot",
+        "groupLabels": {"alertname": "ModelAccuracyLow"},
+        "commonLabels": labels,
+        "commonAnnotations": {"summary": "Credit model accuracy below 0.85"},
+        "externalURL": "http://alertmanager.example:9093",
+        "alerts": [
+            {
+                "status": status,
+                "labels": {**labels, "instance": f"scorer-{n}"},
+                "annotations": {
+                    "summary": "Credit model accuracy below 0.85",
+                    "description": "Accuracy on labelled feedback was 0.79 over the last hour.",
+                },
+                "startsAt": "2026-11-30T08:55:00Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus.example:9090/graph?g0.expr=model_accuracy",
+                "fingerprint": fingerprint,
+            }
+            for n, fingerprint in enumerate(fingerprints)
+        ],
+    }
+
+
+def post_alert(
+    bot: LocalBot,
+    body: object,
+    *,
+    path: str = "/alerts/alertmanager",
+    token: str | None = ALERTS_TOKEN,
+    raw: bytes | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """POST to the bot's alerts endpoint as monitoring does; returns the status and JSON body."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = raw if raw is not None else json.dumps(body).encode()
+    request = urllib.request.Request(bot.base_url + path, data=data, method="POST")
+    request.add_header("Content-Type", "application/json")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        text = error.read()
+        return error.code, json.loads(text) if text.startswith(b"{") else {}
+
+
+def alert_panel(bot: LocalBot, number: int = 1) -> Any:
+    """The thread's kept-current alerts line (one message, updated in place)."""
+
+    def find() -> Any:
+        card_ts = case_row(bot, number).card_ts
+        if card_ts is None:
+            return None
+        return next(
+            (
+                m
+                for m in bot.standin.thread(TRIAGE, card_ts)
+                if m.is_reply and "Monitoring" in m.text and "fired" in m.text
+            ),
+            None,
+        )
+
+    return wait_for(find, 30, what="the alerts line in the thread")

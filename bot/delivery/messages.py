@@ -95,16 +95,19 @@ class Outgoing:
     guard: Mapping[str, Any] = field(default_factory=dict)  # re-checked just before sending
 
 
-def queue(session: Session, message: Outgoing | None, now: datetime) -> None:
-    """Owe ``message``: rendered and stored just before this transaction commits."""
+def queue(
+    session: Session,
+    message: Outgoing | None,
+    now: datetime,
+    *,
+    not_before: datetime | None = None,
+) -> None:
+    """Owe ``message`` (from ``not_before``, default now): rendered and stored just before this
+    transaction commits."""
     if message is None:
         return
 
     def store(session: Session) -> None:
-        text, blocks = message.content(session)
-        payload: dict[str, Any] = {"text": text, **message.refs, **message.guard}
-        if blocks is not None:
-            payload["blocks"] = blocks
         rows.enqueue(
             session,
             dedupe_key=message.key,
@@ -113,10 +116,29 @@ def queue(session: Session, message: Outgoing | None, now: datetime) -> None:
             case_id=message.case_id,
             in_thread=message.in_thread,
             now=now,
-            payload=payload,
+            not_before=not_before,
+            payload=_payload(session, message),
         )
 
     at_commit(session, store)
+
+
+def render_again(session: Session, row_id: int, message: Outgoing) -> None:
+    """Replace the content of a queued, unclaimed row with ``message``'s, rendered at commit:
+    a coalesced update shows the newest state, as if it had been queued now."""
+
+    def replace(session: Session) -> None:
+        rows.replace_payload(session, row_id, _payload(session, message))
+
+    at_commit(session, replace)
+
+
+def _payload(session: Session, message: Outgoing) -> dict[str, Any]:
+    text, blocks = message.content(session)
+    payload: dict[str, Any] = {"text": text, **message.refs, **message.guard}
+    if blocks is not None:
+        payload["blocks"] = blocks
+    return payload
 
 
 def _given(text: str, blocks: Blocks | None = None) -> Callable[[Session], Content]:
@@ -176,7 +198,13 @@ def step_answered(case: Case, old_version: int, line: str) -> Outgoing:
 
 
 def thread_line(
-    case: Case, key: str, text: str, *, step: str, blocks: Blocks | None = None, **guard: Any
+    case: Case,
+    key: str,
+    text: str,
+    *,
+    step: str | None,
+    blocks: Blocks | None = None,
+    **guard: Any,
 ) -> Outgoing:
     """A line in the case's thread: a reminder noted, a failure a person must fix."""
     return Outgoing(

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.alerts import views as alert_views
 from bot.case_state import CaseDetails, CaseRecord, required_duties
 from bot.messages import t
 from bot.views import case as case_views
@@ -21,6 +22,7 @@ from bot.views import steps as step_views
 from bot.views.text import safe
 from bot.workflow import CaseState, next_step_key
 from bot.workspace import PartnerRole
+from storage import alerts as alert_rows
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
 from storage import notices as notice_rows
@@ -137,6 +139,8 @@ def panel(case_id: int, topic: str) -> Renderer:
         case = _case(session, case_id)
         if topic == "duties":
             return duties_panel(session, case)
+        if topic == "alerts":  # how often monitoring's alert fired, and when last
+            return alert_views.panel(alert_rows.of_case(session, case.id), case.id, case.language)
         return notices_panel(session, case)
 
     return render

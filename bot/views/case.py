@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot import actors
 from bot.case_state import CaseRecord
 from bot.messages import t
 from bot.views import ids
@@ -26,6 +27,8 @@ def when(moment: datetime) -> str:
 
 
 def user(user_id: str | None, lang: str) -> str:
+    if actors.is_system(user_id):
+        return t(f"actor.{user_id}", lang)  # named as such, never a mention
     return f"<@{user_id}>" if user_id else t("common.nobody", lang)
 
 
