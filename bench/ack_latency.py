@@ -38,9 +38,9 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bot.local import seed
-from bot.standin import SlackDriver, SlackStandIn
-from bot.workspace import load_workspace, sample_path
+from bot.devkit.local import seed
+from bot.devkit.standin import SlackDriver, SlackStandIn
+from bot.ops.workspace import load_workspace, sample_path
 
 COMMAND = "/nonconformity"
 USER = "U0REPORTR1"
@@ -60,10 +60,10 @@ def serve(
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
     from bot.app import EVENTS_PATH, build_app, wsgi_app
-    from bot.runtime import start_runtime
-    from bot.server import HttpServer
-    from bot.settings import Settings
-    from bot.slack_api import make_client
+    from bot.delivery.slack_api import make_client
+    from bot.ops.runtime import start_runtime
+    from bot.ops.server import HttpServer
+    from bot.ops.settings import Settings
 
     logging.basicConfig(level=logging.WARNING)
     # With more clients than threads waitress queues requests and says so for every one.

@@ -33,8 +33,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.local import LocalBot
-from bot.scheduler import start_scheduler
+from bot.devkit.local import LocalBot
+from bot.timers.scheduler import start_scheduler
 from storage.models import Case, CaseEvent, OutboxMessage
 
 TOKEN = "bench-alerts-token"

@@ -27,9 +27,9 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 
-from bot.local import LocalBot
-from bot.scheduler import start_scheduler
-from bot.workspace import Workspace, load_workspace, sample_path
+from bot.devkit.local import LocalBot
+from bot.ops.workspace import Workspace, load_workspace, sample_path
+from bot.timers.scheduler import start_scheduler
 from storage.models import OutboxMessage, PartnerNotice
 
 REPORTER, OFFICER, APPROVER = "U0REPORTR1", "U0OFFICER1", "U0APPROVE1"

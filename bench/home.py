@@ -27,13 +27,13 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.case_state import CaseDetails, CorrectiveMeasure
-from bot.cases import OPEN_STATES
-from bot.catalogue import sync_catalogue
-from bot.home import Home
-from bot.standin import validate_view
-from bot.views.home import MAX_PAGE, SECTION_KEYS, home_view
-from bot.workspace import Workspace, load_workspace, sample_path
+from bot.cases.service import OPEN_STATES
+from bot.cases.state import CaseDetails, CorrectiveMeasure
+from bot.devkit.standin import validate_view
+from bot.home.service import Home
+from bot.home.views import MAX_PAGE, SECTION_KEYS, home_view
+from bot.ops.catalogue import sync_catalogue
+from bot.ops.workspace import Workspace, load_workspace, sample_path
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Case, PartnerNotice, Timer

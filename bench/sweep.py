@@ -35,16 +35,16 @@ from pydantic import SecretStr
 from slack_sdk import WebClient
 from sqlalchemy import create_engine, or_, select, text
 
-from bot.case_state import list_order
-from bot.domain import Severity
-from bot.escalation import freeze
-from bot.local import seed
-from bot.runtime import start_runtime
-from bot.scheduler import sweep
+from bot.cases.domain import Severity
+from bot.cases.state import list_order
+from bot.devkit.local import seed
+from bot.devkit.standin import SlackStandIn
+from bot.ops.runtime import start_runtime
+from bot.ops.settings import Settings
+from bot.ops.workspace import load_workspace, sample_path
 from bot.services import Services
-from bot.settings import Settings
-from bot.standin import SlackStandIn
-from bot.workspace import load_workspace, sample_path
+from bot.timers.policy import freeze
+from bot.timers.scheduler import sweep
 from storage import timers as timer_rows
 from storage.models import Timer
 

@@ -13,9 +13,9 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot import metrics, signed_requests
 from bot.alerts.http import PREFIX as ALERTS_PREFIX
-from bot.request_context import ContextExecutor, current_request, request_scope
+from bot.ops import metrics, signed_requests
+from bot.ops.request_context import ContextExecutor, current_request, request_scope
 from bot.services import Services
 from handlers import pipeline, register_all
 

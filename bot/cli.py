@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bot import logs
 from bot.errors import ConfigError
-from bot.settings import Settings, load_settings
+from bot.ops import logs
+from bot.ops.settings import Settings, load_settings
 
 log = logging.getLogger("ncbot.cli")
 
@@ -109,11 +109,11 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
     import threading
 
     from bot.app import build_app, drain_listeners, wsgi_app
-    from bot.doctor import check_at_start
-    from bot.lifecycle import Signals, at_once, in_thread, shut_down
-    from bot.runtime import start_runtime
-    from bot.scheduler import start_scheduler
-    from bot.server import HttpServer
+    from bot.ops.doctor import check_at_start
+    from bot.ops.lifecycle import Signals, at_once, in_thread, shut_down
+    from bot.ops.runtime import start_runtime
+    from bot.ops.server import HttpServer
+    from bot.timers.scheduler import start_scheduler
 
     settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "NCBOT_CONFIG")
     runtime = start_runtime(settings)
@@ -168,7 +168,7 @@ def _metrics_server(settings: Settings, services: Any) -> Any:
     """``GET /metrics`` on METRICS_HOST:METRICS_PORT; none when METRICS_PORT=0 or taken."""
     if settings.METRICS_PORT == 0:
         return None
-    from bot.metrics import MetricsServer
+    from bot.ops.metrics import MetricsServer
 
     try:
         server = MetricsServer(
@@ -194,10 +194,10 @@ def _socket(settings: Settings, _args: argparse.Namespace) -> int:
     settings.require("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "NCBOT_CONFIG")
     import threading
 
-    from bot.doctor import check_at_start
-    from bot.runtime import start_runtime
-    from bot.scheduler import start_scheduler
-    from bot.socket_mode import SocketModeRunner
+    from bot.ops.doctor import check_at_start
+    from bot.ops.runtime import start_runtime
+    from bot.ops.socket_mode import SocketModeRunner
+    from bot.timers.scheduler import start_scheduler
 
     runtime = start_runtime(settings)
     services = runtime.services
@@ -246,7 +246,7 @@ def _alerts_server(settings: Settings, app: Any) -> Any:
     ALERTS_TOKEN set, ``/alerts/…`` is served on PORT."""
     if app is None:
         return None
-    from bot.server import HttpServer
+    from bot.ops.server import HttpServer
 
     server = HttpServer(app, host=settings.HOST, port=settings.PORT, threads=settings.WORKERS)
     server.start_in_thread()
@@ -257,7 +257,7 @@ def _alerts_server(settings: Settings, app: Any) -> Any:
 def _doctor(_settings: Settings, _args: argparse.Namespace) -> int:
     """Reads the environment itself: an invalid setting is one ✗ line, not a refusal."""
     logging.getLogger().setLevel(logging.WARNING)  # the report is the output
-    from bot.doctor import run_doctor
+    from bot.ops.doctor import run_doctor
 
     return run_doctor(sys.stdout)
 
@@ -266,7 +266,7 @@ def _demo(_settings: Settings, _args: argparse.Namespace) -> int:
     # The transcript is the output: only warnings go to stderr (set before the imports, which
     # already log: alembic announces its plugins when it is imported).
     logging.getLogger().setLevel(logging.WARNING)
-    from bot.demo import run_demo
+    from bot.devkit.demo import run_demo
 
     return run_demo(sys.stdout)
 
@@ -275,8 +275,8 @@ def _sandbox(settings: Settings, _args: argparse.Namespace) -> int:
     """No Slack credentials: PORT (default 3000), NCBOT_CONFIG (else the sample workspace) and
     SANDBOX_DATABASE_URL (else a temporary SQLite file; Reset wipes whichever it is) are read.
     Never DATABASE_URL: a shell set up for production must not have its database wiped."""
-    from bot.runtime import workspace_from
-    from bot.sandbox import SandboxServer
+    from bot.devkit.sandbox import SandboxServer
+    from bot.ops.runtime import workspace_from
 
     workspace = workspace_from(settings, allow_sample=True)
     database_url = settings.SANDBOX_DATABASE_URL
@@ -309,8 +309,8 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     """Exit 0 when every checked chain is intact, 1 when one is broken, 2 for bad input."""
-    from bot.audit import verify_case
-    from bot.cases import parse_ref
+    from bot.audit.trail import verify_case
+    from bot.cases.service import parse_ref
     from storage import cases as case_rows
     from storage.db import Database
 
@@ -340,7 +340,7 @@ def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.dossier_formats.cli import run_export
+    from bot.dossier.cli import run_export
 
     return run_export(settings.DATABASE_URL, args.case, args.all_cases, args.format, args.output)
 
@@ -348,8 +348,8 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 def _catalogue_import(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.catalogue import sync_catalogue
-    from bot.workspace import load_catalogue
+    from bot.ops.catalogue import sync_catalogue
+    from bot.ops.workspace import load_catalogue
     from storage.db import Database
     from storage.migrate import upgrade
 

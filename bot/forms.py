@@ -22,7 +22,7 @@ from typing import Annotated, Final, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
 
-from bot.domain import URL_MAX
+from bot.cases.domain import URL_MAX
 
 M = TypeVar("M", bound=BaseModel)
 FieldErrors = dict[str, tuple[str, dict[str, object]]]

@@ -9,17 +9,17 @@ from datetime import date
 from slack_sdk import WebClient
 
 from bot.alerts.service import Alerts
-from bot.cases import Cases
+from bot.cases.service import Cases
+from bot.cases.steps import Steps
 from bot.clock import Clock, today_in
-from bot.dossier import Dossiers
-from bot.duties import Duties
-from bot.home import Home
-from bot.notices import Notices
-from bot.outbox import Outbox
-from bot.people import People
-from bot.steps import Steps
-from bot.timers import TimerEngine
-from bot.workspace import Workspace
+from bot.delivery.outbox import Outbox
+from bot.dossier.service import Dossiers
+from bot.duties.service import Duties
+from bot.home.service import Home
+from bot.notices.service import Notices
+from bot.ops.people import People
+from bot.ops.workspace import Workspace
+from bot.timers.engine import TimerEngine
 from storage.db import Database
 
 

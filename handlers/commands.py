@@ -10,13 +10,13 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.cases import parse_ref
+from bot.cases import step_views
+from bot.cases import views as case_views
+from bot.cases.report_views import report_modal
+from bot.cases.service import parse_ref
 from bot.messages import t
 from bot.services import Services
-from bot.views import case as case_views
 from bot.views import ids
-from bot.views import steps as step_views
-from bot.views.report import report_modal
 from bot.views.text import safe
 from handlers.timeline import timeline_lines
 

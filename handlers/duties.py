@@ -8,10 +8,10 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.duties import ORDER
+from bot.cases.inputs import AwarenessCorrection, Investigation, Sent
+from bot.duties import views as duty_views
+from bot.duties.service import ORDER
 from bot.services import Services
-from bot.step_inputs import AwarenessCorrection, Investigation, Sent
-from bot.views import duties as duty_views
 from bot.views import ids
 from handlers.payloads import CaseNumber, Incoming
 

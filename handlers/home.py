@@ -10,9 +10,9 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.home.views import MAX_PAGE, PAGE, SECTION_KEYS, pages_from
 from bot.services import Services
 from bot.views import ids
-from bot.views.home import MAX_PAGE, PAGE, SECTION_KEYS, pages_from
 from handlers.payloads import Incoming
 
 

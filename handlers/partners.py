@@ -8,12 +8,12 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.cases.inputs import Reasoned
+from bot.cases.views import user, when
 from bot.messages import t
+from bot.notices import views as notice_views
 from bot.services import Services
-from bot.step_inputs import Reasoned
 from bot.views import ids
-from bot.views import notices as notice_views
-from bot.views.case import user, when
 from handlers.payloads import CaseNumber, FormRefused, Incoming, RowId
 
 

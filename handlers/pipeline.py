@@ -31,7 +31,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.errors import UserError
 from bot.messages import t
-from bot.request_context import current_case
+from bot.ops.request_context import current_case
 from bot.services import Services
 from handlers.payloads import FormRefused, Incoming, Malformed
 

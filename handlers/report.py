@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt import Ack, App
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.cases.report_input import FIELD_BLOCK, ReportInput
 from bot.errors import UserError
-from bot.report_input import FIELD_BLOCK, ReportInput
 from bot.services import Services
 from bot.views import ids
 from handlers.payloads import Incoming, ReportOrigin

@@ -13,12 +13,12 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.domain import Measure
+from bot.cases import step_views
+from bot.cases.domain import Measure
+from bot.cases.steps import INPUTS, needs_art73_6_warning
+from bot.cases.workflow import Action
 from bot.services import Services
-from bot.steps import INPUTS, needs_art73_6_warning
 from bot.views import ids
-from bot.views import steps as step_views
-from bot.workflow import Action
 from handlers.payloads import CaseRef, Incoming
 
 log = logging.getLogger("ncbot.thread")

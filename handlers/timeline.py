@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.case_state import CaseRecord
+from bot.cases.state import CaseRecord
+from bot.cases.views import user, when
 from bot.messages import has, t
 from bot.services import Services
-from bot.views.case import user, when
 from storage.events import events_of
 
 

@@ -22,14 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
-from bot.case_state import (
-    CaseDetails,
-    CaseRecord,
-    CorrectiveMeasure,
-    MeasureStatus,
-    list_order,
-)
-from bot.workflow import CaseState
+from bot.cases.state import CaseDetails, CaseRecord, CorrectiveMeasure, MeasureStatus, list_order
+from bot.cases.workflow import CaseState
 from storage.types import PydanticJSON, UTCDateTime
 
 FIRED_AND_RUNNING = "fired > 0 AND status != 'cancelled'"

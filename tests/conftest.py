@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.clock import FakeClock
-from bot.local import LocalBot
-from bot.workspace import Workspace, load_workspace, sample_path
+from bot.devkit.local import LocalBot
+from bot.ops.workspace import Workspace, load_workspace, sample_path
 
 PG_ADMIN_URL = os.environ.get(
     "NCBOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -6,9 +6,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.case_state import CaseRecord, CorrectiveMeasure
-from bot.local import LocalBot
-from bot.standin import DriverResponse
+from bot.cases.state import CaseRecord, CorrectiveMeasure
+from bot.devkit.local import LocalBot
+from bot.devkit.standin import DriverResponse
 
 REPORTER = "U0REPORTR1"
 OFFICER = "U0OFFICER1"
@@ -116,7 +116,7 @@ def case_events(bot: LocalBot, number: int = 1) -> list[Any]:
 
 def event_kinds(bot: LocalBot, number: int = 1) -> list[str]:
     """The case's decisions in its audit trail: the report and each workflow transition."""
-    from bot.workflow import Action
+    from bot.cases.workflow import Action
 
     decisions = {"reported", *(action.value for action in Action)}
     return [event.kind for event in case_events(bot, number) if event.kind in decisions]
@@ -331,7 +331,7 @@ def write_workspace(path: Any, escalation: dict[str, Any]) -> Any:
     """The sample workspace with ``escalation`` replaced, written to ``path``; returns it parsed."""
     import yaml
 
-    from bot.workspace import load_workspace, sample_path
+    from bot.ops.workspace import load_workspace, sample_path
 
     data = yaml.safe_load(sample_path().read_text(encoding="utf-8"))
     data["escalation"] = escalation
@@ -371,7 +371,7 @@ class ServeProcess:
 
     @property
     def driver(self) -> Any:
-        from bot.standin import SlackDriver
+        from bot.devkit.standin import SlackDriver
 
         return SlackDriver(self.standin, self.base_url + "/slack/events", self.signing_secret)
 
@@ -382,7 +382,7 @@ class ServeProcess:
         import urllib.request
         from pathlib import Path
 
-        from bot.settings import Settings
+        from bot.ops.settings import Settings
 
         env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
         env.update(
@@ -436,7 +436,7 @@ def guided_workspace(**roles: list[str]) -> Any:
     """The sample workspace for the guided thread of issue 4: its systems have no partners and
     no authority, so no partner notice or authority step stands between Done and Close (those
     duties have their own tests); ``roles`` replaces role lists, e.g. ``triage=[...]``."""
-    from bot.workspace import parse_workspace, sample_path
+    from bot.ops.workspace import parse_workspace, sample_path
 
     lines = sample_path().read_text().splitlines()
     for i, line in enumerate(lines):
@@ -538,7 +538,7 @@ def many_partners_workspace(
     Slack Connect channel (``C0PART0000``…), written to ``path``; returns it parsed."""
     import yaml
 
-    from bot.workspace import load_workspace, sample_path
+    from bot.ops.workspace import load_workspace, sample_path
 
     roles = ("distributor", "deployer", "importer", "authorised_representative")
     data = yaml.safe_load(sample_path().read_text(encoding="utf-8"))

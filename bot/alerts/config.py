@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.domain import Severity
+from bot.cases.domain import Severity
 
 
 class AlertsConfig(BaseModel):

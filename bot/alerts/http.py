@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.alerts.payloads import Refused, Signal, alertmanager_signals, generic_signal
 from bot.alerts.service import Alerts
-from bot.request_context import request_scope
+from bot.ops.request_context import request_scope
 
 PREFIX = "/alerts/"
 ALERTMANAGER_PATH = "/alerts/alertmanager"

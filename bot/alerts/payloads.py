@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.alerts.config import AlertsConfig
-from bot.domain import DESCRIPTION_MAX, TITLE_MAX, URL_MAX, Severity
+from bot.cases.domain import DESCRIPTION_MAX, TITLE_MAX, URL_MAX, Severity
 from bot.messages import t
 
 ALERTMANAGER_VERSION = "4"

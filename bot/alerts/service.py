@@ -16,17 +16,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import actors, audit
 from bot.alerts import views
 from bot.alerts.payloads import EVIDENCE_ALERTS, Signal
-from bot.cases import Cases
+from bot.audit import trail as audit
+from bot.cases import actors
+from bot.cases.report_input import ReportInput
+from bot.cases.service import Cases
 from bot.clock import Clock
 from bot.delivery import messages
-from bot.duties import CLOSED_STATES
+from bot.duties.service import CLOSED_STATES
 from bot.messages import t
-from bot.report_input import ReportInput
-from bot.request_context import case_scope
-from bot.workspace import Workspace
+from bot.ops.request_context import case_scope
+from bot.ops.workspace import Workspace
 from storage import alerts as alert_rows
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.alerts.payloads import Signal
+from bot.cases.views import when
 from bot.messages import t
-from bot.views.case import when
 from bot.views.text import mrkdwn, safe
 from storage.alerts import RESOLVED, AlertGroup
 

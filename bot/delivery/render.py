@@ -13,15 +13,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.alerts import views as alert_views
-from bot.case_state import CaseDetails, CaseRecord, required_duties
+from bot.cases import step_views
+from bot.cases import views as case_views
+from bot.cases.state import CaseDetails, CaseRecord, required_duties
+from bot.cases.workflow import CaseState, next_step_key
+from bot.duties import views as duty_views
 from bot.messages import t
-from bot.views import case as case_views
-from bot.views import duties as duty_views
-from bot.views import notices as notice_views
-from bot.views import steps as step_views
+from bot.notices import views as notice_views
+from bot.ops.workspace import PartnerRole
 from bot.views.text import safe
-from bot.workflow import CaseState, next_step_key
-from bot.workspace import PartnerRole
 from storage import alerts as alert_rows
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows

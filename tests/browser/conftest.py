@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from bot.sandbox import SandboxServer
-from bot.workspace import load_workspace, sample_path
+from bot.devkit.sandbox import SandboxServer
+from bot.ops.workspace import load_workspace, sample_path
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

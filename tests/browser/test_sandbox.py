@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.sandbox import SandboxServer
+from bot.devkit.sandbox import SandboxServer
 
 REPORTER = "U0REPORTR1"
 OFFICER = "U0OFFICER1"

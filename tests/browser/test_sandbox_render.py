@@ -5,8 +5,8 @@ No browser needed: these check the HTML the sandbox sends to the page.
 
 from __future__ import annotations
 
-from bot.sandbox.blocks import blocks_html
-from bot.sandbox.mrkdwn import Names, to_html
+from bot.devkit.sandbox.blocks import blocks_html
+from bot.devkit.sandbox.mrkdwn import Names, to_html
 
 NAMES = Names(
     users={"U0OFFICER1": "Olga Officer"},

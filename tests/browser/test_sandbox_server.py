@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot.app import EVENTS_PATH
-from bot.sandbox import SandboxServer
+from bot.devkit.sandbox import SandboxServer
 from tests.scenarios import wait_for
 
 REPORTER = "U0REPORTR1"
@@ -222,7 +222,7 @@ def test_a_refused_click_answers_in_the_thread_to_the_clicker_only(sandbox: Sand
 
 
 def test_reset_wipes_a_configured_database(tmp_path: Any) -> None:
-    from bot.workspace import load_workspace, sample_path
+    from bot.ops.workspace import load_workspace, sample_path
     from storage import cases as case_rows
 
     url = f"sqlite:///{tmp_path / 'kept.db'}"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, update
 
-from bot.local import LocalBot
-from bot.workspace import Workspace
+from bot.devkit.local import LocalBot
+from bot.ops.workspace import Workspace
 from storage.models import CaseEvent
 from tests.scenarios import (
     case_events,

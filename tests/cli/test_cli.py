@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from bot.standin import SlackDriver, SlackStandIn
-from bot.workspace import sample_path
+from bot.devkit.standin import SlackDriver, SlackStandIn
+from bot.ops.workspace import sample_path
 from storage.migrate import head_revision
 
 CLI = str(Path(sys.executable).with_name("nonconformity-bot"))

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.alerts.config import AlertsConfig
+from bot.cases.domain import Severity
 from bot.clock import FakeClock
-from bot.domain import Severity
-from bot.local import LocalBot
-from bot.workspace import Workspace
+from bot.devkit.local import LocalBot
+from bot.ops.workspace import Workspace
 from handlers.timeline import timeline_lines
 from storage.alerts import AlertGroup
 from storage.models import Case, CaseEvent, OutboxMessage

@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from bot.clock import FakeClock
-from bot.local import LocalBot
-from bot.workspace import Workspace, parse_workspace, sample_path
+from bot.devkit.local import LocalBot
+from bot.ops.workspace import Workspace, parse_workspace, sample_path
 from storage import outbox as outbox_rows
 from storage.models import OutboxMessage
 from tests.scenarios import (

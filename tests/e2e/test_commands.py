@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import update
 
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
 from bot.messages import t
 from storage.models import Case
 from tests.scenarios import (
@@ -148,7 +148,7 @@ def test_every_command_is_acknowledged_well_within_three_seconds(bot: LocalBot, 
 
 
 def test_a_long_list_is_never_cut_in_the_middle_of_a_case(bot: LocalBot) -> None:
-    from bot.report_input import ReportInput
+    from bot.cases.report_input import ReportInput
 
     data = ReportInput.model_validate(
         {

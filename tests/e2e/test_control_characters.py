@@ -14,12 +14,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from bot.forms import CONTROL_ERROR, Form, parse_form
-from bot.local import LocalBot
-from bot.messages import t
-from bot.report_input import FIELD_BLOCK, ReportInput
-from bot.step_inputs import Assessment as AssessmentForm
-from bot.step_inputs import (
+from bot.cases.inputs import Assessment as AssessmentForm
+from bot.cases.inputs import (
     AwarenessCorrection,
     DoneEvidence,
     Investigation,
@@ -27,6 +23,10 @@ from bot.step_inputs import (
     Reasoned,
     Sent,
 )
+from bot.cases.report_input import FIELD_BLOCK, ReportInput
+from bot.devkit.local import LocalBot
+from bot.forms import CONTROL_ERROR, Form, parse_form
+from bot.messages import t
 from tests.e2e.test_report_validation import NOTHING, open_report, stored
 from tests.scenarios import (
     ASSESSMENT,

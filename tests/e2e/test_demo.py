@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.demo import STEPS, Demo, run_demo
+from bot.devkit.demo import STEPS, Demo, run_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 OLGA = "Olga Officer (compliance, triage)"

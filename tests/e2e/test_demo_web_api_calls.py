@@ -58,8 +58,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.demo import STEPS, Demo, Step, run_demo
-from bot.standin import Call, ResponsePost, SlackStandIn
+from bot.devkit.demo import STEPS, Demo, Step, run_demo
+from bot.devkit.standin import Call, ResponsePost, SlackStandIn
 
 GOLDEN = Path(__file__).parent / "golden" / "demo_web_api_calls.json"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

@@ -13,11 +13,11 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.local import seed
-from bot.settings import Settings
-from bot.standin import SlackStandIn
-from bot.standin.methods import DEFAULT_SCOPES
-from bot.workspace import load_workspace, sample_path
+from bot.devkit.local import seed
+from bot.devkit.standin import SlackStandIn
+from bot.devkit.standin.methods import DEFAULT_SCOPES
+from bot.ops.settings import Settings
+from bot.ops.workspace import load_workspace, sample_path
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.scenarios import ServeProcess, wait_for

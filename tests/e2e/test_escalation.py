@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from bot.clock import FakeClock, utc_now
-from bot.local import LocalBot
-from bot.outbox import Outbox
-from bot.timers import TimerEngine
+from bot.delivery.outbox import Outbox
+from bot.devkit.local import LocalBot
+from bot.timers.engine import TimerEngine
 from bot.views import ids
 from storage import outbox as outbox_rows
 from tests.scenarios import (

@@ -11,9 +11,9 @@ import jsonschema
 import pytest
 from sqlalchemy import update
 
-from bot import dossier
-from bot.dossier_formats import render
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
+from bot.dossier import service as dossier
+from bot.dossier.formats import render
 from bot.messages import t
 from storage.models import CaseEvent
 from tests.scenarios import (

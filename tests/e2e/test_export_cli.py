@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import register
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
+from bot.dossier import register
 from tests.e2e.test_export import assert_valid
 from tests.scenarios import (
     acknowledge_notices,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.case_state import Reasoned
-from bot.local import LocalBot
-from bot.workspace import Workspace
+from bot.cases.state import Reasoned
+from bot.devkit.local import LocalBot
+from bot.ops.workspace import Workspace
 from tests.scenarios import (
     ADMIN,
     APPROVER,

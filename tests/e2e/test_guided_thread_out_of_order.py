@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.local import LocalBot
-from bot.standin.driver import find_element
-from bot.workspace import Workspace
+from bot.devkit.local import LocalBot
+from bot.devkit.standin.driver import find_element
+from bot.ops.workspace import Workspace
 from tests.scenarios import (
     APPROVER,
     APPROVER2,

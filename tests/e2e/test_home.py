@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
+from bot.devkit.standin import validate_view
 from bot.messages import t
-from bot.standin import validate_view
-from bot.workspace import Workspace
+from bot.ops.workspace import Workspace
 from tests.scenarios import (
     APPROVER,
     APPROVER2,

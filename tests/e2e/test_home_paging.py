@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from bench.home import VIEWER, seed_cases
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
+from bot.devkit.standin import validate_view
+from bot.home.views import MAX_BLOCKS, PAGE
 from bot.messages import t
-from bot.standin import validate_view
 from bot.views import ids
-from bot.views.home import MAX_BLOCKS, PAGE
 from tests.e2e.test_home import opened_home, published, publishes, section_text
 
 

@@ -13,9 +13,9 @@ from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
-from bot.local import seed
-from bot.standin import SlackStandIn
-from bot.workspace import load_workspace, sample_path
+from bot.devkit.local import seed
+from bot.devkit.standin import SlackStandIn
+from bot.ops.workspace import load_workspace, sample_path
 from tests.scenarios import (
     APPROVER,
     APPROVER2,

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
 from bot.messages import t
-from bot.workspace import Workspace
+from bot.ops.workspace import Workspace
 from handlers.payloads import MALFORMED
 from storage.models import CaseEvent, OutboxMessage
 from tests.scenarios import (

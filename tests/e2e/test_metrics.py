@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.local import LocalBot
-from bot.metrics import REGISTRY, MetricsServer
-from bot.scheduler import start_scheduler
+from bot.devkit.local import LocalBot
+from bot.ops.metrics import REGISTRY, MetricsServer
+from bot.timers.scheduler import start_scheduler
 from storage import outbox as outbox_rows
 from tests.scenarios import report, settle, wait_for, walk_to
 

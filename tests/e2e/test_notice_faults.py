@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bot.clock import FakeClock, utc_now
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
 from bot.views import ids
 from tests.scenarios import (
     APPROVER,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.clock import FakeClock
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
 from tests.e2e.test_home import opened_home, publishes, section_text
 from tests.scenarios import (
     ASSESSMENT,

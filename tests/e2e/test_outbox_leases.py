@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import FakeClock
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
 from storage import outbox as outbox_rows
 
 CHANNEL = "C0TRIAGE01"

@@ -12,9 +12,9 @@ from datetime import timedelta
 from typing import Any
 
 from bot.clock import FakeClock
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
+from bot.ops.workspace import Workspace
 from bot.views import ids
-from bot.workspace import Workspace
 from tests.scenarios import (
     ACME_CONTACT,
     APPROVER,

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from bot.clock import FakeClock
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
+from bot.ops.workspace import parse_workspace, sample_path
 from bot.views import ids
-from bot.workspace import parse_workspace, sample_path
 from tests.scenarios import case_events, notice_rows, notices_in, settle, wait_for, walk_to
 
 NORTHWIND = "C0NORTHWND"

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from bot.clock import FakeClock
-from bot.local import LocalBot
-from bot.workspace import Workspace, sample_path
+from bot.devkit.local import LocalBot
+from bot.ops.workspace import Workspace, sample_path
 from tests.scenarios import (
     APPROVER,
     APPROVER2,

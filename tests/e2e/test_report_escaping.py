@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import select
 
-from bot.local import LocalBot
-from bot.standin.blockkit import validate_message_blocks
+from bot.devkit.local import LocalBot
+from bot.devkit.standin.blockkit import validate_message_blocks
 from storage.models import Case
 from tests.scenarios import GENERAL, GOOD_REPORT, OFFICER, REPORTER, TRIAGE
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 
 from sqlalchemy import func, select
 
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
 from storage.models import Case, CaseEvent
 from tests.scenarios import GENERAL, GOOD_REPORT, REPORTER, TRIAGE
 

@@ -12,8 +12,8 @@ from urllib.parse import parse_qs
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
-from bot.local import LocalBot
-from bot.standin import DriverResponse
+from bot.devkit.local import LocalBot
+from bot.devkit.standin import DriverResponse
 from storage.models import Case, Counter, OutboxMessage
 from tests.scenarios import GENERAL, GOOD_REPORT, REPORTER, TRIAGE
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
 from bot.messages import t
 from storage.models import Case, CaseEvent, Counter, OutboxMessage
 from tests.scenarios import GENERAL, GOOD_REPORT, REPORTER, TRIAGE

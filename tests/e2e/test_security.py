@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import build_app
-from bot.local import LocalBot
-from bot.standin import SlackDriver, SlackStandIn
-from bot.standin.driver import VERIFICATION_TOKEN, sign
-from bot.workspace import sample_path
+from bot.devkit.local import LocalBot
+from bot.devkit.standin import SlackDriver, SlackStandIn
+from bot.devkit.standin.driver import VERIFICATION_TOKEN, sign
+from bot.ops.workspace import sample_path
 from storage.models import Case, OutboxMessage
 from tests.scenarios import GENERAL, GOOD_REPORT, REPORTER
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.clock import FakeClock
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
 from tests.scenarios import (
     ADMIN,
     APPROVER,

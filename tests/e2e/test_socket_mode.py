@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.local import seed
+from bot.devkit.local import seed
+from bot.devkit.standin import Call, SlackStandIn
 from bot.messages import t
-from bot.runtime import start_runtime
+from bot.ops.runtime import start_runtime
+from bot.ops.settings import Settings
+from bot.ops.socket_mode import SocketModeRunner
+from bot.ops.workspace import load_workspace, sample_path
 from bot.services import Services
-from bot.settings import Settings
-from bot.socket_mode import SocketModeRunner
-from bot.standin import Call, SlackStandIn
 from bot.views import ids
-from bot.workspace import load_workspace, sample_path
 from tests.scenarios import GENERAL, REPORTER
 
 ROOT = Path(__file__).resolve().parents[2]

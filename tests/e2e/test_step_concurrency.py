@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.local import LocalBot
-from bot.standin import DriverResponse
-from bot.workspace import Workspace
+from bot.devkit.local import LocalBot
+from bot.devkit.standin import DriverResponse
+from bot.ops.workspace import Workspace
 from tests.scenarios import (
     APPROVER,
     APPROVER2,

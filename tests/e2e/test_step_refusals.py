@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot.clock import FakeClock
-from bot.local import PARTNER_TEAM, LocalBot
-from bot.workspace import Workspace
+from bot.devkit.local import PARTNER_TEAM, LocalBot
+from bot.ops.workspace import Workspace
 from tests.scenarios import (
     ADMIN,
     APPROVER,

@@ -16,9 +16,9 @@ import pytest
 from slack_bolt import BoltRequest
 
 from bot.app import build_app
-from bot.local import LocalBot
-from bot.signed_requests import DEFAULT_MAX_BODY, guard, problem
-from bot.standin.driver import sign
+from bot.devkit.local import LocalBot
+from bot.devkit.standin.driver import sign
+from bot.ops.signed_requests import DEFAULT_MAX_BODY, guard, problem
 from tests.e2e.test_security import FORM, command_body, nothing_happened
 
 MARKER = "TYPED-CASE-TEXT-7f3a"  # stands for what a person typed: it must never reach a log

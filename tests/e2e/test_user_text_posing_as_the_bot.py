@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
+from bot.devkit.sandbox.mrkdwn import Names, to_html
 from bot.messages import t
-from bot.sandbox.mrkdwn import Names, to_html
 from bot.views.text import escape, safe, safe_chunks
 from tests.e2e.test_report_escaping import command_answer, delivered, mrkdwn_texts, report
 from tests.scenarios import OFFICER, TRIAGE, case_row

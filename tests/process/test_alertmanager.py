@@ -22,8 +22,8 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from bot.local import LocalBot
-from bot.workspace import Workspace
+from bot.devkit.local import LocalBot
+from bot.ops.workspace import Workspace
 from storage.alerts import AlertGroup
 from storage.models import Case
 from tests.conftest import in_ci

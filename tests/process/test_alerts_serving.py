@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.local import seed
-from bot.standin import SlackStandIn
-from bot.workspace import load_workspace, sample_path
+from bot.devkit.local import seed
+from bot.devkit.standin import SlackStandIn
+from bot.ops.workspace import load_workspace, sample_path
 from tests.scenarios import ALERTS_TOKEN, TRIAGE, ServeProcess, free_port, post_alert, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]

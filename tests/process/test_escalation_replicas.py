@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.local import seed
-from bot.standin import SlackStandIn
+from bot.devkit.local import seed
+from bot.devkit.standin import SlackStandIn
 from tests.conftest import drop_postgres, postgres_url
 from tests.scenarios import (
     ADMIN,

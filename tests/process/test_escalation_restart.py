@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from bot.local import seed
-from bot.standin import SlackStandIn
+from bot.devkit.local import seed
+from bot.devkit.standin import SlackStandIn
 from tests.scenarios import (
     ADMIN,
     OFFICER,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.local import seed
-from bot.standin import SlackStandIn
-from bot.workspace import load_workspace, sample_path
+from bot.devkit.local import seed
+from bot.devkit.standin import SlackStandIn
+from bot.ops.workspace import load_workspace, sample_path
 from tests.scenarios import GENERAL, REPORTER, ServeProcess
 
 IDLE = 200
@@ -88,7 +88,7 @@ def test_the_connection_limit_fits_the_open_file_limit(monkeypatch: pytest.Monke
     are accepted rather than accept() failing for want of descriptors."""
     import resource
 
-    from bot import server
+    from bot.ops import server
 
     limits = {"soft": 1024, "hard": 4096}
     monkeypatch.setattr(resource, "getrlimit", lambda _: (limits["soft"], limits["hard"]))

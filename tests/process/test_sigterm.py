@@ -18,8 +18,8 @@ from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
-from bot.local import seed
-from bot.standin import SlackStandIn
+from bot.devkit.local import seed
+from bot.devkit.standin import SlackStandIn
 from tests.scenarios import (
     APPROVER,
     ASSESSMENT,

@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:  # the project is not installed in the venv
 
 from slack_sdk import WebClient  # noqa: E402
 
-from bot.standin import SlackStandIn  # noqa: E402
+from bot.devkit.standin import SlackStandIn  # noqa: E402
 
 
 @pytest.fixture

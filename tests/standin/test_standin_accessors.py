@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.standin import SlackStandIn
+from bot.devkit.standin import SlackStandIn
 
 
 def test_channels_lists_every_channel_and_dm_in_creation_order(standin: SlackStandIn) -> None:

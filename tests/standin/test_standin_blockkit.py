@@ -8,7 +8,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.standin import SlackStandIn, validate_message_blocks, validate_view
+from bot.devkit.standin import SlackStandIn, validate_message_blocks, validate_view
 
 
 def section(text: str, block_id: str | None = None) -> dict[str, Any]:

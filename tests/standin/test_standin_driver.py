@@ -14,7 +14,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from bot.standin import SlackDriver, SlackStandIn
+from bot.devkit.standin import SlackDriver, SlackStandIn
 
 SECRET = "standin-signing-secret"
 PAYLOADS = Path("/work/shared/slack/payloads")

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot.standin import SlackStandIn
+from bot.devkit.standin import SlackStandIn
 
 
 def modal(title: str = "Report") -> dict[str, Any]:

@@ -7,7 +7,7 @@ from slack_sdk.socket_mode import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from bot.standin import SlackStandIn
+from bot.devkit.standin import SlackStandIn
 
 
 def test_a_socket_mode_client_connects_and_acks_a_slash_command(standin: SlackStandIn) -> None:

@@ -6,7 +6,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.standin import SlackStandIn
+from bot.devkit.standin import SlackStandIn
 
 
 def error_of(exc: pytest.ExceptionInfo[SlackApiError]) -> str:

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Connection, delete, insert, select, update
 
 from bot import cli
+from bot.audit.chain import link_hash
 from bot.clock import FakeClock
-from bot.hashchain import link_hash
-from bot.local import LocalBot
-from bot.workspace import Workspace
+from bot.devkit.local import LocalBot
+from bot.ops.workspace import Workspace
 from storage.models import Case, CaseEvent
 from tests.conftest import drop_postgres, postgres_url
 from tests.scenarios import (

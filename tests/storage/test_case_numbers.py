@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from bot.local import LocalBot
-from bot.report_input import ReportInput
-from bot.standin import DriverResponse
+from bot.cases.report_input import ReportInput
+from bot.devkit.local import LocalBot
+from bot.devkit.standin import DriverResponse
 from storage.models import Case, OutboxMessage
 from tests.scenarios import GENERAL, GOOD_REPORT, REPORTER
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from bot.local import LocalBot
+from bot.devkit.local import LocalBot
 from storage import outbox as outbox_rows
 from storage.models import OutboxMessage
 

@@ -17,10 +17,10 @@ import pytest
 from alembic import command
 from sqlalchemy import select, text
 
-from bot.audit import verify_case
-from bot.case_state import CaseDetails, CorrectiveMeasure, MeasureStatus
-from bot.dossier import load as load_dossier
-from bot.dossier_export import Dossier
+from bot.audit.trail import verify_case
+from bot.cases.state import CaseDetails, CorrectiveMeasure, MeasureStatus
+from bot.dossier.export import Dossier
+from bot.dossier.service import load as load_dossier
 from storage.db import Database
 from storage.events import events_of
 from storage.migrate import alembic_config, head_revision, upgrade

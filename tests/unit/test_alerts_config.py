@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain import Severity
+from bot.cases.domain import Severity
 from bot.errors import ConfigError
-from bot.workspace import parse_workspace
+from bot.ops.workspace import parse_workspace
 from tests.unit.test_workspace_file import ISSUE_SHAPE
 
 ALERTS = """\

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.case_state import CaseDetails
+from bot.cases.state import CaseDetails
 from bot.clock import FakeClock
-from bot.deadlines import ARTICLE, DAYS, Incident, due_date, due_moment, is_serious
-from bot.local import LocalBot
-from bot.workspace import DEFAULT_TIMERS, Workspace, parse_workspace, sample_path
+from bot.devkit.local import LocalBot
+from bot.duties.deadlines import ARTICLE, DAYS, Incident, due_date, due_moment, is_serious
+from bot.ops.workspace import DEFAULT_TIMERS, Workspace, parse_workspace, sample_path
 from tests.scenarios import (
     ADMIN,
     APPROVER,

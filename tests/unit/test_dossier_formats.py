@@ -11,10 +11,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from bot.dossier import SCHEMA_VERSION
-from bot.dossier_export import Dossier, schema_text
-from bot.dossier_formats import filename, render
-from bot.dossier_formats.pdf import latin1
+from bot.dossier.export import Dossier, schema_text
+from bot.dossier.formats import filename, render
+from bot.dossier.formats.pdf import latin1
+from bot.dossier.service import SCHEMA_VERSION
 
 HASH_A, HASH_B = "a" * 64, "b" * 64
 

@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from bot.clock import FakeClock
-from bot.escalation import FrozenPolicy, Position, first, following, freeze, parse_days, thaw
-from bot.local import LocalBot
-from bot.standin import SlackStandIn
-from bot.workspace import DEFAULT_TIMERS, Policy, Workspace, sample_path
+from bot.devkit.local import LocalBot
+from bot.devkit.standin import SlackStandIn
+from bot.ops.workspace import DEFAULT_TIMERS, Policy, Workspace, sample_path
+from bot.timers.policy import FrozenPolicy, Position, first, following, freeze, parse_days, thaw
 from tests.scenarios import ADMIN, OFFICER, OFFICER2, case_row, report, settle, wait_for
 
 AMS = ZoneInfo("Europe/Amsterdam")

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 import pytest
 
-from bot.hashchain import GENESIS, ChainRow, canonical_json, link_hash, verify
+from bot.audit.chain import GENESIS, ChainRow, canonical_json, link_hash, verify
 
 
 def chain(n: int = 5) -> list[ChainRow]:

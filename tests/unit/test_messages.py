@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from bot.case_state import CaseDetails, CaseRecord
-from bot.domain import DESCRIPTION_MAX, REQUIREMENTS, TITLE_MAX, URL_MAX
+from bot.cases import views as case_views
+from bot.cases.domain import DESCRIPTION_MAX, REQUIREMENTS, TITLE_MAX, URL_MAX
+from bot.cases.report_views import report_modal
+from bot.cases.state import CaseDetails, CaseRecord
+from bot.devkit.standin import validate_message_blocks, validate_view
 from bot.messages import CATALOGUE, EN, LANGUAGES, NL, PLURAL_RULES, Forms, Language, t, tn
-from bot.standin import validate_message_blocks, validate_view
-from bot.views import case as case_views
-from bot.views.report import report_modal
 
 
 def placeholders(text: str) -> set[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import ConfigError
-from bot.settings import SLACK_DEFAULT_API_URL, load_settings
+from bot.ops.settings import SLACK_DEFAULT_API_URL, load_settings
 
 VARIABLES = (
     "SLACK_BOT_TOKEN",

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from bot.lifecycle import wait_for_signal
+from bot.ops.lifecycle import wait_for_signal
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

@@ -3,7 +3,7 @@ over sections, never cut, and stay escaped."""
 
 from __future__ import annotations
 
-from bot.standin import validate_message_blocks
+from bot.devkit.standin import validate_message_blocks
 from bot.views.text import escape, safe_chunks
 
 

@@ -6,8 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.messages import EN, NL
-from bot.workflow import (
+from bot.cases.workflow import (
     Action,
     Actor,
     Allowed,
@@ -19,6 +18,7 @@ from bot.workflow import (
     decide,
     next_step_key,
 )
+from bot.messages import EN, NL
 
 REPORTER, OWNER, PROPOSER, MEASURE_OWNER = "U_REPORTER", "U_OWNER", "U_PROPOSER", "U_MOWNER"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ConfigError
-from bot.workspace import PartnerRole, load_workspace, parse_workspace, sample_path
+from bot.ops.workspace import PartnerRole, load_workspace, parse_workspace, sample_path
 
 ISSUE_SHAPE = textwrap.dedent(
     """\
@@ -113,7 +113,7 @@ def test_a_file_that_is_not_a_mapping_is_refused() -> None:
 
 
 def test_timers_accept_their_other_names_a_single_level_or_a_duration() -> None:
-    from bot.workspace import parse_workspace
+    from bot.ops.workspace import parse_workspace
 
     workspace = parse_workspace(
         "triage_channel: C0TRIAGE01\n"
@@ -139,7 +139,7 @@ def test_an_unknown_timer_name_is_one_line_naming_it() -> None:
     import pytest
 
     from bot.errors import ConfigError
-    from bot.workspace import parse_workspace
+    from bot.ops.workspace import parse_workspace
 
     with pytest.raises(ConfigError, match="unknown timer 'nudge'"):
         parse_workspace(

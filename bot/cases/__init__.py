@@ -1,0 +1,1 @@
+"""The case: its typed state, the pure state machine, the services, its views."""

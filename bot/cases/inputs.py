@@ -1,0 +1,75 @@
+"""What each step's and duty's modal must contain, validated before a transition is attempted.
+
+Built from ``bot.forms``' field types, as the report is: a rule is written there once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from bot.cases.domain import DESCRIPTION_MAX, REASON_MAX, Measure, SeriousIncident
+from bot.forms import Choice, ChosenDate, Form, OptionalText, Text, Url, one_of, required
+
+Reason = Annotated[Text, required(REASON_MAX)]
+LongText = Annotated[Text, required(DESCRIPTION_MAX)]
+YesNo = Annotated[Choice, one_of(("yes", "no"))]
+
+
+class Assessment(Form):
+    """Step 2: why this is (or is not) a non-conformity, and whether Art. 79(1) / 73 apply."""
+
+    nature: LongText
+    causal_link: LongText
+    risk: YesNo
+    serious_incident: Annotated[Choice, one_of([s.value for s in SeriousIncident])]
+    aware_on: ChosenDate
+
+
+class Reasoned(Form):
+    """Not a non-conformity, Reject, Reopen and waivers: a decision that must say why."""
+
+    reason: Reason
+
+
+class MeasurePlan(Form):
+    """Step 3: the corrective action, its owner and its timing."""
+
+    measure: Annotated[Choice, one_of([m.value for m in Measure])]
+    plan: LongText
+    owner: Choice
+    target_date: ChosenDate
+    affected: Annotated[Text, required(500)]
+    keeps_running: YesNo
+    # the serious-incident warning's checkbox, where it was shown
+    art73_6: list[str] = Field(default_factory=list)
+
+
+class DoneEvidence(Form):
+    """Step 5: proof that the measure was carried out."""
+
+    evidence: LongText
+    link: Url = None
+
+
+class Investigation(Form):
+    """Art. 20(2): what was found about the causes, and with whom."""
+
+    findings: LongText
+    how: OptionalText = None
+
+
+class Sent(Form):
+    """An authority informed, or an Art. 73 report made: when, how, under which reference."""
+
+    on: ChosenDate
+    how: Annotated[Text, required(500)]
+    reference: OptionalText = None
+
+
+class AwarenessCorrection(Form):
+    """The date the provider became aware of a serious incident, corrected with a reason."""
+
+    aware_on: ChosenDate
+    reason: Reason

@@ -1,0 +1,259 @@
+"""How each kind of outbox message reaches Slack, and what its delivery changes.
+
+The outbox engine (``bot.outbox``) decides when and whether to send; this module knows where
+each kind goes (a post, a reply in the case's thread, a DM, an edit of an earlier message) and
+records the effects of delivery (a notice's receipt timer, a failure the thread must hear about).
+What a message says was rendered when it was queued (``bot.delivery.messages``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+from sqlalchemy.orm import Session
+
+from bot.audit import trail as audit
+from bot.cases.state import CaseRecord
+from bot.clock import Clock
+from bot.delivery import messages, render
+from bot.notices import service as notices
+from bot.notices import views as notice_views
+from bot.ops.workspace import Workspace
+from bot.timers import engine as timers
+from storage import cases as case_rows
+from storage import catalogue as catalogue_rows
+from storage import notices as notice_rows
+from storage import outbox as rows
+from storage.db import Database
+from storage.models import Case, OutboxMessage
+
+log = logging.getLogger("ncbot.outbox")
+
+METADATA_EVENT = "nonconformity_notice"
+RESPONSE_URL_LIFETIME = timedelta(minutes=30)
+
+Send = Callable[[OutboxMessage, CaseRecord | None], tuple[str, str | None]]
+
+
+class NotYet(Exception):
+    """What this message changes has not been posted yet; try again shortly."""
+
+
+class Senders:
+    """Slack's side of each kind: where a message goes or which message it edits. The words
+    were rendered when the message was queued (``bot.delivery.messages``)."""
+
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        workspace: Workspace,
+        clock: Clock,
+        bot_user_id: str | None,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.workspace = workspace
+        self.clock = clock
+        self.bot_user_id = bot_user_id
+        self.by_kind: dict[str, Send] = {
+            messages.CARD_POST.name: self._post,
+            messages.CARD_UPDATE.name: self._edit,
+            messages.THREAD.name: self._post,
+            messages.CHANNEL.name: self._post,
+            messages.DM.name: self._post,
+            messages.REPORTER_NOTICE.name: self._tell_reporter,
+            messages.STEP_DONE.name: self._edit,
+            messages.PARTNER_NOTICE.name: self._post,
+            messages.NOTICE_UPDATE.name: self._edit,
+            messages.PANEL_POST.name: self._post,
+            messages.PANEL_UPDATE.name: self._edit,
+        }
+        missing = set(messages.KINDS) ^ set(self.by_kind)
+        assert not missing, f"message kinds without a sender, or senders without a kind: {missing}"
+        # Called with a case id after its card was posted or updated (the App Home refresh).
+        self.on_case_shown: Callable[[int], None] | None = None
+
+    def send(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
+        """Send ``row``; returns the channel and ``ts`` of what Slack accepted."""
+        if "text" not in row.payload:
+            self._render_queued_before_0007(row)
+        return self.by_kind[row.kind](row, case)
+
+    def _render_queued_before_0007(self, row: OutboxMessage) -> None:
+        """A row queued by a version that rendered some kinds when sending holds no text:
+        render it now, as that version would have."""
+        payload = row.payload
+        with self.db.read() as session:
+            case_id = row.case_id or 0
+            renderer = {
+                messages.CARD_POST.name: lambda: render.card(case_id),
+                messages.CARD_UPDATE.name: lambda: render.card(case_id),
+                messages.REPORTER_NOTICE.name: lambda: render.reporter_confirmation(case_id),
+                messages.PANEL_POST.name: lambda: render.panel(case_id, payload["panel"]),
+                messages.PANEL_UPDATE.name: lambda: render.panel(case_id, payload["panel"]),
+                messages.PARTNER_NOTICE.name: lambda: render.partner_notice(payload["notice_id"]),
+                messages.NOTICE_UPDATE.name: lambda: render.partner_notice(payload["notice_id"]),
+                messages.STEP_DONE.name: lambda: render.answered_step(
+                    payload["step"], payload["line"]
+                ),
+            }[row.kind]()
+            text, blocks = renderer(session)
+        row.payload = {**payload, "text": text, **({"blocks": blocks} if blocks else {})}
+
+    def _post_message(
+        self,
+        row: OutboxMessage,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+    ) -> tuple[str, str]:
+        """Every post: tagged with its row (for the history look-up), links never unfurled."""
+        args: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "metadata": self.metadata(row),
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if blocks is not None:
+            args["blocks"] = blocks
+        if thread_ts is not None:
+            args["thread_ts"] = thread_ts
+        response = self.client.chat_postMessage(**args)
+        return str(response["channel"]), str(response["ts"])
+
+    def _post(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
+        thread_ts = case.card_ts if row.in_thread and case is not None else None
+        return self._post_message(
+            row,
+            self.channel_for(row),
+            row.payload.get("text", ""),
+            row.payload.get("blocks"),
+            thread_ts,
+        )
+
+    def _edit(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
+        """Replace the message this row edits with the row's content."""
+        found = self._edited(row)
+        if found is None:
+            return row.target, None  # what it would edit never reached Slack: nothing to do
+        channel, ts = found
+        self.client.chat_update(
+            channel=channel, ts=ts, text=row.payload.get("text", ""), blocks=row.payload["blocks"]
+        )
+        if row.kind == messages.CARD_UPDATE.name and case is not None:
+            self._case_shown(case.id)
+        return channel, ts
+
+    def _edited(self, row: OutboxMessage) -> tuple[str, str] | None:
+        """Where the post an edit replaces is (its outbox key is the edit's target); ``NotYet``
+        while that post is still on its way, None when it never reached Slack."""
+        with self.db.read() as session:
+            posted = rows.by_key(session, row.target)
+        if posted is None or posted.status == rows.FAILED:
+            return None
+        if posted.status != rows.SENT or posted.slack_ts is None or posted.slack_channel is None:
+            raise NotYet
+        return posted.slack_channel, posted.slack_ts
+
+    def _case_shown(self, case_id: int) -> None:
+        if self.on_case_shown is not None:
+            self.on_case_shown(case_id)  # must not raise: it only queues background work
+
+    def remember_permalink(self, case_id: int, channel: str, ts: str) -> None:
+        """Lists and reminders link to the thread; ask Slack once, not per rendering."""
+        try:
+            link = str(self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
+        except Exception as exc:
+            log.warning("no permalink for case card", extra={"case_id": case_id, "error": str(exc)})
+            return
+        with self.db.transaction() as session:
+            stored = case_rows.by_id(session, case_id, lock=True)
+            if stored is not None:
+                stored.details = stored.details.model_copy(update={"permalink": link})
+        self._case_shown(case_id)  # after the link is stored: the Home links to the thread
+
+    def _tell_reporter(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
+        assert case is not None and case.card_ts is not None
+        link = case.details.permalink or str(
+            self.client.chat_getPermalink(channel=case.channel, message_ts=case.card_ts)[
+                "permalink"
+            ]
+        )
+        text = str(row.payload.get("text", "")).replace(render.PERMALINK, link)
+        response_url = row.payload.get("response_url")
+        if response_url and self.clock() - row.created_at < RESPONSE_URL_LIFETIME:
+            answer = WebhookClient(response_url, timeout=10).send(
+                text=text, response_type="ephemeral", replace_original=False
+            )
+            if answer.status_code == 200:
+                return "response_url", None
+        return self._post_message(row, row.target, text)
+
+    def metadata(self, row: OutboxMessage) -> dict[str, Any]:
+        """Tags every post with its outbox row (and a partner notice with its notice id), so a
+        retry can find a message Slack accepted but we never heard back about."""
+        payload: dict[str, Any] = {"outbox_id": row.id}
+        if "notice_id" in row.payload:
+            payload["notice_id"] = row.payload["notice_id"]
+        return {"event_type": METADATA_EVENT, "event_payload": payload}
+
+    def channel_for(self, row: OutboxMessage) -> str:
+        if row.kind == messages.DM.name and row.target.startswith(("U", "W")):
+            opened = self.client.conversations_open(users=row.target)
+            return str(opened["channel"]["id"])
+        return row.target
+
+    def notice_delivered(
+        self,
+        session: Session,
+        case: Case,
+        notice_id: int,
+        channel: str,
+        ts: str | None,
+        now: datetime,
+    ) -> None:
+        notice = notice_rows.by_id(session, notice_id, lock=True)
+        if notice is None or notice.status != notice_rows.QUEUED:
+            return
+        notice.status, notice.slack_channel, notice.slack_ts, notice.sent_at = (
+            notice_rows.SENT,
+            channel,
+            ts,
+            now,
+        )
+        timers.start_for_notice(session, case, notice, self.workspace, now)
+        notices.refresh_table(session, case, now, f"sent{notice.id}")
+
+    def notice_failed(
+        self, session: Session, row: OutboxMessage, error: str, now: datetime
+    ) -> None:
+        """A permanent refusal: say in the thread what a person must fix, with a Retry button."""
+        case = case_rows.by_id(session, row.case_id or 0, lock=True)
+        notice = notice_rows.by_id(session, int(row.payload["notice_id"]), lock=True)
+        if case is None or notice is None:
+            return
+        notice.status, notice.failure = notice_rows.FAILED, error
+        partner = catalogue_rows.partner(session, notice.partner_id)
+        text, blocks = notice_views.failure_message(
+            notice, partner.name if partner else notice.partner_id, case.language, self.bot_user_id
+        )
+        key = f"notice-failed:{notice.id}:{row.attempts}:{now.timestamp()}"
+        failed = messages.thread_line(case, key, text, step="notice_failed", blocks=blocks)
+        messages.queue(session, failed, now)
+        audit.record(
+            session,
+            case,
+            "notice_failed",
+            actor=None,
+            at=now,
+            data={"notice": notice.id, "partner": notice.partner_id, "error": error},
+        )
+        notices.refresh_table(session, case, now, f"failed{notice.id}:{row.attempts}")

@@ -1,0 +1,1 @@
+"""What an authority or an auditor receives: the dossier, its formats, the register."""

@@ -1,0 +1,236 @@
+"""The duties that follow a confirmed risk or a serious incident: Art. 20(2) and Art. 73.
+
+When the assessment says the system presents a risk (Art. 79(1)), the provider must investigate
+the causes (with the reporting deployer, where there is one) and inform the market surveillance
+authority and, where a certificate exists, the notified body. A serious incident must be reported
+to the authority within Art. 73's deadline, initially and then completely (73(5)). Each duty is a
+button in the thread; each recording is an audit event; Close waits for all that apply.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.audit import trail as audit
+from bot.cases import panels
+from bot.cases import state as case_state
+from bot.cases.state import Art73, CaseRecord, DutyRecord, PartnerRef
+from bot.cases.workflow import Blocker, CaseState, Role
+from bot.clock import Clock, today_in
+from bot.delivery import messages, render
+from bot.duties import views as duty_views
+from bot.duties.deadlines import due_moment
+from bot.errors import UserError
+from bot.ops.people import People
+from bot.ops.request_context import bind_case
+from bot.ops.workspace import PartnerRole, Workspace
+from bot.timers import engine as timers
+from storage import cases as case_rows
+from storage import catalogue as catalogue_rows
+from storage.db import Database
+from storage.models import Case
+
+INVESTIGATE = case_state.INVESTIGATE
+INFORM_AUTHORITY = case_state.INFORM_AUTHORITY
+INFORM_NOTIFIED_BODY = case_state.INFORM_NOTIFIED_BODY
+INITIAL_REPORT = case_state.INITIAL_REPORT
+COMPLETE_REPORT = case_state.COMPLETE_REPORT
+ORDER = case_state.DUTY_ORDER
+CLOSED_STATES = (CaseState.CLOSED.value, CaseState.DISMISSED.value)
+required = case_state.required_duties
+authority_names = render.authority_names
+
+
+def blockers(session: Session, case: Case) -> tuple[Blocker, ...]:
+    """Each duty that applies and is not recorded yet, named as the thread names it."""
+    names = authority_names(session, case.details)
+    return tuple(
+        ("close.blocked.duty", {"duty": duty_views.duty_label(duty, names, case.language)})
+        for duty in required(case.details)
+        if duty not in case.details.duties
+    )
+
+
+def on_assessment(
+    session: Session, case: Case, workspace: Workspace, now: datetime, team_id: str | None = None
+) -> None:
+    """Inside the Confirm transaction: fix who must be informed, start the Art. 73 clock, open
+    the duties panel, and invite the reporting deployer to investigate."""
+    catalogue = workspace.catalogue
+    deployer = reporting_deployer(session, case, team_id)
+    case.details = case.details.model_copy(
+        update={
+            "authority": catalogue.authority_for(case.system_id),
+            "notified_body": catalogue.notified_body_for(case.system_id),
+            "reporting_deployer": deployer,
+        }
+    )
+    if not required(case.details):
+        return
+    deadline = case.details.art73()
+    if deadline is not None:
+        timers.start_deadline(
+            session,
+            case,
+            workspace,
+            due_moment(deadline.category, deadline.aware_on, workspace.timezone),
+            now,
+        )
+    panels.open_panel(session, case, "duties", now)
+    if deployer and deployer.channel and INVESTIGATE in required(case.details):
+        system = catalogue_rows.system(session, case.system_id)
+        text, blocks = duty_views.investigation_invite(
+            case.record(),
+            deployer.name,
+            system.name if system else case.system_id,
+            workspace.language,
+        )
+        key = f"investigate-invite:{case.id}:{case.version}"
+        invite = messages.channel_post(
+            deployer.channel, key, text, case_id=case.id, blocks=blocks, step="investigate_invite"
+        )
+        messages.queue(session, invite, now)
+
+
+def reporting_deployer(session: Session, case: Case, team_id: str | None) -> PartnerRef | None:
+    """The deployer the report came from: one whose contacts include the reporter, or, for a
+    reporter of another workspace, the system's only deployer."""
+    deployers = [
+        p
+        for p in catalogue_rows.partners_of(session, case.system_id)
+        if p.role == PartnerRole.DEPLOYER
+    ]
+    found = [p for p in deployers if case.reporter_id in (p.contacts or [])]
+    external = bool(team_id) and case.reporter_team != team_id
+    if not found and external and len(deployers) == 1:
+        found = deployers
+    if not found:
+        return None
+    partner = found[0]
+    return PartnerRef(id=partner.id, name=partner.name, channel=partner.channel)
+
+
+class Duties:
+    def __init__(self, db: Database, workspace: Workspace, clock: Clock, people: People) -> None:
+        self.db = db
+        self.workspace = workspace
+        self.clock = clock
+        self.people = people
+
+    def check(self, number: int, duty: str, user_id: str, team_id: str | None) -> CaseRecord:
+        with self.db.read() as session:
+            case = self._case(session, number)
+            self._may(case, duty, user_id, team_id)
+            return case.record()
+
+    def record(
+        self, number: int, duty: str, user_id: str, team_id: str | None, data: dict[str, Any]
+    ) -> CaseRecord:
+        now = self.clock()
+        with self.db.transaction() as session:
+            case = self._case(session, number, lock=True)
+            self._may(case, duty, user_id, team_id)
+            today = today_in(self.workspace.timezone, now)
+            if data.get("on") and date.fromisoformat(str(data["on"])) > today:
+                raise UserError("duty.on.future", field="on")
+            recorded = DutyRecord.model_validate({**data, "by": user_id, "at": now})
+            case.details = case.details.with_duty(duty, recorded)
+            case.updated_at = now
+            audit.record(session, case, f"duty_{duty}", actor=user_id, at=now, data=data)
+            if duty == INITIAL_REPORT:
+                timers.stop_deadline(session, case.id)
+            panels.refresh(session, case, "duties", now, duty)
+            messages.queue(session, messages.card_refresh(case, f"duty:{duty}"), now)
+            if duty in (INFORM_AUTHORITY, INFORM_NOTIFIED_BODY):
+                self._notify_authority(session, case, duty, now)
+            return case.record()
+
+    def correct_awareness(
+        self, number: int, user_id: str, team_id: str | None, aware_on: date, reason: str
+    ) -> CaseRecord:
+        """The provider learns it knew earlier (or later): the deadline moves, and so do the
+        reminders; the correction and its reason are on the record."""
+        now = self.clock()
+        with self.db.transaction() as session:
+            case = self._case(session, number, lock=True)
+            self._may(case, INITIAL_REPORT, user_id, team_id, allow_done=True)
+            before = case.details.art73()
+            if before is None:
+                raise UserError("duty.not_applicable")
+            if aware_on > today_in(self.workspace.timezone, now):
+                raise UserError("assess.aware.future", field="aware_on")
+            case.details = case.details.model_copy(update={"aware_on": aware_on})
+            after = case.details.art73()
+            assert after is not None
+            audit.record(
+                session,
+                case,
+                "awareness_corrected",
+                actor=user_id,
+                at=now,
+                data={
+                    "from": before.aware_on.isoformat(),
+                    "to": aware_on.isoformat(),
+                    "deadline_from": before.due.isoformat(),
+                    "deadline_to": after.due.isoformat(),
+                    "reason": reason,
+                },
+            )
+            timers.stop_deadline(session, case.id)
+            if INITIAL_REPORT not in case.details.duties:
+                moment = due_moment(after.category, after.aware_on, self.workspace.timezone)
+                timers.start_deadline(
+                    session, case, self.workspace, moment, now, key_suffix=now.isoformat()
+                )
+            panels.refresh(session, case, "duties", now, f"aware:{now.isoformat()}")
+            messages.queue(session, messages.card_refresh(case, f"aware:{now.isoformat()}"), now)
+            return case.record()
+
+    def deadline_of(self, case: CaseRecord) -> Art73 | None:
+        return case.details.art73()
+
+    def _notify_authority(self, session: Session, case: Case, duty: str, now: datetime) -> None:
+        """An authority that is a catalogue partner with a Slack channel gets the notice there."""
+        details = case.details
+        partner_id = details.authority if duty == INFORM_AUTHORITY else details.notified_body
+        partner = catalogue_rows.partner(session, partner_id) if partner_id else None
+        if partner is None or not partner.channel:
+            return
+        system = catalogue_rows.system(session, case.system_id)
+        text, blocks = duty_views.authority_notice(
+            case.record(),
+            partner.name,
+            system.name if system else case.system_id,
+            partner.language or "en",
+        )
+        key = f"authority:{case.id}:{duty}:{case.version}"
+        notice = messages.channel_post(
+            partner.channel, key, text, case_id=case.id, blocks=blocks, step=duty
+        )
+        messages.queue(session, notice, now)
+
+    def _case(self, session: Session, number: int, *, lock: bool = False) -> Case:
+        case = case_rows.by_number(session, number, lock=lock)
+        if case is None:
+            raise UserError("case.unknown", {"ref": f"NC-{number}"})
+        bind_case(case.id)
+        return case
+
+    def _may(
+        self, case: Case, duty: str, user_id: str, team_id: str | None, *, allow_done: bool = False
+    ) -> None:
+        self.people.require(
+            user_id, team_id, Role.TRIAGE, Role.APPROVERS, also=case.owner_id, action=duty
+        )
+        if case.state in CLOSED_STATES:
+            raise UserError("duty.closed", {"ref": case.ref})
+        if duty not in required(case.details):
+            raise UserError("duty.not_applicable")
+        recorded = case.details.duties.get(duty)
+        if recorded and not allow_done:
+            raise UserError("duty.already", {"who": f"<@{recorded.by}>", "ref": case.ref})
+        if duty == COMPLETE_REPORT and INITIAL_REPORT not in case.details.duties:
+            raise UserError("duty.initial_first")

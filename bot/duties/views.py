@@ -1,0 +1,232 @@
+"""Art. 20(2) and Art. 73 in the thread: the duties panel, its modals, and the drafts for the
+authorities (system identification, nature of the non-compliance, corrective action taken)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from bot.cases.state import CaseRecord
+from bot.cases.views import user, when
+from bot.messages import t, tn
+from bot.views import ids
+from bot.views.text import cap, mrkdwn, plain, safe, safe_chunks
+
+Blocks = list[dict[str, Any]]
+
+
+def deadline_line(category: str, due: date, days: int, article: str, lang: str) -> str:
+    return tn(
+        "duty.deadline",
+        lang,
+        days,
+        due=due.isoformat(),
+        article=article,
+        incident=t(f"incident.{category}", lang),
+    )
+
+
+def draft(case: CaseRecord, system_name: str, lang: str) -> str:
+    """What the authority is told: enough to identify the system, the problem and the action."""
+    assessment = case.details.assessment
+    measure = case.measure
+    if measure is not None:
+        action = f"{t(f'measure.{measure.measure.value}', lang)} — {measure.plan}"
+    else:
+        action = t("duty.draft.no_measure", lang)
+    aware = case.details.aware_on or (assessment.aware_on if assessment else "")
+    return t(
+        "duty.draft",
+        lang,
+        ref=case.ref,
+        system=system_name,
+        version=case.system_version,
+        nature=assessment.nature if assessment else "",
+        causal=assessment.causal_link if assessment else "",
+        action=action,
+        incident=t(f"incident.{assessment.serious_incident if assessment else 'none'}", lang),
+        aware=aware,
+    )
+
+
+def duty_label(duty: str, names: dict[str, str], lang: str) -> str:
+    authority, body = names.get("authority", "—"), names.get("notified_body", "—")
+    return t(f"duty.{duty}", lang, authority=safe(authority, 120), body=safe(body, 120))
+
+
+def panel(
+    case: CaseRecord,
+    required: list[str],
+    deadline: str | None,
+    names: dict[str, str],
+    lang: str,
+) -> tuple[str, Blocks]:
+    """The duties that apply to this case, who recorded each and when, and buttons for the rest."""
+    recorded = case.details.duties
+    title = t("duty.panel", lang, ref=case.ref)
+    lines = [f"*{title}*"]
+    if deadline:
+        lines.append(deadline)
+    buttons: list[dict[str, Any]] = []
+    for duty in required:
+        label = duty_label(duty, names, lang)
+        done = recorded.get(duty)
+        if done:
+            how = safe(done.how or done.findings or "", 200)
+            by = t("notice.by", lang, who=user(done.by, lang), when=when(done.at))
+            lines.append(f"✅ {label} — {by}: {how}")
+        else:
+            lines.append(f"⬜ {label}")
+            buttons.append(
+                {
+                    "type": "button",
+                    "action_id": ids.DUTY_PREFIX + duty,
+                    "text": plain(cap(t(f"button.{duty}", lang), 75)),
+                    "value": str(case.number),
+                }
+            )
+    deployer = case.details.reporting_deployer
+    if deployer and "investigate" in required:
+        lines.append(t("duty.with_deployer", lang, deployer=safe(deployer.name, 120)))
+    blocks: Blocks = [{"type": "section", "text": mrkdwn(cap("\n".join(lines), 3000))}]
+    if deadline and "initial_report" in required:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": ids.AWARENESS,
+                "text": plain(t("button.correct_awareness", lang)),
+                "value": str(case.number),
+            }
+        )
+    if buttons and case.state not in ("closed", "dismissed"):  # a closed case records nothing
+        blocks.append({"type": "actions", "block_id": "duty_actions", "elements": buttons})
+    return title, blocks
+
+
+def _metadata(case: CaseRecord, duty: str) -> str:
+    return json.dumps({"case": case.number, "duty": duty})
+
+
+def _text(
+    block: str, label: str, *, optional: bool = False, multiline: bool = True
+) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block,
+        "optional": optional,
+        "label": plain(label),
+        "element": {
+            "type": "plain_text_input",
+            "action_id": ids.INPUT_ACTION,
+            "multiline": multiline,
+            "max_length": 2000,
+        },
+    }
+
+
+def _date(block: str, label: str, initial: date) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block,
+        "label": plain(label),
+        "element": {
+            "type": "datepicker",
+            "action_id": ids.INPUT_ACTION,
+            "initial_date": initial.isoformat(),
+        },
+    }
+
+
+def duty_modal(
+    case: CaseRecord, duty: str, system_name: str, today: date, lang: str
+) -> dict[str, Any]:
+    blocks: Blocks = [
+        {"type": "section", "text": mrkdwn(f"*{case.ref}* · {safe(case.title, 150)}")},
+        {"type": "section", "text": mrkdwn(t(f"duty.{duty}.explain", lang))},
+    ]
+    if duty == "investigate":
+        deployer = case.details.reporting_deployer
+        if deployer:
+            blocks.append(
+                {
+                    "type": "context",
+                    "elements": [
+                        mrkdwn(t("duty.with_deployer", lang, deployer=safe(deployer.name, 120)))
+                    ],
+                }
+            )
+        blocks += [
+            _text("findings", t("duty.findings.label", lang)),
+            _text("how", t("duty.investigate.how", lang), optional=True),
+        ]
+    else:
+        if duty in (
+            "inform_authority",
+            "inform_notified_body",
+            "initial_report",
+            "complete_report",
+        ):
+            blocks.append(
+                {
+                    "type": "section",
+                    "text": mrkdwn("```" + safe(draft(case, system_name, lang), 2900) + "```"),
+                }
+            )
+        blocks += [
+            _date("on", t("duty.on.label", lang), today),
+            _text("how", t("duty.how.label", lang), multiline=False),
+            _text("reference", t("duty.reference.label", lang), optional=True, multiline=False),
+        ]
+    return {
+        "type": "modal",
+        "callback_id": ids.DUTY_CALLBACK,
+        "private_metadata": _metadata(case, duty),
+        "title": plain(t("duty.modal.title", lang)),
+        "submit": plain(t("duty.modal.submit", lang)),
+        "close": plain(t("common.cancel", lang)),
+        "blocks": blocks,
+    }
+
+
+def awareness_modal(case: CaseRecord, aware_on: date, lang: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": ids.AWARENESS_CALLBACK,
+        "private_metadata": _metadata(case, "aware_on"),
+        "title": plain(t("awareness.title", lang)),
+        "submit": plain(t("awareness.submit", lang)),
+        "close": plain(t("common.cancel", lang)),
+        "blocks": [
+            {"type": "section", "text": mrkdwn(t("awareness.explain", lang, ref=case.ref))},
+            _date("aware_on", t("assess.aware.label", lang), aware_on),
+            _text("reason", t("awareness.reason.label", lang)),
+        ],
+    }
+
+
+def investigation_invite(
+    case: CaseRecord, deployer: str, system_name: str, lang: str
+) -> tuple[str, Blocks]:
+    text = t(
+        "duty.invite",
+        lang,
+        deployer=safe(deployer, 120),
+        ref=case.ref,
+        system=safe(system_name, 150),
+    )
+    return text, [{"type": "section", "text": mrkdwn(text)}]
+
+
+def authority_notice(
+    case: CaseRecord, authority: str, system_name: str, lang: str
+) -> tuple[str, Blocks]:
+    intro = t("duty.authority.intro", lang, authority=safe(authority, 150), ref=case.ref)
+    return intro, [
+        {"type": "header", "text": plain(cap(t("duty.authority.header", lang, ref=case.ref), 150))},
+        {"type": "section", "text": mrkdwn(intro)},
+        *(
+            {"type": "section", "text": mrkdwn(piece)}
+            for piece in safe_chunks(draft(case, system_name, lang), 2900)
+        ),
+    ]

@@ -1,0 +1,1 @@
+"""The App Home tab: what waits on each person, kept current."""

@@ -1,0 +1,326 @@
+"""The App Home service: gather what a person should see, publish it, keep it current.
+
+The lists follow the visibility rule of ``list`` and ``status``: members of the roles see every
+case, anyone else only their own reports. Everything is read in one snapshot with a handful of
+queries (open cases, the viewer's reports, fired timers, unsettled notices), whatever the number
+of cases. Publishing happens after the request was acknowledged, and refreshes after a case
+changes run on a small pool of their own, coalesced per user, so the outbox never waits on
+``views.publish``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import Select, and_, func, select, text
+from sqlalchemy.orm import Session
+
+from bot.cases import actors
+from bot.cases.service import OPEN_STATES
+from bot.cases.state import MeasureStatus, list_order, state_range
+from bot.cases.workflow import Action, CaseState
+from bot.clock import Clock, today_in
+from bot.home.views import PAGE, Entry, HomeData, Label, Section, home_view
+from bot.ops.workspace import Workspace
+from bot.timers.engine import WAITING_STATE
+from storage.db import Database
+from storage.models import (
+    FIRED_AND_RUNNING,
+    Case,
+    CaseEvent,
+    MeasureRow,
+    Partner,
+    PartnerNotice,
+    Timer,
+)
+from storage.models import (
+    UNSETTLED as UNSETTLED_NOTICE,
+)
+
+log = logging.getLogger("ncbot.home")
+
+OPEN_CASE_STATES = tuple(CaseState(state) for state in OPEN_STATES)
+APPROVAL_EVENTS = (Action.PROPOSE_MEASURE.value, Action.APPROVE.value, Action.REJECT.value)
+
+
+class Home:
+    def __init__(self, db: Database, client: WebClient, workspace: Workspace, clock: Clock) -> None:
+        self.db = db
+        self.client = client
+        self.workspace = workspace
+        self.clock = clock
+        self._pages: dict[str, dict[str, int]] = {}  # per user, what they expanded last
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="home")
+
+    # --- reading ---
+
+    def data(self, user_id: str, pages: Mapping[str, int] | None = None) -> HomeData:
+        pages = pages or {}
+        member = self.workspace.is_member(user_id)
+        now = self.clock()
+        today = today_in(self.workspace.timezone, now)  # a report due before this day is late
+        with self.db.read() as session:
+            reports = _page(pages, "reports", _reports(session, user_id, _size(pages, "reports")))
+            if not member:
+                return HomeData(user_id, False, now, [reports])
+            approver = user_id in self.workspace.roles.approvers
+            awaiting = _awaiting(session, user_id, _size(pages, "approval")) if approver else None
+            sections = [
+                *([_page(pages, "approval", awaiting)] if awaiting is not None else []),
+                _page(pages, "owned", _owned(session, user_id, _size(pages, "owned"))),
+                reports,
+                _open_section(session, _size(pages, "open")),
+                _page(pages, "overdue", _overdue(session, today, _size(pages, "overdue"))),
+                _page(pages, "notices", _notices(session, _size(pages, "notices"))),
+            ]
+        return HomeData(user_id, True, now, sections)
+
+    def view(self, user_id: str, pages: Mapping[str, int] | None = None) -> dict[str, object]:
+        pages = dict(pages or {})
+        return home_view(self.data(user_id, pages), pages, self.workspace.language)
+
+    # --- publishing ---
+
+    def publish(self, user_id: str, pages: Mapping[str, int] | None = None) -> None:
+        """Render and publish now (call after the request was acknowledged)."""
+        if pages is None:
+            pages = self._pages.get(user_id, {})
+        self._pages[user_id] = dict(pages)
+        view = self.view(user_id, pages)
+        self.client.views_publish(user_id=user_id, view=view)
+
+    def refresh_case(self, case_id: int) -> None:
+        """A case was posted or changed: refresh the Home of everyone involved, in the
+        background; a failure is logged, never raised into the caller (the outbox)."""
+        try:
+            users = self.involved(case_id)
+        except Exception:
+            log.warning("could not tell whose App Home to refresh", extra={"case_id": case_id})
+            return
+        for user_id in users:
+            self.refresh_user(user_id)
+
+    def refresh_user(self, user_id: str) -> None:
+        with self._lock:
+            if user_id in self._pending:
+                return  # a refresh is queued and will read the newest state anyway
+            self._pending.add(user_id)
+        self._pool.submit(self._refresh, user_id)
+
+    def _refresh(self, user_id: str) -> None:
+        with self._lock:
+            self._pending.discard(user_id)
+        try:
+            self.publish(user_id)
+        except Exception as exc:
+            log.warning("App Home refresh failed", extra={"user": user_id, "error": str(exc)})
+
+    def involved(self, case_id: int) -> list[str]:
+        """Reporter, owner, measure owner, and the approvers while the measure awaits them
+        (or was just decided, so that it leaves their list)."""
+        with self.db.read() as session:
+            case = session.get(Case, case_id)
+            if case is None:
+                return []
+            measure = case.measure
+            users = [case.reporter_id, case.owner_id, measure.owner_id if measure else None]
+            if case.state == CaseState.MEASURE_PROPOSED or _last_decision(session, case_id) in (
+                APPROVAL_EVENTS
+            ):
+                users += list(self.workspace.roles.approvers)
+        return list(dict.fromkeys(u for u in users if u and not actors.is_system(u)))
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+# --- queries and shaping (one snapshot; pure functions of the rows) ---
+
+
+def _size(pages: Mapping[str, int], key: str) -> int:
+    return pages.get(key, PAGE)
+
+
+def _page(pages: Mapping[str, int], key: str, found: tuple[list[Entry], int]) -> Section:
+    entries, total = found
+    return Section(key, entries[: _size(pages, key)], total)
+
+
+# Each list is read in App Home's order (``Case.list_order``, indexed) and limited to the page
+# shown, so the Home costs about the same with 500 open cases as with 10 000.
+OPEN_BELOW = state_range(*OPEN_CASE_STATES)[1]
+PROPOSED = state_range(CaseState.MEASURE_PROPOSED)
+CURRENT_MEASURE = and_(MeasureRow.case_id == Case.id, MeasureRow.status == MeasureStatus.CURRENT)
+IS_OPEN = Case.list_order < OPEN_BELOW
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    """How many rows ``query`` finds, counted on the index it filters by (no row is read)."""
+    counting = query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    return int(session.scalar(counting) or 0)
+
+
+def _first(session: Session, query: Select[Case], size: int) -> list[Case]:
+    return list(session.scalars(query.order_by(Case.list_order).limit(size)).all())
+
+
+def _reports(session: Session, user_id: str, size: int) -> tuple[list[Entry], int]:
+    total = session.scalar(select(func.count()).where(Case.reporter_id == user_id)) or 0
+    cases = session.scalars(
+        select(Case).where(Case.reporter_id == user_id).order_by(Case.number.desc()).limit(size)
+    ).all()
+    return [Entry(c.record()) for c in cases], int(total)
+
+
+def _awaiting(session: Session, user_id: str, size: int) -> tuple[list[Entry], int]:
+    """Proposed measures this approver may decide on (four eyes: not their own)."""
+    low, high = PROPOSED
+    query = (
+        select(Case)
+        .join(MeasureRow, CURRENT_MEASURE)
+        .where(Case.list_order >= low, Case.list_order < high, MeasureRow.proposer_id != user_id)
+    )
+    cases = _first(session, query, size)
+    return [Entry(case.record()) for case in cases], _count(session, query)
+
+
+def _owned(session: Session, user_id: str, size: int) -> tuple[list[Entry], int]:
+    """Open cases the viewer owns, or whose measure the viewer carries out: two indexed
+    queries, merged in the Home's order."""
+    own = select(Case).where(Case.owner_id == user_id, IS_OPEN)
+    measures = (
+        select(Case)
+        .join(MeasureRow, CURRENT_MEASURE)
+        .where(MeasureRow.owner_id == user_id, IS_OPEN, Case.owner_id.is_distinct_from(user_id))
+    )
+    owned = [(case, Entry(case.record())) for case in _first(session, own, size)]
+    carried = [
+        (case, Entry(case.record(), ("home.measure_owner", {})))
+        for case in _first(session, measures, size)
+    ]
+    merged = sorted([*owned, *carried], key=lambda pair: pair[0].list_order or 0)
+    total = _count(session, own) + _count(session, measures)
+    return [entry for _, entry in merged[:size]], total
+
+
+def _open_section(session: Session, size: int) -> Section:
+    by_state: dict[str, dict[str, int]] = {}
+    counts = session.execute(
+        select(Case.state, Case.severity, func.count())
+        .where(Case.state.in_(OPEN_STATES))
+        .group_by(Case.state, Case.severity)
+    ).all()
+    ordered = sorted(counts, key=lambda row: list_order(row[0], row[1], 0))
+    for state, severity, count in ordered:
+        by_state.setdefault(state, {})[severity] = int(count)
+    total = sum(int(count) for _, _, count in counts)
+    cases = _first(session, select(Case).where(IS_OPEN), size)
+    return Section("open", [Entry(case.record()) for case in cases], total, by_state)
+
+
+def _overdue(session: Session, today: date, size: int) -> tuple[list[Entry], int]:
+    """Escalations and reminders that have fired while the case still waits, and every Art. 73
+    report not yet made (late ones first)."""
+    # Timers first, in anchor order through the partial index of fired, running timers; then
+    # their cases, keeping one line per case and timer kind (its earliest) while it still waits.
+    fired = select(Timer).where(text(FIRED_AND_RUNNING)).order_by(Timer.anchor_at, Timer.id)
+    # Counted on the index alone: a transition cancels the timers whose wait it ends
+    # (``timers.STOPPED_BY``), so fired, running timers are those of cases still waiting.
+    groups = select(Timer.case_id, Timer.kind).where(
+        text(FIRED_AND_RUNNING), Timer.kind.in_(tuple(WAITING_STATE))
+    )
+    timer_total = _count(session, select(func.count()).select_from(groups.distinct().subquery()))
+    timers: list[tuple[Timer, Case]] = []
+    seen: set[tuple[int, str]] = set()
+    offset, chunk = 0, size * 4
+    while len(timers) < size:
+        rows = session.scalars(fired.offset(offset).limit(chunk)).all()
+        cases = {
+            c.id: c
+            for c in session.scalars(select(Case).where(Case.id.in_({r.case_id for r in rows})))
+        }
+        for timer in rows:
+            case = cases[timer.case_id]
+            waits = (
+                case.state == WAITING_STATE[timer.kind] if timer.kind in WAITING_STATE else False
+            )
+            if waits and (case.id, timer.kind) not in seen and len(timers) < size:
+                seen.add((case.id, timer.kind))
+                timers.append((timer, case))
+        if len(rows) < chunk:
+            break
+        offset += chunk
+    owed = select(Case).where(Case.report_due.is_not(None))  # only open cases owe one
+    deadline_total = _count(session, owed)
+    deadlines = session.scalars(owed.order_by(Case.report_due, Case.number).limit(size)).all()
+
+    late: list[Entry] = []
+    coming: list[Entry] = []
+    for case in deadlines:
+        due = case.report_due
+        assert due is not None
+        key = "home.overdue.deadline_late" if due < today else "home.overdue.deadline"
+        entry = Entry(case.record(), (key, {"due": due.isoformat()}))
+        (late if due < today else coming).append(entry)
+    waiting = [
+        Entry(
+            case.record(),
+            (
+                "home.overdue.timer",
+                {
+                    "what": Label(f"home.timer.{timer.kind}"),
+                    "when": timer.anchor_at,
+                    "count": timer.fired,
+                },
+            ),
+        )
+        for timer, case in timers
+    ]
+    return [*late, *waiting, *coming][:size], int(timer_total) + int(deadline_total)
+
+
+def _notices(session: Session, size: int) -> tuple[list[Entry], int]:
+    unsettled = text(UNSETTLED_NOTICE)  # the partial index's own condition, so it is used
+    total = session.scalar(select(func.count()).select_from(PartnerNotice).where(unsettled)) or 0
+    rows = session.execute(
+        select(PartnerNotice, Case, Partner.name)
+        .join(Case, Case.id == PartnerNotice.case_id)
+        .outerjoin(Partner, Partner.id == PartnerNotice.partner_id)
+        .where(unsettled)
+        .order_by(PartnerNotice.sent_at, PartnerNotice.created_at)
+        .limit(size)
+    ).all()
+    entries = [
+        Entry(
+            case.record(),
+            (
+                "home.notice",
+                {
+                    "partner": name or notice.partner_id,
+                    "role": Label(f"role.{notice.role}"),
+                    "status": Label(f"notice.status.{notice.status}"),
+                    "when": notice.sent_at or notice.created_at,
+                },
+            ),
+        )
+        for notice, case, name in rows
+    ]
+    return entries, int(total)
+
+
+def _last_decision(session: Session, case_id: int) -> str | None:
+    decisions = tuple(a.value for a in Action)
+    return session.scalar(
+        select(CaseEvent.kind)
+        .where(CaseEvent.case_id == case_id, CaseEvent.kind.in_(decisions))
+        .order_by(CaseEvent.seq.desc())
+        .limit(1)
+    )

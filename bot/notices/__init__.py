@@ -1,0 +1,1 @@
+"""Art. 20(1) notices to partners: who is told, the notice, receipts, waivers."""

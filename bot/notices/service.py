@@ -1,0 +1,226 @@
+"""Article 20(1)'s duty of information: one notice per affected partner, with proof of receipt.
+
+Notices are rows committed in the same transaction as the approval, each with its outbox
+message; the outbox sends each exactly once. A click on "Acknowledge receipt" counts when it
+comes from the partner's side — a user of another workspace (Slack Connect) or one of the
+partner's listed contacts; our own staff's clicks are recorded but prove nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.audit import trail as audit
+from bot.cases import panels
+from bot.cases.state import CaseRecord
+from bot.cases.workflow import Blocker, Role
+from bot.clock import Clock
+from bot.delivery import messages
+from bot.errors import UserError
+from bot.ops.people import People
+from bot.ops.request_context import bind_case
+from bot.ops.workspace import PartnerRole, Workspace
+from bot.timers import engine as timers
+from storage import cases as case_rows
+from storage import catalogue as catalogue_rows
+from storage import notices as rows
+from storage import outbox
+from storage.db import Database
+from storage.models import Case, Partner, PartnerNotice
+
+INFORMED_ROLES = (
+    PartnerRole.DISTRIBUTOR,
+    PartnerRole.DEPLOYER,
+    PartnerRole.IMPORTER,
+    PartnerRole.AUTHORISED_REPRESENTATIVE,
+)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a click on "Acknowledge receipt" did: counted, recorded as staff, or already done."""
+
+    outcome: str  # "counted" | "staff" | "already"
+    notice: PartnerNotice
+    case: CaseRecord
+    partner_name: str
+
+
+def queue_for_approval(session: Session, case: Case, workspace: Workspace, now: datetime) -> None:
+    """Inside the approval's transaction: a notice and its outbox message per affected partner."""
+    partners = [
+        partner
+        for partner in catalogue_rows.partners_of(session, case.system_id)
+        if partner.role in INFORMED_ROLES
+    ]
+    for partner in partners:
+        notice = PartnerNotice(
+            case_id=case.id,
+            partner_id=partner.id,
+            measure_version=case.version,
+            role=partner.role,
+            channel=partner.channel or "",
+            language=partner.language,
+            status=rows.QUEUED if partner.channel else rows.FAILED,
+            failure=None if partner.channel else "no_channel",
+            staff_clicks=[],
+            created_at=now,
+        )
+        session.add(notice)
+        session.flush()
+        if partner.channel:
+            messages.queue(session, messages.partner_notice(case, notice, partner.channel), now)
+    case.details = case.details.model_copy(update={"notices_version": case.version})
+    panels.open_panel(session, case, "notices", now)
+    audit.record(
+        session,
+        case,
+        "notices_queued",
+        actor=None,
+        at=now,
+        data={"partners": [{"id": p.id, "role": p.role, "channel": p.channel} for p in partners]},
+    )
+
+
+def refresh_table(session: Session, case: Case, now: datetime, reason: str) -> None:
+    """Queue an update of the thread's notice table and of the case card (they count notices)."""
+    panels.refresh(session, case, "notices", now, reason)
+    messages.queue(session, messages.card_refresh(case, reason), now)
+
+
+def close_blockers(session: Session, case: Case) -> tuple[Blocker, ...]:
+    pending = rows.unsettled(session, case.id)
+    if not pending:
+        return ()
+    first = catalogue_rows.partner(session, pending[0].partner_id)
+    name = first.name if first else pending[0].partner_id
+    return (("close.blocked.notices", {"count": len(pending), "partner": name}),)
+
+
+class Notices:
+    def __init__(self, db: Database, workspace: Workspace, clock: Clock, people: People) -> None:
+        self.db = db
+        self.workspace = workspace
+        self.clock = clock
+        self.people = people
+
+    def acknowledge(self, notice_id: int, user_id: str, team_id: str | None) -> Receipt:
+        now = self.clock()
+        with self.db.transaction() as session:
+            notice, case, partner = self._load(session, notice_id)
+            if notice.status == rows.ACKNOWLEDGED:
+                return Receipt("already", notice, case.record(), partner.name)
+            external = self.people.is_external(team_id)
+            theirs = partner.team_id is None or team_id == partner.team_id
+            counted = (external and theirs) or user_id in (partner.contacts or [])
+            click = {"user": user_id, "team": team_id, "at": now.isoformat(), "counted": counted}
+            if not counted:
+                notice.staff_clicks = [*notice.staff_clicks, click]
+                audit.record(
+                    session,
+                    case,
+                    "notice_click_other_workspace" if external else "notice_click_by_staff",
+                    actor=user_id,
+                    at=now,
+                    data={"notice": notice.id, "partner": partner.id, **click},
+                )
+                return Receipt("staff", notice, case.record(), partner.name)
+            notice.status = rows.ACKNOWLEDGED
+            notice.ack_by, notice.ack_team, notice.ack_at = user_id, team_id, now
+            audit.record(
+                session,
+                case,
+                "notice_acknowledged",
+                actor=user_id,
+                at=now,
+                data={
+                    "notice": notice.id,
+                    "partner": partner.id,
+                    "team": team_id,
+                    "external": external,
+                },
+            )
+            timers.stop_notice(session, notice.id)
+            messages.queue(session, messages.notice_refresh(case, notice, "ack"), now)
+            refresh_table(session, case, now, f"ack{notice.id}")
+            return Receipt("counted", notice, case.record(), partner.name)
+
+    def waive(
+        self, number: int, notice_id: int, user_id: str, team_id: str | None, reason: str
+    ) -> str:
+        """Approvers may waive a notice with a reason (informed another way, or need not be)."""
+        self.people.require(user_id, team_id, Role.APPROVERS)
+        now = self.clock()
+        with self.db.transaction() as session:
+            notice, case, partner = self._load(session, notice_id)
+            if case.number != number:
+                raise UserError("notice.unknown")
+            if notice.status in rows.SETTLED:
+                raise UserError("waive.nothing", {"ref": case.ref})
+            notice.status = rows.WAIVED
+            notice.waived_by, notice.waived_reason, notice.waived_at = user_id, reason, now
+            audit.record(
+                session,
+                case,
+                "notice_waived",
+                actor=user_id,
+                at=now,
+                data={"notice": notice.id, "partner": partner.id, "reason": reason},
+            )
+            timers.stop_notice(session, notice.id)
+            refresh_table(session, case, now, f"waive{notice.id}")
+            return partner.name
+
+    def retry(self, notice_id: int, user_id: str, team_id: str | None) -> tuple[int, str]:
+        """Send a failed notice again once someone fixed the cause (e.g. invited the bot)."""
+        self.people.require(user_id, team_id, Role.TRIAGE, Role.APPROVERS)
+        now = self.clock()
+        with self.db.transaction() as session:
+            notice, case, partner = self._load(session, notice_id)
+            if notice.status != rows.FAILED:
+                return case.id, partner.name
+            if not partner.channel:
+                raise UserError(
+                    "notice.fix.no_channel", {"channel": "—", "bot": "@nonconformity-bot"}
+                )
+            notice.status, notice.failure, notice.channel = rows.QUEUED, None, partner.channel
+            outbox.requeue(session, f"notice:{notice.id}", now=now, target=partner.channel)
+            audit.record(
+                session,
+                case,
+                "notice_retry",
+                actor=user_id,
+                at=now,
+                data={"notice": notice.id, "partner": partner.id},
+            )
+            refresh_table(session, case, now, f"retry{notice.id}:{now.timestamp()}")
+            return case.id, partner.name
+
+    def waivable(self, number: int) -> tuple[CaseRecord, list[tuple[int, str]]]:
+        with self.db.transaction() as session:
+            case = case_rows.by_number(session, number)
+            if case is None:
+                raise UserError("case.unknown", {"ref": f"NC-{number}"})
+            options = []
+            for notice in rows.unsettled(session, case.id):
+                partner = catalogue_rows.partner(session, notice.partner_id)
+                options.append((notice.id, partner.name if partner else notice.partner_id))
+            return case.record(), options
+
+    def check_waiver(self, user_id: str, team_id: str | None) -> None:
+        self.people.require(user_id, team_id, Role.APPROVERS)
+
+    def _load(self, session: Session, notice_id: int) -> tuple[PartnerNotice, Case, Partner]:
+        notice = rows.by_id(session, notice_id)
+        if notice is None:
+            raise UserError("notice.unknown")
+        case = case_rows.by_id(session, notice.case_id, lock=True)  # audit appends under it
+        bind_case(notice.case_id)
+        notice = rows.by_id(session, notice_id, lock=True)
+        partner = catalogue_rows.partner(session, notice.partner_id) if notice else None
+        if notice is None or case is None or partner is None:
+            raise UserError("notice.unknown")
+        return notice, case, partner

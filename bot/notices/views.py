@@ -1,0 +1,277 @@
+"""Art. 20(1) notices to partners, their receipt, and the notice table in the case thread.
+
+What leaves the organisation is deliberately narrow: the case number, the system, the measure,
+the nature of the non-conformity and whom to contact. Evidence links and the reporter stay in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.cases.state import CaseRecord
+from bot.cases.views import user, when
+from bot.messages import t
+from bot.views import ids
+from bot.views.text import cap, mrkdwn, plain, safe, safe_chunks
+from storage.models import PartnerNotice
+
+Blocks = list[dict[str, Any]]
+STATUS_ICON = {"queued": "⏳", "sent": "📤", "acknowledged": "✅", "failed": "❌", "waived": "➖"}
+MAX_STATUS_SECTIONS = 40
+
+
+def measure_label(case: CaseRecord, lang: str) -> str:
+    """The measure in English and, where the partner reads another language, in theirs too."""
+    measure = case.measure.measure.value if case.measure else ""
+    english = t(f"measure.{measure}", "en")
+    local = t(f"measure.{measure}", lang)
+    return english if local == english else f"{english} ({local})"
+
+
+def partner_notice(
+    case: CaseRecord, notice: PartnerNotice, partner_name: str, system_name: str, lang: str
+) -> tuple[str, Blocks]:
+    measure = case.measure
+    nature = case.details.assessment.nature if case.details.assessment else ""
+    system = f"{safe(system_name, 150)} {safe(case.system_version, 40)}"
+    affected = safe(measure.affected if measure else "—", 500)
+    text = t(
+        "notice.text", lang, ref=case.ref, measure=measure_label(case, lang), system=system_name
+    )
+    blocks: Blocks = [
+        {"type": "header", "text": plain(cap(t("notice.header", lang, ref=case.ref), 150))},
+        {
+            "type": "section",
+            "text": mrkdwn(
+                t(
+                    "notice.intro",
+                    lang,
+                    partner=safe(partner_name, 200),
+                    system=safe(system_name, 150),
+                )
+            ),
+        },
+        {
+            "type": "section",
+            "fields": [
+                mrkdwn(f"*{t('notice.case', lang)}*\n{case.ref}"),
+                mrkdwn(f"*{t('notice.measure', lang)}*\n{measure_label(case, lang)}"),
+                mrkdwn(f"*{t('notice.system', lang)}*\n{system}"),
+                mrkdwn(f"*{t('notice.affected', lang)}*\n{affected}"),
+            ],
+        },
+        {"type": "section", "text": mrkdwn(f"*{t('notice.nature', lang)}*")},
+        *({"type": "section", "text": mrkdwn(piece)} for piece in safe_chunks(nature, 2900)),
+        {"type": "section", "text": mrkdwn(t(f"notice.role.{notice.role}", lang))},
+        {
+            "type": "context",
+            "elements": [mrkdwn(t("notice.contact", lang, who=user(case.owner_id, lang)))],
+        },
+    ]
+    if notice.status == "acknowledged" and notice.ack_at is not None:
+        receipt = t(
+            "notice.received", lang, who=user(notice.ack_by, lang), when=when(notice.ack_at)
+        )
+        blocks.append({"type": "context", "block_id": "receipt", "elements": [mrkdwn(receipt)]})
+    else:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "notice_actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ids.NOTICE_ACK,
+                        "text": plain(t("button.ack_receipt", lang)),
+                        "style": "primary",
+                        "value": str(notice.id),
+                    }
+                ],
+            }
+        )
+    return text, blocks
+
+
+def _notice_line(notice: PartnerNotice, name: str, lang: str) -> str:
+    icon = STATUS_ICON.get(notice.status, "")
+    role = t(f"role.{notice.role}", lang)
+    head = f"{icon} *{safe(name, 120)}* ({role}) — {t(f'notice.status.{notice.status}', lang)}"
+    if notice.status == "acknowledged" and notice.ack_at:
+        return (
+            head
+            + " "
+            + t("notice.by", lang, who=user(notice.ack_by, lang), when=when(notice.ack_at))
+        )
+    if notice.status == "sent" and notice.sent_at:
+        return head + " " + when(notice.sent_at)
+    if notice.status == "failed":
+        return head + f": `{safe(notice.failure or '?', 80)}`"
+    if notice.status == "waived" and notice.waived_at:
+        reason = safe(notice.waived_reason or "", 200)
+        return (
+            head
+            + " "
+            + t("notice.by", lang, who=user(notice.waived_by, lang), when=when(notice.waived_at))
+            + f": {reason}"
+        )
+    return head
+
+
+def counts(notices: Sequence[PartnerNotice]) -> dict[str, int]:
+    result: dict[str, int] = {}
+    for notice in notices:
+        result[notice.status] = result.get(notice.status, 0) + 1
+    return result
+
+
+def counts_line(notices: Sequence[PartnerNotice], lang: str) -> str:
+    tally = counts(notices)
+    return t(
+        "notice.counts",
+        lang,
+        total=len(notices),
+        acknowledged=tally.get("acknowledged", 0),
+        waived=tally.get("waived", 0),
+        failed=tally.get("failed", 0),
+    )
+
+
+def notice_status(
+    case: CaseRecord, notices: Sequence[PartnerNotice], names: dict[str, str], lang: str
+) -> tuple[str, Blocks]:
+    """The thread's one notice table, split into sections so 50+ partners fit Block Kit."""
+    title = t("notice.table", lang, ref=case.ref)
+    blocks: Blocks = [
+        {"type": "section", "text": mrkdwn(f"*{title}* — {counts_line(notices, lang)}")}
+    ]
+    if not notices:
+        blocks.append({"type": "section", "text": mrkdwn(t("notice.none", lang))})
+    chunk: list[str] = []
+    size = 0
+    sections: list[str] = []
+    for notice in notices:
+        line = _notice_line(notice, names.get(notice.partner_id, notice.partner_id), lang)
+        if chunk and size + len(line) + 1 > 2900:
+            sections.append("\n".join(chunk))
+            chunk, size = [], 0
+        chunk.append(line)
+        size += len(line) + 1
+    if chunk:
+        sections.append("\n".join(chunk))
+    for index, section in enumerate(sections):
+        if index == MAX_STATUS_SECTIONS - 1 and len(sections) > MAX_STATUS_SECTIONS:
+            blocks.append(
+                {
+                    "type": "section",
+                    "text": mrkdwn(t("list.more", lang, count=len(sections) - index)),
+                }
+            )
+            break
+        blocks.append({"type": "section", "text": mrkdwn(section)})
+    if any(n.status not in ("acknowledged", "waived") for n in notices):
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "notice_table_actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ids.NOTICE_WAIVE,
+                        "text": plain(t("button.waive", lang)),
+                        "value": str(case.number),
+                    }
+                ],
+            }
+        )
+    return f"{title} — {counts_line(notices, lang)}", blocks
+
+
+def failure_message(
+    notice: PartnerNotice, name: str, lang: str, bot_user: str | None
+) -> tuple[str, Blocks]:
+    hint_key = f"notice.fix.{notice.failure}" if notice.failure in FIXABLE else "notice.fix.other"
+    channel = f"<#{notice.channel}>" if notice.channel else "—"
+    text = t(
+        "notice.failed",
+        lang,
+        partner=safe(name, 120),
+        error=safe(notice.failure or "?", 80),
+        fix=t(
+            hint_key,
+            lang,
+            channel=channel,
+            bot=f"<@{bot_user}>" if bot_user else "@nonconformity-bot",
+        ),
+    )
+    return text, [
+        {"type": "section", "text": mrkdwn(text)},
+        {
+            "type": "actions",
+            "block_id": "notice_retry",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": ids.NOTICE_RETRY,
+                    "text": plain(t("button.retry", lang)),
+                    "value": str(notice.id),
+                }
+            ],
+        },
+    ]
+
+
+FIXABLE = ("not_in_channel", "channel_not_found", "is_archived", "restricted_action", "no_channel")
+
+
+def waive_modal(case: CaseRecord, options: Sequence[tuple[int, str]], lang: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": ids.WAIVE_CALLBACK,
+        "private_metadata": str(case.number),
+        "title": plain(t("waive.title", lang)),
+        "submit": plain(t("waive.submit", lang)),
+        "close": plain(t("common.cancel", lang)),
+        "blocks": [
+            {"type": "section", "text": mrkdwn(t("waive.intro", lang, ref=case.ref))},
+            {
+                "type": "input",
+                "block_id": "notice",
+                "label": plain(t("waive.notice.label", lang)),
+                "element": {
+                    "type": "static_select",
+                    "action_id": ids.INPUT_ACTION,
+                    "options": [
+                        {"text": plain(cap(label, 75)), "value": str(notice_id)}
+                        for notice_id, label in options[:100]
+                    ],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": plain(t("waive.reason.label", lang)),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.INPUT_ACTION,
+                    "multiline": True,
+                    "max_length": 2000,
+                },
+            },
+        ],
+    }
+
+
+def systems_list(rows: Sequence[tuple[str, str, str, list[tuple[str, str]]]], lang: str) -> str:
+    """``/nonconformity systems``: each system with its partners and their roles."""
+    if not rows:
+        return t("systems.none", lang)
+    lines = [f"*{t('systems.header', lang)}*"]
+    for system_id, name, version, partners in rows:
+        partner_text = (
+            ", ".join(f"{safe(p, 80)} ({t(f'role.{r}', lang)})" for p, r in partners) or "—"
+        )
+        lines.append(f"• *{safe(name, 120)}* {safe(version, 40)} (`{system_id}`) — {partner_text}")
+        if not any(role == "distributor" for _, role in partners):
+            lines.append("   " + t("systems.no_distributor", lang))
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Running the bot: settings, the workspace file, serving, logs, metrics, doctor."""

@@ -1,0 +1,57 @@
+"""Settings and the workspace file: what every other check needs first."""
+
+from __future__ import annotations
+
+from bot.errors import ConfigError
+from bot.ops.checks import Result, failed, passed
+from bot.ops.settings import Settings, load_settings
+from bot.ops.workspace import Workspace, load_workspace
+
+
+def check_settings() -> tuple[Result, Settings | None]:
+    """The environment parses, and holds what ``serve`` (or ``socket``) needs."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return failed("settings", str(exc), "correct that variable in the environment"), None
+    missing = [n for n in ("SLACK_BOT_TOKEN", "NCBOT_CONFIG") if not _present(settings, n)]
+    socket = _present(settings, "SLACK_APP_TOKEN")
+    if not socket and not _present(settings, "SLACK_SIGNING_SECRET"):
+        missing.append("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
+    if missing:
+        return failed(
+            "settings", f"{', '.join(missing)} not set", "set them in the environment"
+        ), settings
+    token = settings.secret("SLACK_BOT_TOKEN")
+    if not token.startswith("xoxb-"):
+        return failed(
+            "settings",
+            "SLACK_BOT_TOKEN is not a bot token (xoxb-…)",
+            "use the Bot User OAuth Token from the app's OAuth & Permissions page",
+        ), settings
+    mode = "Socket Mode" if socket else "HTTP"
+    return passed("settings", f"present and valid ({mode})"), settings
+
+
+def check_workspace(settings: Settings) -> tuple[Result, Workspace | None]:
+    subject = "workspace file"
+    if not _present(settings, "NCBOT_CONFIG"):
+        return failed(subject, "NCBOT_CONFIG is not set", "point it at your workspace YAML"), None
+    try:
+        workspace = load_workspace(settings.NCBOT_CONFIG)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        return failed(subject, str(exc), "correct the file at that line"), None
+    catalogue = workspace.catalogue
+    return passed(
+        subject,
+        f"{settings.NCBOT_CONFIG} ({len(catalogue.systems)} systems, "
+        f"{len(catalogue.partners)} partners)",
+    ), workspace
+
+
+def _present(settings: Settings, name: str) -> bool:
+    try:
+        settings.require(name)
+    except ConfigError:
+        return False
+    return True

@@ -1,0 +1,41 @@
+"""Who is acting: their roles in our workspace, and whether they belong to another one.
+
+Users of other workspaces (Slack Connect) may read partner channels and acknowledge receipts,
+but never decide anything about a case, whatever role list their user id appears in.
+"""
+
+from __future__ import annotations
+
+from bot.cases.workflow import Actor, Role
+from bot.errors import UserError
+from bot.ops.workspace import Workspace
+
+
+class People:
+    def __init__(self, workspace: Workspace, team_id: str | None) -> None:
+        self.workspace = workspace
+        self.team_id = team_id  # our own workspace, from auth.test
+
+    def is_external(self, team_id: str | None) -> bool:
+        return bool(self.team_id and team_id and team_id != self.team_id)
+
+    def actor(self, user_id: str, team_id: str | None) -> Actor:
+        roles = frozenset(Role(name) for name in self.workspace.roles_of(user_id))
+        return Actor(user_id=user_id, roles=roles, external=self.is_external(team_id))
+
+    def require(
+        self,
+        user_id: str,
+        team_id: str | None,
+        *roles: Role,
+        also: str | None = None,
+        action: str = "",
+    ) -> Actor:
+        """Refuse unless the user has one of ``roles`` (or is ``also``, e.g. the case owner)."""
+        actor = self.actor(user_id, team_id)
+        if actor.external:
+            raise UserError("refusal.external")
+        if not (actor.roles & set(roles) or (also is not None and user_id == also)):
+            who = ", ".join([*([f"<@{also}>"] if also else []), *(f"@{r.value}" for r in roles)])
+            raise UserError("refusal.not_allowed", {"action": action, "who": who})
+        return actor

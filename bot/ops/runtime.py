@@ -1,0 +1,72 @@
+"""Assemble a running bot from settings: database (migrated), catalogue, client, services."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from slack_sdk.errors import SlackApiError
+
+from bot.clock import Clock, utc_now
+from bot.delivery.slack_api import make_client
+from bot.errors import ConfigError
+from bot.ops import catalogue
+from bot.ops.settings import Settings
+from bot.ops.workspace import Workspace, load_workspace, sample_path
+from bot.services import Services, build_services
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger("ncbot.runtime")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    services: Services
+
+
+def workspace_from(settings: Settings, *, allow_sample: bool = False) -> Workspace:
+    if settings.NCBOT_CONFIG is None or not str(settings.NCBOT_CONFIG).strip():
+        if allow_sample:
+            return load_workspace(sample_path())
+        raise ConfigError("NCBOT_CONFIG is not set; point it at your workspace YAML file")
+    return load_workspace(Path(settings.NCBOT_CONFIG))
+
+
+def start_runtime(
+    settings: Settings,
+    *,
+    workspace: Workspace | None = None,
+    clock: Clock = utc_now,
+    verify_token: bool = True,
+) -> Runtime:
+    """Everything ``serve`` and ``socket`` share. Fails with a ConfigError naming what is wrong."""
+    workspace = workspace or workspace_from(settings)
+    token = settings.secret("SLACK_BOT_TOKEN")
+    client = make_client(token, settings.SLACK_API_URL)
+    team_id: str | None = None
+    bot_user_id: str | None = None
+    if verify_token:
+        try:
+            identity = client.auth_test()
+            team_id, bot_user_id = str(identity["team_id"]), str(identity["user_id"])
+        except SlackApiError as exc:
+            raise ConfigError(
+                f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"SLACK_API_URL cannot be reached ({type(exc).__name__})") from None
+    db = Database(settings.DATABASE_URL)
+    try:
+        upgrade(db)
+    except Exception as exc:
+        raise ConfigError(
+            f"DATABASE_URL: the database cannot be used ({type(exc).__name__})"
+        ) from None
+    catalogue.sync(db, workspace)
+    return Runtime(
+        settings,
+        build_services(workspace, db, client, clock, team_id=team_id, bot_user_id=bot_user_id),
+    )

@@ -1,0 +1,1 @@
+"""Escalations, reminders and deadlines: the pure policy and the timer engine."""

@@ -1,0 +1,400 @@
+"""Escalations and reminders: which timers a case runs, and firing them when they fall due.
+
+The database is the source of truth for what is due (``storage.timers``); APScheduler only
+ticks. Firing claims a timer with a lease, re-checks that the case still waits, resolves user
+groups (a Slack call, outside any transaction), then in one transaction queues the messages in
+the outbox, records the audit event and advances the timer. The outbox sends each message once,
+re-checking just before sending that the case still waits; a Slack failure is retried there
+without holding up other cases.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
+from bot.audit import trail as audit
+from bot.cases import actors
+from bot.cases.domain import Severity
+from bot.cases.state import INITIAL_REPORT
+from bot.cases.views import when
+from bot.cases.workflow import Action, CaseState
+from bot.clock import Clock
+from bot.delivery import messages
+from bot.messages import has, t
+from bot.ops import metrics
+from bot.ops.request_context import case_scope
+from bot.ops.workspace import Workspace
+from bot.timers.policy import Position, first, following, freeze, level_of, thaw
+from bot.views.text import safe
+from storage import cases as case_rows
+from storage import catalogue as catalogue_rows
+from storage import notices as notice_rows
+from storage import timers as rows
+from storage.db import Database
+from storage.models import Case, PartnerNotice, Timer
+
+log = logging.getLogger("ncbot.timers")
+
+ESCALATION = "escalation"
+APPROVAL = "approval_pending"
+OVERDUE = "measure_overdue"
+NOTICE = "notice_receipt"
+DEADLINE = "art73_report"
+ALL_KINDS = (ESCALATION, APPROVAL, OVERDUE)  # case timers; notice timers stop with their notice
+
+WAITING_STATE: dict[str, CaseState] = {
+    ESCALATION: CaseState.REPORTED,
+    APPROVAL: CaseState.MEASURE_PROPOSED,
+    OVERDUE: CaseState.MEASURE_APPROVED,
+}
+"""A timer only fires while its case still waits in this state (checked again just before
+sending)."""
+
+STOPPED_BY: dict[Action, tuple[str, ...]] = {
+    Action.ACKNOWLEDGE: (ESCALATION,),
+    Action.APPROVE: (APPROVAL,),
+    Action.REJECT: (APPROVAL,),
+    Action.MARK_DONE: (OVERDUE,),
+    Action.CLOSE: (*ALL_KINDS, DEADLINE),
+    Action.DISMISS: (*ALL_KINDS, DEADLINE),
+    Action.REOPEN: ALL_KINDS,
+}
+RETRY_RESOLVE = timedelta(seconds=30)
+
+
+# --- starting and stopping (inside the caller's transaction; no Slack) ---
+
+
+def start_for_report(session: Session, case: Case, workspace: Workspace, now: datetime) -> None:
+    policy = workspace.escalation.policy_for(Severity(case.severity))
+    if policy is None:
+        return
+    frozen = freeze(
+        policy, timezone=workspace.timezone, critical=case.severity == Severity.CRITICAL
+    )
+    _start(session, case, ESCALATION, frozen, anchor=case.reported_at, now=now)
+
+
+def on_transition(
+    session: Session, case: Case, action: Action, workspace: Workspace, now: datetime
+) -> None:
+    """Stop what the decision answered; start what it now waits for."""
+    rows.cancel(session, case.id, STOPPED_BY.get(action, ()))
+    critical = case.severity == Severity.CRITICAL
+    tz = workspace.timezone
+    if action is Action.PROPOSE_MEASURE:
+        frozen = freeze(workspace.escalation.timer(APPROVAL), timezone=tz, critical=critical)
+        _start(session, case, APPROVAL, frozen, anchor=now, now=now)
+    elif action is Action.APPROVE:
+        measure = case.measure
+        assert measure is not None  # Approve is offered only for a proposed measure
+        # Overdue once the target day has ended where the organisation works.
+        end_of_day = datetime.combine(
+            measure.measure.target_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz)
+        )
+        frozen = freeze(workspace.escalation.timer(OVERDUE), timezone=tz, critical=critical)
+        _start(session, case, OVERDUE, frozen, anchor=end_of_day, now=now)
+
+
+def start_for_notice(
+    session: Session, case: Case, notice: PartnerNotice, workspace: Workspace, now: datetime
+) -> None:
+    """When a notice reached the partner: remind them if no receipt follows."""
+    frozen = freeze(workspace.escalation.timer(NOTICE), timezone=workspace.timezone, critical=False)
+    scheduled = first(thaw(frozen), now)
+    if scheduled is None:
+        return
+    rows.start(
+        session,
+        key=f"{NOTICE}:{notice.id}",
+        case_id=case.id,
+        kind=NOTICE,
+        policy={**frozen, "subject": {"notice_id": notice.id}},
+        anchor_at=now,
+        due_at=scheduled[1],
+        now=now,
+    )
+
+
+def stop_notice(session: Session, notice_id: int) -> None:
+    rows.cancel_key(session, f"{NOTICE}:{notice_id}")
+
+
+def start_deadline(
+    session: Session,
+    case: Case,
+    workspace: Workspace,
+    deadline: datetime,
+    now: datetime,
+    *,
+    key_suffix: str = "",
+) -> None:
+    """Art. 73: remind before the report deadline, escalate once it has passed."""
+    policy = workspace.escalation.timer(DEADLINE)
+    frozen = freeze(policy, timezone=workspace.timezone, critical=True)  # deadlines never wait
+    scheduled = first(thaw(frozen), deadline)
+    if scheduled is None:
+        return
+    rows.start(
+        session,
+        key=f"{DEADLINE}:{case.id}:{case.version}:{key_suffix}",
+        case_id=case.id,
+        kind=DEADLINE,
+        policy=frozen,
+        anchor_at=deadline,
+        due_at=scheduled[1],
+        now=now,
+    )
+
+
+def stop_deadline(session: Session, case_id: int) -> None:
+    rows.cancel(session, case_id, (DEADLINE,))
+
+
+def _start(
+    session: Session,
+    case: Case,
+    kind: str,
+    frozen: dict[str, Any],
+    *,
+    anchor: datetime,
+    now: datetime,
+) -> None:
+    scheduled = first(thaw(frozen), anchor)
+    if scheduled is None:
+        return
+    _, due = scheduled
+    rows.start(
+        session,
+        key=f"{kind}:{case.id}:{case.version}",
+        case_id=case.id,
+        kind=kind,
+        policy=frozen,
+        anchor_at=anchor,
+        due_at=due,
+        now=now,
+    )
+
+
+# --- firing ---
+
+
+class TimerEngine:
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        workspace: Workspace,
+        clock: Clock,
+        deliver: Callable[[int], object],
+        *,
+        lease: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.workspace = workspace
+        self.clock = clock
+        self.deliver = deliver  # sends what a firing queued for a case, right away
+        self.lease = lease
+
+    def fire_due(self, limit: int = 100) -> int:
+        """Fire every timer due now; returns how many were claimed. Safe from any replica."""
+        with self.db.transaction() as session:
+            claimed = rows.claim_due(session, now=self.clock(), lease=self.lease, limit=limit)
+        for timer in claimed:
+            with case_scope(timer.case_id):
+                try:
+                    self._fire(timer)
+                except Exception:
+                    log.exception("timer failed", extra={"timer_id": timer.id})
+                    with self.db.transaction() as session:
+                        rows.postpone(session, timer.id, self.clock() + RETRY_RESOLVE)
+        return len(claimed)
+
+    def _fire(self, timer: Timer) -> None:
+        with self.db.transaction() as session:
+            case = case_rows.by_id(session, timer.case_id)
+            notice = self._notice(session, timer)
+            waits = case is not None and self._still_waits(case, timer, notice)
+        if case is None or not waits:
+            with self.db.transaction() as session:
+                rows.finish(session, timer.id, rows.CANCELLED)
+            return
+        policy = thaw(timer.policy)
+        position = Position(timer.level, timer.repeat)
+        level = level_of(policy, position)
+        users, groups, channels = self._targets(level.notify, case, notice)
+        members = {group: self._members(group) for group in groups}
+        now = self.clock()
+        with self.db.transaction() as session:
+            case = case_rows.by_id(session, timer.case_id, lock=True)
+            assert case is not None
+            notice = self._notice(session, timer)
+            if not self._still_waits(case, timer, notice):
+                rows.finish(session, timer.id, rows.CANCELLED)
+                return
+            nxt = following(policy, position, timer.anchor_at, now)
+            advanced = rows.advance(
+                session,
+                timer.id,
+                level=nxt[0].level if nxt else timer.level,
+                repeat=nxt[0].repeat if nxt else timer.repeat,
+                due_at=nxt[1] if nxt else None,
+                fired_at=now,
+                fired_before=timer.fired,
+            )
+            if not advanced:  # our lease ran out and another replica fired this level
+                return
+            self._queue(session, case, timer, notice, position, users, members, channels, now)
+            refresh = messages.card_refresh(case, f"timer{timer.id}:{timer.fired}")
+            messages.queue(session, refresh, now)
+        if timer.kind == ESCALATION:
+            metrics.ESCALATIONS.inc()
+        else:
+            metrics.REMINDERS.labels(timer=timer.kind).inc()
+        self.deliver(case.id)
+
+    def _notice(self, session: Session, timer: Timer) -> PartnerNotice | None:
+        subject = timer.policy.get("subject") or {}
+        return notice_rows.by_id(session, subject["notice_id"]) if "notice_id" in subject else None
+
+    def _still_waits(self, case: Case, timer: Timer, notice: PartnerNotice | None) -> bool:
+        if timer.kind == NOTICE:
+            return notice is not None and notice.status == notice_rows.SENT
+        if timer.kind == DEADLINE:
+            reported = INITIAL_REPORT in case.details.duties
+            return not reported and case.state not in (CaseState.CLOSED, CaseState.DISMISSED)
+        return case.state == WAITING_STATE[timer.kind]
+
+    def _guard(self, timer: Timer, notice: PartnerNotice | None) -> dict[str, Any]:
+        """What the outbox re-checks just before sending, so an answer that came in between
+        (an acknowledgement, a receipt) silences the reminder."""
+        if timer.kind == NOTICE and notice is not None:
+            return {"while_notice": notice.id}
+        if timer.kind == DEADLINE:
+            return {"while_duty_open": "initial_report"}
+        return {"while_state": WAITING_STATE[timer.kind].value}
+
+    def _targets(
+        self, notify: list[str], case: Case, notice: PartnerNotice | None
+    ) -> tuple[list[str], list[str], list[str]]:
+        users: list[str] = []
+        groups: list[str] = []
+        channels: list[str] = []
+        measure = case.measure
+        proposer = measure.proposer_id if measure else None
+        symbolic = {
+            "triage": list(self.workspace.roles.triage),
+            "approvers": [a for a in self.workspace.roles.approvers if a != proposer],
+            "admins": list(self.workspace.roles.admins),
+            "owner": [case.owner_id] if case.owner_id else [],
+            "measure_owner": [measure.owner_id] if measure else [],
+            # Monitoring cannot be DMed; the line every escalation posts in the thread reaches
+            # the thread, which is where a report by monitoring is followed.
+            "reporter": [] if actors.is_system(case.reporter_id) else [case.reporter_id],
+        }
+        for target in notify:
+            if target == "partner_channel":
+                channels.extend([notice.slack_channel or notice.channel] if notice else [])
+            elif target in symbolic:
+                users.extend(symbolic[target])
+            elif target.startswith("S"):
+                groups.append(target)
+            elif target.startswith(("C", "G")):
+                channels.append(target)
+            else:
+                users.append(target)
+        return list(dict.fromkeys(users)), groups, channels
+
+    def _members(self, group: str) -> list[str]:
+        response = self.client.usergroups_users_list(usergroup=group)
+        users: list[Any] = response.get("users", [])
+        return [str(user) for user in users]
+
+    def _queue(
+        self,
+        session: Session,
+        case: Case,
+        timer: Timer,
+        notice: PartnerNotice | None,
+        position: Position,
+        users: list[str],
+        members: dict[str, list[str]],
+        channels: list[str],
+        now: datetime,
+    ) -> None:
+        lang = case.language
+        link = case.details.permalink
+        ref = f"<{link}|{case.ref}>" if link else f"*{case.ref}*"
+        measure = case.measure.measure if case.measure else None
+        params = {
+            "ref": ref,
+            "severity": t(f"severity.{case.severity}", lang),
+            "since": when(timer.anchor_at),
+            # The last day on time, as the panel says it (the anchor is the instant after it).
+            "deadline": (
+                (
+                    timer.anchor_at.astimezone(ZoneInfo(self.workspace.timezone))
+                    - timedelta(seconds=1)
+                )
+                .date()
+                .isoformat()
+            ),
+            "level": position.level + 1,
+            "measure": t(f"measure.{measure.measure if measure else 'withdraw'}", lang),
+            "target": measure.target_date.isoformat() if measure else "",
+            "partner": notice.partner_id if notice else "",
+        }
+        if notice is not None:
+            partner = catalogue_rows.partner(session, notice.partner_id)
+            params["partner"] = safe(partner.name, 200) if partner else notice.partner_id
+        late = timer.kind == DEADLINE and now >= timer.anchor_at
+        text = t(f"timer.{timer.kind}{'.late' if late else ''}", lang, **params)
+        channel_key = f"timer.{timer.kind}.channel"
+        # A partner's channel hears it in the partner's language.
+        channel_lang = (notice.language if notice else None) or lang
+        channel_text = t(channel_key, channel_lang, **params) if has(channel_key) else text
+        step = f"timer:{timer.id}:{position.level}:{position.repeat}"
+        guard = self._guard(timer, notice)
+        recipients = list(dict.fromkeys([*users, *(m for ms in members.values() for m in ms)]))
+        for user_id in recipients:
+            key = f"{step}:dm:{user_id}"
+            dm = messages.dm(user_id, key, text, case_id=case.id, step=step, **guard)
+            messages.queue(session, dm, now)
+        for channel in channels:
+            key = f"{step}:ch:{channel}"
+            post = messages.channel_post(
+                channel, key, channel_text, case_id=case.id, step=step, **guard
+            )
+            messages.queue(session, post, now)
+        named = (
+            [f"<@{u}>" for u in users]
+            + [f"<!subteam^{g}>" for g in members]
+            + [f"<#{c}>" for c in channels]
+        )
+        line = t(f"timer.{timer.kind}.thread", lang, **params, targets=", ".join(named) or "—")
+        noted = messages.thread_line(case, f"{step}:thread", line, step=step, **guard)
+        messages.queue(session, noted, now)
+        audit.record(
+            session,
+            case,
+            "escalated" if timer.kind == ESCALATION else "reminded",
+            actor=None,
+            at=now,
+            data={
+                "timer": timer.kind,
+                "level": position.level + 1,
+                "repeat": position.repeat,
+                "due_at": timer.due_at,
+                "users": recipients,
+                "usergroups": list(members),
+                "channels": channels,
+            },
+        )

@@ -1,0 +1,73 @@
+"""APScheduler is only the clock: every ``sweep_interval`` it asks the database what is due.
+
+What is due lives in our tables (with leases), never in APScheduler's job store, so several
+replicas and restarts neither lose nor double anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.ops import metrics
+from bot.services import Services
+
+log = logging.getLogger("ncbot.scheduler")
+
+
+def sweep(services: Services, stopping: threading.Event | None = None) -> None:
+    """One pass: fire every timer that is due (each overdue level once, in order), then deliver
+    every message that is due. Loops until nothing due is left, so a late tick catches up.
+
+    ``stopping`` (SIGTERM) ends the pass after the batch in hand: every claimed row is finished,
+    and what is left stays due in the database for the next replica or the restart."""
+    while services.timers.fire_due(limit=100):
+        if stopping is not None and stopping.is_set():
+            return
+    while services.outbox.deliver_due(limit=100) == 100:
+        if stopping is not None and stopping.is_set():
+            return
+
+
+def start_scheduler(
+    services: Services,
+    job: Callable[[Services], None] | None = None,
+    *,
+    stopping: threading.Event | None = None,
+) -> BackgroundScheduler:
+    """Sweep every ``sweep_interval``. Set ``stopping`` before ``shutdown(wait=True)`` so that
+    the sweep in progress ends after its current batch instead of draining a whole backlog."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    interval = services.workspace.escalation.sweep_interval.total_seconds()
+
+    def run() -> None:
+        if stopping is not None and stopping.is_set():
+            return
+        started = time.perf_counter()
+        try:
+            if job is None:
+                sweep(services, stopping)
+            else:
+                job(services)
+        except Exception:
+            log.exception("sweep failed")
+        finally:
+            metrics.SWEEP_SECONDS.observe(time.perf_counter() - started)
+            metrics.SWEEPS.inc()
+
+    scheduler.add_job(
+        run,
+        "interval",
+        seconds=max(interval, 1),
+        id="sweep",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),  # what fell due while we were down goes out now
+    )
+    scheduler.start()
+    return scheduler
