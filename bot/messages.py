@@ -472,11 +472,22 @@ EN: Final[dict[str, str | Forms]] = {
     # --- alerts from monitoring (issue 24) ---
     "actor.monitoring": "monitoring (an automated report)",
     "alert.description": "{text}\n\nLabels: {labels}",
-    "alert.panel": "🔔 *Monitoring*: this alert fired {fires} time(s), {alerts} alert(s) in its group; first seen {first}, last seen {last}.",
+    "alert.panel": "🔔 *Monitoring*: {fired}, {alerts}; first seen {first}, last seen {last}.",
+    "alert.panel.fired": {
+        "one": "this alert fired {count} time",
+        "other": "this alert fired {count} times",
+    },
+    "alert.panel.alerts": {
+        "one": "{count} alert in its group",
+        "other": "{count} alerts in its group",
+    },
     "alert.panel.firing": "Still firing.",
     "alert.panel.resolved": "Resolved {when}. That does not close the case: a person decides.",
     "alert.panel.moved": "🔔 *Monitoring*: this alert group has since opened a newer case.",
-    "alert.quiet": "🔕 Monitoring fired again for this closed case ({fires} time(s) so far). No new case: the alert group stays quiet until it has resolved, and opens a new case if it fires after that.",
+    "alert.quiet": {
+        "one": "🔕 Monitoring fired again for this closed case ({count} time so far). No new case: the alert group stays quiet until it has resolved, and opens a new case if it fires after that.",
+        "other": "🔕 Monitoring fired again for this closed case ({count} times so far). No new case: the alert group stays quiet until it has resolved, and opens a new case if it fires after that.",
+    },
     "alert.unknown_system": "⚠️ An alert from monitoring names an AI system the catalogue does not know, `{system}`, so no case was opened: *{title}* {link}",
     "alert.no_system": "⚠️ An alert from monitoring has no `{label}` label naming the AI system, so no case was opened: *{title}* {link}",
     "dismissed.thread": "{ref} was assessed as *not a non-conformity*: {reason}",
@@ -933,11 +944,22 @@ NL: Final[dict[str, str | Forms]] = {
     # --- alerts from monitoring (issue 24) ---
     "actor.monitoring": "monitoring (een automatische melding)",
     "alert.description": "{text}\n\nLabels: {labels}",
-    "alert.panel": "🔔 *Monitoring*: deze alert ging {fires} keer af, {alerts} alert(s) in de groep; voor het eerst gezien {first}, laatst gezien {last}.",
+    "alert.panel": "🔔 *Monitoring*: {fired}, {alerts}; voor het eerst gezien {first}, laatst gezien {last}.",
+    "alert.panel.fired": {
+        "one": "deze alert ging {count} keer af",
+        "other": "deze alert ging {count} keer af",
+    },
+    "alert.panel.alerts": {
+        "one": "{count} alert in de groep",
+        "other": "{count} alerts in de groep",
+    },
     "alert.panel.firing": "Gaat nog steeds af.",
     "alert.panel.resolved": "Opgelost {when}. Dat sluit de zaak niet: een mens beslist.",
     "alert.panel.moved": "🔔 *Monitoring*: deze alertgroep heeft sindsdien een nieuwere zaak geopend.",
-    "alert.quiet": "🔕 Monitoring ging opnieuw af voor deze gesloten zaak (tot nu toe {fires} keer). Geen nieuwe zaak: de alertgroep blijft stil tot ze is opgelost, en opent een nieuwe zaak als ze daarna weer afgaat.",
+    "alert.quiet": {
+        "one": "🔕 Monitoring ging opnieuw af voor deze gesloten zaak (tot nu toe {count} keer). Geen nieuwe zaak: de alertgroep blijft stil tot ze is opgelost, en opent een nieuwe zaak als ze daarna weer afgaat.",
+        "other": "🔕 Monitoring ging opnieuw af voor deze gesloten zaak (tot nu toe {count} keer). Geen nieuwe zaak: de alertgroep blijft stil tot ze is opgelost, en opent een nieuwe zaak als ze daarna weer afgaat.",
+    },
     "alert.unknown_system": "⚠️ Een alert van monitoring noemt een AI-systeem dat niet in de catalogus staat, `{system}`; er is geen zaak geopend: *{title}* {link}",
     "alert.no_system": "⚠️ Een alert van monitoring heeft geen label `{label}` dat het AI-systeem noemt; er is geen zaak geopend: *{title}* {link}",
     "dismissed.thread": "{ref} is beoordeeld als *geen non-conformiteit*: {reason}",

@@ -25,7 +25,7 @@ from bot.cases.service import Cases
 from bot.clock import Clock
 from bot.delivery import messages
 from bot.duties.service import CLOSED_STATES
-from bot.messages import t
+from bot.messages import tn
 from bot.ops.request_context import case_scope
 from bot.ops.workspace import Workspace
 from storage import alerts as alert_rows
@@ -184,7 +184,7 @@ class Alerts:
         self._count(group, signal, now)
         key = f"alerts-quiet:{case.id}:{case.version}"
         if outbox.by_key(session, key) is None:
-            text = t("alert.quiet", case.language, fires=group.fires)
+            text = tn("alert.quiet", case.language, group.fires)
             messages.queue(session, messages.thread_line(case, key, text, step=None), now)
             audit.record(
                 session,

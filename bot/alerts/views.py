@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.alerts.payloads import Signal
 from bot.cases.views import when
-from bot.messages import t
+from bot.messages import t, tn
 from bot.views.text import mrkdwn, safe
 from storage.alerts import RESOLVED, AlertGroup
 
@@ -21,8 +21,8 @@ def panel(group: AlertGroup | None, case_id: int, lang: str) -> tuple[str, list[
     line = t(
         "alert.panel",
         lang,
-        fires=group.fires,
-        alerts=len(group.fingerprints),
+        fired=tn("alert.panel.fired", lang, group.fires),
+        alerts=tn("alert.panel.alerts", lang, len(group.fingerprints)),
         first=when(group.first_seen),
         last=when(group.last_seen),
     )

@@ -113,7 +113,7 @@ def test_a_firing_alert_opens_a_case_reported_by_monitoring_with_its_evidence(
     card = case_card(bot)
     assert "monitoring (an automated report)" in str(card.blocks)
     assert "<@monitoring>" not in str(card.blocks)
-    assert "fired 1 time(s), 1 alert(s)" in alert_panel(bot).text
+    assert "fired 1 time, 1 alert in its group" in alert_panel(bot).text
     # Nobody to DM: no conversation was opened with "monitoring".
     assert not [c for c in bot.standin.calls("conversations.open") if "monitoring" in str(c)]
 
@@ -134,7 +134,7 @@ def test_retries_and_repeats_make_no_second_case_and_move_one_line(alert_bot: Lo
     assert count(bot, Case) == 1
     assert len(thread_replies(bot)) == before  # no new messages: the line moved instead
     now = bot.standin.message(TRIAGE, panel.ts)
-    assert "fired 4 time(s), 2 alert(s)" in now.text
+    assert "fired 4 times, 2 alerts in its group" in now.text
     assert now.update_count >= 1
     # The trail records what was new (the second alert), not every repeat.
     repeated = [e for e in case_events(bot) if e.kind == "alert_repeated"]
@@ -413,4 +413,4 @@ def test_a_storm_of_repeats_edits_the_line_at_most_every_ten_seconds(
     assert all(
         later - earlier >= timedelta(seconds=10) for earlier, later in itertools.pairwise(updates)
     )
-    assert "fired 91 time(s)" in bot.standin.message(TRIAGE, panel.ts).text
+    assert "fired 91 times" in bot.standin.message(TRIAGE, panel.ts).text

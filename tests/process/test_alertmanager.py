@@ -192,7 +192,7 @@ def test_alertmanager_alerts_open_one_case_note_the_resolve_and_a_wrong_token_is
     # the thread's one line about the alerts, brought up to date in place.
     wait_for(lambda: case_row(bot).card_ts, WAIT, what="the card, without a sweep")
     wait_for(
-        lambda: "fired 2 time(s), 2 alert(s)" in alert_panel(bot).text,
+        lambda: "fired 2 times, 2 alerts in its group" in alert_panel(bot).text,
         WAIT,
         what="the alerts line to show the repeat",
     )
