@@ -39,3 +39,14 @@ class People:
             who = ", ".join([*([f"<@{also}>"] if also else []), *(f"@{r.value}" for r in roles)])
             raise UserError("refusal.not_allowed", {"action": action, "who": who})
         return actor
+
+
+def other_organisations(info: object, own_team: str | None) -> frozenset[str]:
+    """The organisations other than ours sharing a channel, from ``conversations.info``'s
+    ``channel`` (``connected_team_ids``, else ``shared_team_ids``); none when not shared."""
+    if not isinstance(info, dict) or not info.get("is_ext_shared"):
+        return frozenset()
+    teams = info.get("connected_team_ids") or info.get("shared_team_ids") or []
+    if not isinstance(teams, list):
+        return frozenset()
+    return frozenset(t for t in teams if isinstance(t, str) and t and t != own_team)

@@ -68,7 +68,7 @@ def build_services(
         cases=Cases(db, workspace, clock),
         outbox=deliveries,
         steps=Steps(db, workspace, clock, people),
-        notices=Notices(db, workspace, clock, people),
+        notices=Notices(db, workspace, clock, people, client),
         duties=Duties(db, workspace, clock, people),
         home=home,
         dossiers=Dossiers(db, client, workspace, clock),

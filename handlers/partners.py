@@ -33,7 +33,10 @@ def register(app: App, services: Services) -> None:
         who = body["user"]
         try:
             receipt = services.notices.acknowledge(
-                as_int(action.get("value")), who["id"], who.get("team_id")
+                as_int(action.get("value")),
+                who["id"],
+                who.get("team_id"),
+                (body.get("channel") or {}).get("id"),
             )
         except UserError as refusal:
             tell(respond, refusal.key, **refusal.params)
