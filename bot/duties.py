@@ -20,6 +20,7 @@ from bot.clock import Clock, today_in
 from bot.deadlines import due_moment
 from bot.delivery import messages, render
 from bot.errors import UserError
+from bot.messages import t
 from bot.people import People
 from bot.request_context import bind_case
 from bot.views import duties as duty_views
@@ -110,6 +111,14 @@ def reporting_deployer(session: Session, case: Case, team_id: str | None) -> Par
     return PartnerRef(id=partner.id, name=partner.name, channel=partner.channel)
 
 
+def refuse_if_stale(case: Case, version: int, language: str) -> None:
+    """A modal carries the case version it was opened at; once a step moved the case on, its
+    submission (or a replay of it) is refused as a stale click is."""
+    if case.version != version:
+        state = t(f"state.{case.state}", language)
+        raise UserError("refusal.stale", {"ref": case.ref, "state": state})
+
+
 class Duties:
     def __init__(self, db: Database, workspace: Workspace, clock: Clock, people: People) -> None:
         self.db = db
@@ -124,12 +133,19 @@ class Duties:
             return case.record()
 
     def record(
-        self, number: int, duty: str, user_id: str, team_id: str | None, data: dict[str, Any]
+        self,
+        number: int,
+        version: int,
+        duty: str,
+        user_id: str,
+        team_id: str | None,
+        data: dict[str, Any],
     ) -> CaseRecord:
         now = self.clock()
         with self.db.transaction() as session:
             case = self._case(session, number, lock=True)
             self._may(case, duty, user_id, team_id)
+            refuse_if_stale(case, version, self.workspace.language)
             today = today_in(self.workspace.timezone, now)
             if data.get("on") and date.fromisoformat(str(data["on"])) > today:
                 raise UserError("duty.on.future", field="on")
@@ -146,10 +162,20 @@ class Duties:
             return case.record()
 
     def correct_awareness(
-        self, number: int, user_id: str, team_id: str | None, aware_on: date, reason: str
+        self,
+        number: int,
+        shown: tuple[int, date | None],
+        user_id: str,
+        team_id: str | None,
+        aware_on: date,
+        reason: str,
     ) -> CaseRecord:
         """The provider learns it knew earlier (or later): the deadline moves, and so do the
-        reminders; the correction and its reason are on the record."""
+        reminders; the correction and its reason are on the record.
+
+        ``shown``: the case version and the awareness date the modal was opened with. A
+        correction does not move the case's version, so the date is compared too: a submission
+        opened before another correction (a replay included) is refused as stale."""
         now = self.clock()
         with self.db.transaction() as session:
             case = self._case(session, number, lock=True)
@@ -157,6 +183,11 @@ class Duties:
             before = case.details.art73()
             if before is None:
                 raise UserError("duty.not_applicable")
+            version, shown_aware_on = shown
+            refuse_if_stale(case, version, self.workspace.language)
+            if shown_aware_on != before.aware_on:
+                state = t(f"state.{case.state}", self.workspace.language)
+                raise UserError("refusal.stale", {"ref": case.ref, "state": state})
             if aware_on > today_in(self.workspace.timezone, now):
                 raise UserError("assess.aware.future", field="aware_on")
             case.details = case.details.model_copy(update={"aware_on": aware_on})

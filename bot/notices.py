@@ -23,6 +23,7 @@ from bot import audit, panels, timers
 from bot.case_state import CaseRecord
 from bot.clock import Clock
 from bot.delivery import messages
+from bot.duties import refuse_if_stale
 from bot.errors import UserError
 from bot.people import People, other_organisations
 from bot.request_context import bind_case
@@ -176,15 +177,23 @@ class Notices:
             return Receipt("counted", notice, case.record(), partner.name)
 
     def waive(
-        self, number: int, notice_id: int, user_id: str, team_id: str | None, reason: str
+        self,
+        number: int,
+        version: int,
+        notice_id: int,
+        user_id: str,
+        team_id: str | None,
+        reason: str,
     ) -> str:
-        """Approvers may waive a notice with a reason (informed another way, or need not be)."""
+        """Approvers may waive a notice with a reason (informed another way, or need not be);
+        ``version``: the case version the modal was opened at."""
         self.people.require(user_id, team_id, Role.APPROVERS)
         now = self.clock()
         with self.db.transaction() as session:
             notice, case, partner = self._load(session, notice_id)
             if case.number != number:
                 raise UserError("notice.unknown")
+            refuse_if_stale(case, version, self.workspace.language)
             if notice.status in rows.SETTLED:
                 raise UserError("waive.nothing", {"ref": case.ref})
             notice.status = rows.WAIVED

@@ -16,7 +16,7 @@ from bot.services import Services
 from bot.step_inputs import AwarenessCorrection, Investigation, Sent
 from bot.views import duties as duty_views
 from bot.views import ids
-from handlers.forms import as_int, inline_errors, private_metadata, view_values
+from handlers.forms import as_date, as_int, inline_errors, private_metadata, view_values
 
 DUTY_BUTTON = re.compile("^" + re.escape(ids.DUTY_PREFIX) + "(" + "|".join(ORDER) + ")$")
 
@@ -63,6 +63,7 @@ def register(app: App, services: Services) -> None:
         try:
             case = services.duties.record(
                 as_int(meta.get("case")),
+                as_int(meta.get("version")),
                 duty,
                 who["id"],
                 who.get("team_id"),
@@ -104,10 +105,11 @@ def register(app: App, services: Services) -> None:
             )
             return
         assert parsed.aware_on is not None
-        who = body["user"]
+        who, meta = body["user"], private_metadata(view)
         try:
             case = services.duties.correct_awareness(
-                as_int(private_metadata(view).get("case")),
+                as_int(meta.get("case")),
+                (as_int(meta.get("version")), as_date(meta.get("aware_on"))),
                 who["id"],
                 who.get("team_id"),
                 parsed.aware_on,

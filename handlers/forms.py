@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from bot.forms import FieldErrors
@@ -54,3 +55,11 @@ def as_int(value: object) -> int:
         return int(str(value))
     except ValueError:
         return 0
+
+
+def as_date(value: object) -> date | None:
+    """An ISO date from private_metadata; None when it is not one."""
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return None

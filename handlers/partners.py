@@ -16,7 +16,7 @@ from bot.step_inputs import Reasoned
 from bot.views import ids
 from bot.views import notices as notice_views
 from bot.views.case import user, when
-from handlers.forms import as_int, inline_errors, view_values
+from handlers.forms import as_int, inline_errors, private_metadata, view_values
 
 
 def register(app: App, services: Services) -> None:
@@ -97,10 +97,11 @@ def register(app: App, services: Services) -> None:
         if not values.get("notice"):
             ack(response_action="errors", errors={"notice": t("report.error.choice", lang)})
             return
-        who = body["user"]
+        who, meta = body["user"], private_metadata(view)
         try:
             services.notices.waive(
-                as_int(view.get("private_metadata")),
+                as_int(meta.get("case")),
+                as_int(meta.get("version")),
                 as_int(values["notice"]),
                 who["id"],
                 who.get("team_id"),
