@@ -127,7 +127,7 @@ class Notices:
     ) -> Receipt:
         """Refused (nothing recorded) unless clicked in the channel the notice was sent to."""
         external = self.people.is_external(team_id)
-        sharing = self._sharing(notice_id, channel_id) if external else None
+        sharing = self._sharing(notice_id, channel_id, user_id) if external else None
         now = self.clock()
         with self.db.transaction() as session:
             notice, case, partner = self._load(session, notice_id)
@@ -249,13 +249,18 @@ class Notices:
     def check_waiver(self, user_id: str, team_id: str | None) -> None:
         self.people.require(user_id, team_id, Role.APPROVERS)
 
-    def _sharing(self, notice_id: int, channel_id: str | None) -> frozenset[str] | None:
-        """The other organisations sharing the notice's channel, when the partner names no
-        ``team`` (else None: the catalogue decides, and Slack need not be asked)."""
+    def _sharing(
+        self, notice_id: int, channel_id: str | None, user_id: str
+    ) -> frozenset[str] | None:
+        """The other organisations sharing the notice's channel, when that can decide the
+        click: the partner names no ``team``, the user is not a listed contact, and the notice
+        is not acknowledged yet (else None, and Slack is not asked)."""
         with self.db.read() as session:
             notice = rows.by_id(session, notice_id)
             partner = catalogue_rows.partner(session, notice.partner_id) if notice else None
             if notice is None or partner is None or partner.team_id is not None:
+                return None
+            if notice.status == rows.ACKNOWLEDGED or user_id in (partner.contacts or []):
                 return None
             if not channel_id or channel_id != notice.channel or self.client is None:
                 return None

@@ -8,7 +8,6 @@ to, as Slack's ``conversations.info`` says."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import pytest
 
@@ -43,11 +42,15 @@ def notice_id(bot: LocalBot, partner: str) -> int:
     return int(notice_rows(bot)[partner].id)
 
 
-def press(bot: LocalBot, channel: str, user: str) -> Any:
+def press(bot: LocalBot, channel: str, user: str) -> str:
+    """Press "Acknowledge receipt" as ``user``; the ephemeral answer, once the click applied."""
     notice = notices_in(bot, channel)[0]
+    before = len(bot.standin.response_posts())
     response = bot.driver.click(channel, notice.ts, ids.NOTICE_ACK, user=user)
     assert response.status == 200, response.body
+    answer = refusal_after(bot, before)
     settle(bot)
+    return answer
 
 
 def test_a_receipt_clicked_in_the_triage_channel_is_refused_and_recorded_nowhere(
@@ -106,7 +109,8 @@ def test_a_third_organisation_does_not_acknowledge_for_a_partner_without_team(
 ) -> None:
     bot.standin.add_user(THIRD_USER, team_id=THIRD_TEAM, real_name="Tom Third")
     approved(bot)
-    press(bot, NORTHWIND, THIRD_USER)  # not in the channel's organisations at all
+    answer = press(bot, NORTHWIND, THIRD_USER)  # not in the channel's organisations at all
+    assert "only someone from Northwind Bank can acknowledge" in answer
     assert notice_rows(bot)["northwind"].status == "sent"
     assert "notice_click_other_workspace" in [e.kind for e in case_events(bot)]
 
