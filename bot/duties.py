@@ -9,6 +9,7 @@ button in the thread; each recording is an audit event; Close waits for all that
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -30,6 +31,8 @@ from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
 from storage.db import Database
 from storage.models import Case
+
+log = logging.getLogger("ncbot.duties")
 
 INVESTIGATE = case_state.INVESTIGATE
 INFORM_AUTHORITY = case_state.INFORM_AUTHORITY
@@ -111,10 +114,15 @@ def reporting_deployer(session: Session, case: Case, team_id: str | None) -> Par
     return PartnerRef(id=partner.id, name=partner.name, channel=partner.channel)
 
 
-def refuse_if_stale(case: Case, version: int, language: str) -> None:
-    """A modal carries the case version it was opened at; once a step moved the case on, its
-    submission (or a replay of it) is refused as a stale click is."""
-    if case.version != version:
+def refuse_if_stale(case: Case, version: int, language: str, *, unchanged: bool = True) -> None:
+    """A modal carries the case version it was opened at; once a step moved the case on (or,
+    with ``unchanged`` False, the value it corrects changed), its submission — or a replay of
+    it — is refused as a stale click is."""
+    if case.version != version or not unchanged:
+        log.warning(
+            "submission refused: opened at an earlier version of the case",
+            extra={"case": case.ref, "version": version, "now": case.version},
+        )
         state = t(f"state.{case.state}", language)
         raise UserError("refusal.stale", {"ref": case.ref, "state": state})
 
@@ -184,10 +192,9 @@ class Duties:
             if before is None:
                 raise UserError("duty.not_applicable")
             version, shown_aware_on = shown
-            refuse_if_stale(case, version, self.workspace.language)
-            if shown_aware_on != before.aware_on:
-                state = t(f"state.{case.state}", self.workspace.language)
-                raise UserError("refusal.stale", {"ref": case.ref, "state": state})
+            refuse_if_stale(
+                case, version, self.workspace.language, unchanged=shown_aware_on == before.aware_on
+            )
             if aware_on > today_in(self.workspace.timezone, now):
                 raise UserError("assess.aware.future", field="aware_on")
             case.details = case.details.model_copy(update={"aware_on": aware_on})

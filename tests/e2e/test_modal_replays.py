@@ -4,7 +4,10 @@ changes nothing."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+import pytest
 
 from bot.local import LocalBot
 from bot.views import ids
@@ -50,7 +53,7 @@ def corrections(bot: LocalBot) -> list[Any]:
 
 
 def test_replaying_an_earlier_awareness_correction_after_a_newer_one_changes_nothing(
-    bot: LocalBot,
+    bot: LocalBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     assessed(bot, SERIOUS_ASSESSMENT)
     earlier = correct_awareness(bot, "2026-11-27")
@@ -58,7 +61,8 @@ def test_replaying_an_earlier_awareness_correction_after_a_newer_one_changes_not
     assert str(case_row(bot).details.aware_on) == "2026-11-25"
     events = len(case_events(bot))
 
-    replay = bot.driver.raw(earlier.request_body, FORM)
+    with caplog.at_level(logging.WARNING, logger="ncbot"):
+        replay = bot.driver.raw(earlier.request_body, FORM)
 
     assert replay.status == 200
     answer = replay.json()
@@ -68,6 +72,10 @@ def test_replaying_an_earlier_awareness_correction_after_a_newer_one_changes_not
     assert str(case_row(bot).details.aware_on) == "2026-11-25"
     assert len(case_events(bot)) == events
     assert [e.payload["data"]["to"] for e in corrections(bot)] == ["2026-11-27", "2026-11-25"]
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage() for r in warnings] == [
+        "submission refused: opened at an earlier version of the case"
+    ]
 
 
 def test_a_duty_modal_opened_before_a_step_is_refused_as_stale(bot: LocalBot) -> None:
