@@ -60,9 +60,9 @@ def build_services(
 ) -> Services:
     people = People(workspace, team_id)
     deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
-    home = Home(db, client, workspace, clock)
+    home = Home(db, client, workspace, clock, people)
     deliveries.senders.on_case_shown = home.refresh_case  # the App Home follows the card
-    cases = Cases(db, workspace, clock)
+    cases = Cases(db, workspace, clock, people)
     alerts = Alerts(db, workspace, clock, cases)
     return Services(
         workspace=workspace,
@@ -72,10 +72,10 @@ def build_services(
         cases=cases,
         outbox=deliveries,
         steps=Steps(db, workspace, clock, people),
-        notices=Notices(db, workspace, clock, people),
+        notices=Notices(db, workspace, clock, people, client),
         duties=Duties(db, workspace, clock, people),
         home=home,
-        dossiers=Dossiers(db, client, workspace, clock),
+        dossiers=Dossiers(db, client, workspace, clock, people),
         alerts=alerts,
         timers=TimerEngine(
             db, client, workspace, clock, lambda case_id: deliveries.deliver_due(case_id=case_id)

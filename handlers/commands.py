@@ -32,16 +32,17 @@ def register(app: App, services: Services) -> None:
         subcommand, _, rest = (command.get("text") or "").strip().partition(" ")
         subcommand = subcommand.lower()
         user_id = command["user_id"]
+        team_id = command.get("team_id")  # reads follow the rule of decisions (People.reader)
         lang = services.lang
         if subcommand == "report":
             ack()
             open_report_modal(services, client, command, rest.strip(), respond)
         elif subcommand == "list":
-            ack(**list_cases(services, user_id, *_list_args(services, rest)))
+            ack(**list_cases(services, user_id, team_id, *_list_args(services, rest)))
         elif subcommand == "export":
-            export_dossier(services, ack, respond, user_id, rest)
+            export_dossier(services, ack, respond, user_id, team_id, rest)
         elif subcommand == "status":
-            ack(**case_status(services, user_id, rest))
+            ack(**case_status(services, user_id, team_id, rest))
         elif subcommand == "systems":
             ack(text=services.cases.systems_text())
         elif subcommand in ("help", ""):
@@ -92,14 +93,14 @@ def _list_args(services: Services, text: str) -> tuple[str, str | None]:
 
 
 def list_cases(
-    services: Services, user_id: str, scope: str, system: str | None = None
+    services: Services, user_id: str, team_id: str | None, scope: str, system: str | None = None
 ) -> dict[str, Any]:
     lang = services.lang
     if scope not in LIST_SCOPES:
         return {"text": t("list.usage", lang)}
     if system is not None and system not in services.cases.system_names():
         return {"text": t("list.unknown_system", lang, system=safe(system, 64))}
-    cases = services.cases.visible(user_id, scope, system, limit=LIST_LIMIT + 1)
+    cases = services.cases.visible(user_id, team_id, scope, system, limit=LIST_LIMIT + 1)
     if not cases:
         return {"text": t("list.empty", lang, scope=scope)}
     text = t("list.header", lang, scope=scope)
@@ -116,14 +117,16 @@ def list_cases(
     return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
 
 
-def export_dossier(services: Services, ack: Ack, respond: Respond, user_id: str, text: str) -> None:
+def export_dossier(
+    services: Services, ack: Ack, respond: Respond, user_id: str, team_id: str | None, text: str
+) -> None:
     """Refusals are the ephemeral answer; otherwise say so at once and upload after the ack."""
     lang = services.lang
     number = parse_ref(text)
     if number is None:
         ack(text=t("export.usage", lang))
         return
-    case = services.dossiers.check(user_id, number)  # a refusal is the pipeline's answer
+    case = services.dossiers.check(user_id, team_id, number)  # a refusal is the pipeline's answer
     ack(text=t("export.started", lang, ref=case.ref))
     try:
         services.dossiers.upload(case, user_id)
@@ -136,7 +139,7 @@ def export_dossier(services: Services, ack: Ack, respond: Respond, user_id: str,
         )
 
 
-def case_status(services: Services, user_id: str, text: str) -> dict[str, Any]:
+def case_status(services: Services, user_id: str, team_id: str | None, text: str) -> dict[str, Any]:
     lang = services.lang
     number = parse_ref(text)
     if number is None:
@@ -145,7 +148,7 @@ def case_status(services: Services, user_id: str, text: str) -> dict[str, Any]:
     ref = f"NC-{number}"
     if case is None:
         return {"text": t("case.unknown", lang, ref=ref)}
-    if not services.cases.may_see(case, user_id):
+    if not services.cases.may_see(case, user_id, team_id):
         return {"text": t("case.hidden", lang, ref=ref)}
     names = services.cases.system_names()
     blocks = case_views.status_blocks(

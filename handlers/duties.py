@@ -13,7 +13,7 @@ from bot.duties import views as duty_views
 from bot.duties.service import ORDER
 from bot.services import Services
 from bot.views import ids
-from handlers.payloads import CaseNumber, Incoming
+from handlers.payloads import CaseNumber, Incoming, Malformed
 
 DUTY_BUTTON = re.compile("^" + re.escape(ids.DUTY_PREFIX) + "(" + "|".join(ORDER) + ")$")
 
@@ -43,6 +43,7 @@ def register(app: App, services: Services) -> None:
         parsed = incoming.form(Investigation if meta.duty == "investigate" else Sent)
         services.duties.record(
             meta.case,
+            _opened_at(meta),
             meta.duty,
             incoming.user_id,
             incoming.team_id,
@@ -63,10 +64,23 @@ def register(app: App, services: Services) -> None:
 
     @app.view(ids.AWARENESS_CALLBACK)
     def on_awareness_submit(ack: Ack, incoming: Incoming) -> None:
-        number = incoming.metadata(CaseNumber).case
+        meta = incoming.metadata(CaseNumber)
         parsed = incoming.form(AwarenessCorrection)
         assert parsed.aware_on is not None
         services.duties.correct_awareness(
-            number, incoming.user_id, incoming.team_id, parsed.aware_on, parsed.reason or ""
+            meta.case,
+            (_opened_at(meta), meta.aware_on),
+            incoming.user_id,
+            incoming.team_id,
+            parsed.aware_on,
+            parsed.reason or "",
         )
         ack()
+
+
+def _opened_at(meta: CaseNumber) -> int:
+    """The case version a duty modal was opened at; a modal without one cannot be checked for
+    staleness, so it is refused like any other unreadable metadata."""
+    if meta.version is None:
+        raise Malformed("private_metadata version")
+    return meta.version

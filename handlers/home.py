@@ -18,10 +18,12 @@ from handlers.payloads import Incoming
 
 def register(app: App, services: Services) -> None:
     @app.event("app_home_opened")
-    def on_home_opened(event: dict[str, Any]) -> None:
+    def on_home_opened(body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return  # the Messages tab: nothing to publish
-        services.home.publish(event["user"])
+        # the user's own workspace where Slack says it (shared channels), else the event's
+        team = event.get("user_team") or body.get("team_id")
+        services.home.publish(event["user"], team_id=team)
 
     @app.action(ids.HOME_MORE)
     def on_show_more(ack: Ack, action: dict[str, Any], incoming: Incoming) -> None:
@@ -30,4 +32,4 @@ def register(app: App, services: Services) -> None:
         key = str(action.get("value") or "")
         if key in SECTION_KEYS:
             pages[key] = min(pages.get(key, PAGE) + PAGE * 2, MAX_PAGE)
-        services.home.publish(incoming.user_id, pages)
+        services.home.publish(incoming.user_id, pages, incoming.team_id)

@@ -14,7 +14,7 @@ from bot.messages import t
 from bot.notices import views as notice_views
 from bot.services import Services
 from bot.views import ids
-from handlers.payloads import CaseNumber, FormRefused, Incoming, RowId
+from handlers.payloads import CaseNumber, CaseRef, FormRefused, Incoming, RowId
 
 
 def register(app: App, services: Services) -> None:
@@ -27,7 +27,9 @@ def register(app: App, services: Services) -> None:
     def on_receipt(ack: Ack, respond: Respond, incoming: Incoming) -> None:
         ack()
         notice_id = incoming.button(RowId).id
-        receipt = services.notices.acknowledge(notice_id, incoming.user_id, incoming.team_id)
+        receipt = services.notices.acknowledge(
+            notice_id, incoming.user_id, incoming.team_id, incoming.channel_id
+        )
         notice = receipt.notice
         if receipt.outcome == "counted":
             tell(respond, "notice.ack.thanks", ref=receipt.case.ref)
@@ -60,11 +62,13 @@ def register(app: App, services: Services) -> None:
 
     @app.view(ids.WAIVE_CALLBACK)
     def on_waive_submit(ack: Ack, incoming: Incoming) -> None:
-        number = incoming.metadata(CaseNumber).case
+        meta = incoming.metadata(CaseRef)
         values = incoming.values()
         reason = incoming.form(Reasoned, {"reason": values.get("reason")}).reason
         if not values.get("notice"):
             raise FormRefused({"notice": ("report.error.choice", {})})
         notice_id = RowId.read(values["notice"], "notice")
-        services.notices.waive(number, notice_id, incoming.user_id, incoming.team_id, reason or "")
+        services.notices.waive(
+            meta.case, meta.version, notice_id, incoming.user_id, incoming.team_id, reason or ""
+        )
         ack()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -59,10 +60,14 @@ class CaseRef(_Payload):
 
 
 class CaseNumber(_Payload):
-    """A button or modal that names a case (``NC-n``) without a version."""
+    """A button or modal that names a case (``NC-n``); a modal also carries the case version
+    it was opened at (a submission after a step moved the case on is refused as stale) and,
+    for an awareness correction, the date it corrects."""
 
     case: Number
     duty: str = ""
+    version: Version | None = None
+    aware_on: date | None = None
 
 
 class RowId(_Payload):
@@ -105,6 +110,13 @@ class Incoming:
     def team_id(self) -> str | None:
         team = self._user().get("team_id")
         return str(team) if team else None
+
+    @property
+    def channel_id(self) -> str | None:
+        """The channel a button was clicked in (None where the payload names none)."""
+        channel = self.body.get("channel")
+        found = channel.get("id") if isinstance(channel, dict) else None
+        return str(found) if found else None
 
     @property
     def workspace_id(self) -> str:

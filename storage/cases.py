@@ -60,17 +60,21 @@ def listing(
     *,
     states: Sequence[str] | None = None,
     visible_to: str | None = None,
+    reporter_team: str | None = None,
     involving: str | None = None,
     system_id: str | None = None,
     limit: int = 50,
 ) -> Sequence[Case]:
-    """Newest first. ``visible_to`` keeps the user's own reports only; ``involving`` keeps the
+    """Newest first. ``visible_to`` keeps the user's own reports only (reported from
+    ``reporter_team``, when given, or from no recorded workspace); ``involving`` keeps the
     cases the user reported or owns."""
     query = select(Case).order_by(Case.number.desc()).limit(limit)
     if states is not None:
         query = query.where(Case.state.in_(states))
     if visible_to is not None:
         query = query.where(Case.reporter_id == visible_to)
+        if reporter_team:
+            query = query.where(Case.reporter_team.in_((reporter_team, "")))
     if involving is not None:
         query = query.where(or_(Case.reporter_id == involving, Case.owner_id == involving))
     if system_id is not None:

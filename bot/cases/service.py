@@ -17,6 +17,7 @@ from bot.delivery import messages, render
 from bot.errors import UserError
 from bot.messages import t
 from bot.notices import views as notice_views
+from bot.ops.people import People
 from bot.ops.request_context import bind_case
 from bot.ops.workspace import Workspace
 from bot.timers import engine as timers
@@ -48,10 +49,13 @@ def parse_ref(text: str) -> int | None:
 
 
 class Cases:
-    def __init__(self, db: Database, workspace: Workspace, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, workspace: Workspace, clock: Clock, people: People | None = None
+    ) -> None:
         self.db = db
         self.workspace = workspace
         self.clock = clock
+        self.people = people or People(workspace, None)
 
     @property
     def lang(self) -> str:
@@ -186,20 +190,30 @@ class Cases:
             case = case_rows.by_number(session, number)
             return case.record() if case is not None else None
 
-    def may_see(self, case: CaseRecord, user_id: str) -> bool:
-        return case.reporter_id == user_id or self.workspace.is_member(user_id)
+    def may_see(self, case: CaseRecord, user_id: str, team_id: str | None) -> bool:
+        """Its reporter and the members of the roles — in our workspace (``People.reader``)."""
+        return self.people.reads_all(user_id, team_id) or self.people.is_reporter(
+            case.reporter_id, case.reporter_team, user_id, team_id
+        )
 
     def visible(
-        self, user_id: str, scope: str, system_id: str | None = None, *, limit: int = 50
+        self,
+        user_id: str,
+        team_id: str | None,
+        scope: str,
+        system_id: str | None = None,
+        *,
+        limit: int = 50,
     ) -> list[CaseRecord]:
         """``/nonconformity list``: members of the roles see every case, others their reports."""
-        member = self.workspace.is_member(user_id)
+        member = self.people.reads_all(user_id, team_id)
         with self.db.read() as session:
             found = case_rows.listing(
                 session,
                 states=OPEN_STATES if scope == "open" else None,
                 involving=user_id if scope == "mine" else None,
                 visible_to=None if member else user_id,
+                reporter_team=None if member else team_id,
                 system_id=system_id,
                 limit=limit,
             )

@@ -27,6 +27,7 @@ from bot.dossier.formats import filename, render
 from bot.duties import service as duties
 from bot.errors import UserError
 from bot.messages import t
+from bot.ops.people import People
 from bot.ops.workspace import Workspace
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
@@ -233,15 +234,24 @@ class Dossiers:
 
     UPLOADED = ("md", "pdf", "json")
 
-    def __init__(self, db: Database, client: WebClient, workspace: Workspace, clock: Clock):
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        workspace: Workspace,
+        clock: Clock,
+        people: People | None = None,
+    ):
         self.db = db
         self.client = client
         self.workspace = workspace
         self.clock = clock
+        self.people = people or People(workspace, None)
 
-    def check(self, user_id: str, number: int) -> Case:
-        """Members of the roles only; the case must exist and have its thread."""
-        if not self.workspace.is_member(user_id):
+    def check(self, user_id: str, team_id: str | None, number: int) -> Case:
+        """Members of the roles in our workspace only; the case must exist and have its
+        thread."""
+        if not self.people.reads_all(user_id, team_id):
             raise UserError("export.not_allowed")
         with self.db.read() as session:
             case = case_rows.by_number(session, number)

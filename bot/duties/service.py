@@ -9,6 +9,7 @@ button in the thread; each recording is an audit event; Close waits for all that
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.delivery import messages, render
 from bot.duties import views as duty_views
 from bot.duties.deadlines import due_moment
 from bot.errors import UserError
+from bot.messages import t
 from bot.ops.people import People
 from bot.ops.request_context import bind_case
 from bot.ops.workspace import PartnerRole, Workspace
@@ -32,6 +34,8 @@ from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
 from storage.db import Database
 from storage.models import Case
+
+log = logging.getLogger("ncbot.duties")
 
 INVESTIGATE = case_state.INVESTIGATE
 INFORM_AUTHORITY = case_state.INFORM_AUTHORITY
@@ -113,6 +117,19 @@ def reporting_deployer(session: Session, case: Case, team_id: str | None) -> Par
     return PartnerRef(id=partner.id, name=partner.name, channel=partner.channel)
 
 
+def refuse_if_stale(case: Case, version: int, language: str, *, unchanged: bool = True) -> None:
+    """A modal carries the case version it was opened at; once a step moved the case on (or,
+    with ``unchanged`` False, the value it corrects changed), its submission — or a replay of
+    it — is refused as a stale click is."""
+    if case.version != version or not unchanged:
+        log.warning(
+            "submission refused: opened at an earlier version of the case",
+            extra={"case": case.ref, "version": version, "now": case.version},
+        )
+        state = t(f"state.{case.state}", language)
+        raise UserError("refusal.stale", {"ref": case.ref, "state": state})
+
+
 class Duties:
     def __init__(self, db: Database, workspace: Workspace, clock: Clock, people: People) -> None:
         self.db = db
@@ -127,12 +144,19 @@ class Duties:
             return case.record()
 
     def record(
-        self, number: int, duty: str, user_id: str, team_id: str | None, data: dict[str, Any]
+        self,
+        number: int,
+        version: int,
+        duty: str,
+        user_id: str,
+        team_id: str | None,
+        data: dict[str, Any],
     ) -> CaseRecord:
         now = self.clock()
         with self.db.transaction() as session:
             case = self._case(session, number, lock=True)
             self._may(case, duty, user_id, team_id)
+            refuse_if_stale(case, version, self.workspace.language)
             today = today_in(self.workspace.timezone, now)
             if data.get("on") and date.fromisoformat(str(data["on"])) > today:
                 raise UserError("duty.on.future", field="on")
@@ -149,10 +173,20 @@ class Duties:
             return case.record()
 
     def correct_awareness(
-        self, number: int, user_id: str, team_id: str | None, aware_on: date, reason: str
+        self,
+        number: int,
+        shown: tuple[int, date | None],
+        user_id: str,
+        team_id: str | None,
+        aware_on: date,
+        reason: str,
     ) -> CaseRecord:
         """The provider learns it knew earlier (or later): the deadline moves, and so do the
-        reminders; the correction and its reason are on the record."""
+        reminders; the correction and its reason are on the record.
+
+        ``shown``: the case version and the awareness date the modal was opened with. A
+        correction does not move the case's version, so the date is compared too: a submission
+        opened before another correction (a replay included) is refused as stale."""
         now = self.clock()
         with self.db.transaction() as session:
             case = self._case(session, number, lock=True)
@@ -160,6 +194,10 @@ class Duties:
             before = case.details.art73()
             if before is None:
                 raise UserError("duty.not_applicable")
+            version, shown_aware_on = shown
+            refuse_if_stale(
+                case, version, self.workspace.language, unchanged=shown_aware_on == before.aware_on
+            )
             if aware_on > today_in(self.workspace.timezone, now):
                 raise UserError("assess.aware.future", field="aware_on")
             case.details = case.details.model_copy(update={"aware_on": aware_on})

@@ -104,8 +104,10 @@ def panel(
     return title, blocks
 
 
-def _metadata(case: CaseRecord, duty: str) -> str:
-    return json.dumps({"case": case.number, "duty": duty})
+def _metadata(case: CaseRecord, duty: str, **extra: str) -> str:
+    """The case, its version (a submission after a step moved the case on is refused) and the
+    duty; a correction also carries the value it corrects."""
+    return json.dumps({"case": case.number, "version": case.version, "duty": duty, **extra})
 
 
 def _text(
@@ -193,7 +195,7 @@ def awareness_modal(case: CaseRecord, aware_on: date, lang: str) -> dict[str, An
     return {
         "type": "modal",
         "callback_id": ids.AWARENESS_CALLBACK,
-        "private_metadata": _metadata(case, "aware_on"),
+        "private_metadata": _metadata(case, "aware_on", aware_on=aware_on.isoformat()),
         "title": plain(t("awareness.title", lang)),
         "submit": plain(t("awareness.submit", lang)),
         "close": plain(t("common.cancel", lang)),

@@ -27,6 +27,7 @@ from bot.cases.state import MeasureStatus, list_order, state_range
 from bot.cases.workflow import Action, CaseState
 from bot.clock import Clock, today_in
 from bot.home.views import PAGE, Entry, HomeData, Label, Section, home_view
+from bot.ops.people import People
 from bot.ops.workspace import Workspace
 from bot.timers.engine import WAITING_STATE
 from storage.db import Database
@@ -50,11 +51,19 @@ APPROVAL_EVENTS = (Action.PROPOSE_MEASURE.value, Action.APPROVE.value, Action.RE
 
 
 class Home:
-    def __init__(self, db: Database, client: WebClient, workspace: Workspace, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        workspace: Workspace,
+        clock: Clock,
+        people: People | None = None,
+    ) -> None:
         self.db = db
         self.client = client
         self.workspace = workspace
         self.clock = clock
+        self.people = people or People(workspace, None)
         self._pages: dict[str, dict[str, int]] = {}  # per user, what they expanded last
         self._pending: set[str] = set()
         self._lock = threading.Lock()
@@ -62,13 +71,18 @@ class Home:
 
     # --- reading ---
 
-    def data(self, user_id: str, pages: Mapping[str, int] | None = None) -> HomeData:
+    def data(
+        self, user_id: str, pages: Mapping[str, int] | None = None, team_id: str | None = None
+    ) -> HomeData:
+        """``team_id``: the workspace the request came from; a user of another one sees what
+        anyone outside the roles sees (``People.reader``)."""
         pages = pages or {}
-        member = self.workspace.is_member(user_id)
+        member = self.people.reads_all(user_id, team_id)
         now = self.clock()
         today = today_in(self.workspace.timezone, now)  # a report due before this day is late
         with self.db.read() as session:
-            reports = _page(pages, "reports", _reports(session, user_id, _size(pages, "reports")))
+            mine = _reports(session, user_id, None if member else team_id, _size(pages, "reports"))
+            reports = _page(pages, "reports", mine)
             if not member:
                 return HomeData(user_id, False, now, [reports])
             approver = user_id in self.workspace.roles.approvers
@@ -83,18 +97,22 @@ class Home:
             ]
         return HomeData(user_id, True, now, sections)
 
-    def view(self, user_id: str, pages: Mapping[str, int] | None = None) -> dict[str, object]:
+    def view(
+        self, user_id: str, pages: Mapping[str, int] | None = None, team_id: str | None = None
+    ) -> dict[str, object]:
         pages = dict(pages or {})
-        return home_view(self.data(user_id, pages), pages, self.workspace.language)
+        return home_view(self.data(user_id, pages, team_id), pages, self.workspace.language)
 
     # --- publishing ---
 
-    def publish(self, user_id: str, pages: Mapping[str, int] | None = None) -> None:
+    def publish(
+        self, user_id: str, pages: Mapping[str, int] | None = None, team_id: str | None = None
+    ) -> None:
         """Render and publish now (call after the request was acknowledged)."""
         if pages is None:
             pages = self._pages.get(user_id, {})
         self._pages[user_id] = dict(pages)
-        view = self.view(user_id, pages)
+        view = self.view(user_id, pages, team_id)
         self.client.views_publish(user_id=user_id, view=view)
 
     def refresh_case(self, case_id: int) -> None:
@@ -172,11 +190,16 @@ def _first(session: Session, query: Select[Case], size: int) -> list[Case]:
     return list(session.scalars(query.order_by(Case.list_order).limit(size)).all())
 
 
-def _reports(session: Session, user_id: str, size: int) -> tuple[list[Entry], int]:
-    total = session.scalar(select(func.count()).where(Case.reporter_id == user_id)) or 0
-    cases = session.scalars(
-        select(Case).where(Case.reporter_id == user_id).order_by(Case.number.desc()).limit(size)
-    ).all()
+def _reports(
+    session: Session, user_id: str, team_id: str | None, size: int
+) -> tuple[list[Entry], int]:
+    """The user's reports; with ``team_id``, only those reported from that workspace (or from
+    none recorded)."""
+    mine = Case.reporter_id == user_id
+    if team_id:
+        mine = and_(mine, Case.reporter_team.in_((team_id, "")))
+    total = session.scalar(select(func.count()).where(mine)) or 0
+    cases = session.scalars(select(Case).where(mine).order_by(Case.number.desc()).limit(size)).all()
     return [Entry(c.record()) for c in cases], int(total)
 
 

@@ -1,16 +1,22 @@
 """Article 20(1)'s duty of information: one notice per affected partner, with proof of receipt.
 
 Notices are rows committed in the same transaction as the approval, each with its outbox
-message; the outbox sends each exactly once. A click on "Acknowledge receipt" counts when it
-comes from the partner's side — a user of another workspace (Slack Connect) or one of the
-partner's listed contacts; our own staff's clicks are recorded but prove nothing.
+message; the outbox sends each exactly once. A click on "Acknowledge receipt" counts only in
+the channel the notice was sent to, and only from the partner: a user of its workspace (its
+``team``) or one of its listed contacts. For a partner without ``team``, a user of another
+workspace counts only when the channel is shared with exactly one other organisation (Slack's
+``conversations.info`` says which) and the user belongs to it. Other clicks in the notice's
+channel are recorded but prove nothing; a click from any other channel is refused.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.audit import trail as audit
@@ -19,8 +25,9 @@ from bot.cases.state import CaseRecord
 from bot.cases.workflow import Blocker, Role
 from bot.clock import Clock
 from bot.delivery import messages
+from bot.duties.service import refuse_if_stale
 from bot.errors import UserError
-from bot.ops.people import People
+from bot.ops.people import People, other_organisations
 from bot.ops.request_context import bind_case
 from bot.ops.workspace import PartnerRole, Workspace
 from bot.timers import engine as timers
@@ -30,6 +37,8 @@ from storage import notices as rows
 from storage import outbox
 from storage.db import Database
 from storage.models import Case, Partner, PartnerNotice
+
+log = logging.getLogger("ncbot.notices")
 
 INFORMED_ROLES = (
     PartnerRole.DISTRIBUTOR,
@@ -101,20 +110,41 @@ def close_blockers(session: Session, case: Case) -> tuple[Blocker, ...]:
 
 
 class Notices:
-    def __init__(self, db: Database, workspace: Workspace, clock: Clock, people: People) -> None:
+    def __init__(
+        self,
+        db: Database,
+        workspace: Workspace,
+        clock: Clock,
+        people: People,
+        client: WebClient | None = None,
+    ) -> None:
         self.db = db
         self.workspace = workspace
         self.clock = clock
         self.people = people
+        self.client = client  # asks Slack who shares a partner channel
 
-    def acknowledge(self, notice_id: int, user_id: str, team_id: str | None) -> Receipt:
+    def acknowledge(
+        self, notice_id: int, user_id: str, team_id: str | None, channel_id: str | None
+    ) -> Receipt:
+        """Refused (nothing recorded) unless clicked in the channel the notice was sent to."""
+        external = self.people.is_external(team_id)
+        sharing = self._sharing(notice_id, channel_id, user_id) if external else None
         now = self.clock()
         with self.db.transaction() as session:
             notice, case, partner = self._load(session, notice_id)
+            if not notice.channel or channel_id != notice.channel:
+                log.warning(
+                    "receipt refused: clicked outside the notice's channel",
+                    extra={"notice": notice.id, "channel": channel_id},
+                )
+                raise UserError("notice.ack.wrong_channel", {"partner": partner.name})
             if notice.status == rows.ACKNOWLEDGED:
                 return Receipt("already", notice, case.record(), partner.name)
-            external = self.people.is_external(team_id)
-            theirs = partner.team_id is None or team_id == partner.team_id
+            if partner.team_id is not None:
+                theirs = team_id == partner.team_id
+            else:  # only the one other organisation in the channel speaks for the partner
+                theirs = sharing is not None and len(sharing) == 1 and team_id in sharing
             counted = (external and theirs) or user_id in (partner.contacts or [])
             click = {"user": user_id, "team": team_id, "at": now.isoformat(), "counted": counted}
             if not counted:
@@ -149,15 +179,23 @@ class Notices:
             return Receipt("counted", notice, case.record(), partner.name)
 
     def waive(
-        self, number: int, notice_id: int, user_id: str, team_id: str | None, reason: str
+        self,
+        number: int,
+        version: int,
+        notice_id: int,
+        user_id: str,
+        team_id: str | None,
+        reason: str,
     ) -> str:
-        """Approvers may waive a notice with a reason (informed another way, or need not be)."""
+        """Approvers may waive a notice with a reason (informed another way, or need not be);
+        ``version``: the case version the modal was opened at."""
         self.people.require(user_id, team_id, Role.APPROVERS)
         now = self.clock()
         with self.db.transaction() as session:
             notice, case, partner = self._load(session, notice_id)
             if case.number != number:
                 raise UserError("notice.unknown")
+            refuse_if_stale(case, version, self.workspace.language)
             if notice.status in rows.SETTLED:
                 raise UserError("waive.nothing", {"ref": case.ref})
             notice.status = rows.WAIVED
@@ -212,6 +250,31 @@ class Notices:
 
     def check_waiver(self, user_id: str, team_id: str | None) -> None:
         self.people.require(user_id, team_id, Role.APPROVERS)
+
+    def _sharing(
+        self, notice_id: int, channel_id: str | None, user_id: str
+    ) -> frozenset[str] | None:
+        """The other organisations sharing the notice's channel, when that can decide the
+        click: the partner names no ``team``, the user is not a listed contact, and the notice
+        is not acknowledged yet (else None, and Slack is not asked)."""
+        with self.db.read() as session:
+            notice = rows.by_id(session, notice_id)
+            partner = catalogue_rows.partner(session, notice.partner_id) if notice else None
+            if notice is None or partner is None or partner.team_id is not None:
+                return None
+            if notice.status == rows.ACKNOWLEDGED or user_id in (partner.contacts or []):
+                return None
+            if not channel_id or channel_id != notice.channel or self.client is None:
+                return None
+        try:
+            info = self.client.conversations_info(channel=channel_id)["channel"]
+        except (SlackApiError, OSError) as exc:
+            log.warning(
+                "receipt: cannot tell who shares the channel; only contacts count",
+                extra={"notice": notice_id, "error": type(exc).__name__},
+            )
+            return None
+        return other_organisations(info, self.people.team_id)
 
     def _load(self, session: Session, notice_id: int) -> tuple[PartnerNotice, Case, Partner]:
         notice = rows.by_id(session, notice_id)

@@ -6,6 +6,7 @@ the nature of the non-conformity and whom to contact. Evidence links and the rep
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -228,7 +229,7 @@ def waive_modal(case: CaseRecord, options: Sequence[tuple[int, str]], lang: str)
     return {
         "type": "modal",
         "callback_id": ids.WAIVE_CALLBACK,
-        "private_metadata": str(case.number),
+        "private_metadata": json.dumps({"case": case.number, "version": case.version}),
         "title": plain(t("waive.title", lang)),
         "submit": plain(t("waive.submit", lang)),
         "close": plain(t("common.cancel", lang)),

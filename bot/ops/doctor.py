@@ -72,7 +72,9 @@ def check_at_start(client: WebClient, workspace: Workspace) -> threading.Thread:
             log.exception("startup checks failed to run")
             return
         for result in results:
-            if not result.ok:
+            if result.warning:
+                log.warning("startup check: %s", result.line(), extra={"check": result.subject})
+            elif not result.ok:
                 log.warning(
                     "startup check failed: %s",
                     result.line(),

@@ -1,7 +1,8 @@
 """Who is acting: their roles in our workspace, and whether they belong to another one.
 
 Users of other workspaces (Slack Connect) may read partner channels and acknowledge receipts,
-but never decide anything about a case, whatever role list their user id appears in.
+but never decide anything about a case, whatever role list their user id appears in — and
+read only what anyone outside the roles reads (``reader``, ``is_reporter``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,26 @@ class People:
         roles = frozenset(Role(name) for name in self.workspace.roles_of(user_id))
         return Actor(user_id=user_id, roles=roles, external=self.is_external(team_id))
 
+    def reader(self, user_id: str, team_id: str | None) -> Actor:
+        """Who is reading (``status``, ``list``, ``export``, App Home): the rule of deciding —
+        a user of another workspace holds no role here, whatever list their user id is in."""
+        actor = self.actor(user_id, team_id)
+        return Actor(user_id, frozenset(), True) if actor.external else actor
+
+    def reads_all(self, user_id: str, team_id: str | None) -> bool:
+        """Members of the roles, in our workspace, read every case."""
+        return bool(self.reader(user_id, team_id).roles)
+
+    @staticmethod
+    def is_reporter(
+        reporter_id: str, reporter_team: str, user_id: str, team_id: str | None
+    ) -> bool:
+        """The case's reporter, asking from the workspace they reported from (a request that
+        names no workspace, or a case that recorded none, is matched by user id)."""
+        return reporter_id == user_id and (
+            not team_id or not reporter_team or reporter_team == team_id
+        )
+
     def require(
         self,
         user_id: str,
@@ -39,3 +60,14 @@ class People:
             who = ", ".join([*([f"<@{also}>"] if also else []), *(f"@{r.value}" for r in roles)])
             raise UserError("refusal.not_allowed", {"action": action, "who": who})
         return actor
+
+
+def other_organisations(info: object, own_team: str | None) -> frozenset[str]:
+    """The organisations other than ours sharing a channel, from ``conversations.info``'s
+    ``channel`` (``connected_team_ids``, else ``shared_team_ids``); none when not shared."""
+    if not isinstance(info, dict) or not info.get("is_ext_shared"):
+        return frozenset()
+    teams = info.get("connected_team_ids") or info.get("shared_team_ids") or []
+    if not isinstance(teams, list):
+        return frozenset()
+    return frozenset(t for t in teams if isinstance(t, str) and t and t != own_team)

@@ -140,6 +140,35 @@ def test_a_partner_channel_the_bot_was_never_invited_to_is_named(
     )
 
 
+def test_a_partner_without_team_in_a_channel_shared_with_two_organisations_is_warned_about(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
+) -> None:
+    standin.add_channel(
+        "C0NORTHWND",
+        name="ext-northwind",
+        members=["U0PARTNER1"],
+        is_ext_shared=True,
+        connected_teams=["T0PARTNER1", "T0THIRD001"],
+    )
+    code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws.yml"), migrated)
+    assert code == 0, "\n".join(lines)
+    warnings = [line for line in lines if line.startswith("⚠")]
+    assert warnings == [
+        "⚠ partner channel of northwind (C0NORTHWND): shared with 2 other organisations "
+        "(T0PARTNER1, T0THIRD001) and the partner names no team: only its contacts can "
+        "acknowledge receipt — fix: add team: <the partner's workspace ID> to partner northwind "
+        "in the workspace file, or list its contacts"
+    ]
+
+    def with_team(data: dict[str, Any]) -> None:
+        for partner in data["catalogue"]["partners"]:
+            if partner["id"] == "northwind":
+                partner["team"] = "T0PARTNER1"
+
+    _, lines = doctor(monkeypatch, standin, sample(tmp_path / "team.yml", with_team), migrated)
+    assert not [line for line in lines if line.startswith("⚠")]
+
+
 def test_the_triage_channel_and_an_escalation_channel_without_the_bot(
     monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
 ) -> None:

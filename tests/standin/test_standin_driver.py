@@ -217,3 +217,11 @@ def test_events_carry_retry_headers(driver: SlackDriver, bot: FakeBot) -> None:
     assert retry["headers"]["X-Slack-Retry-Num"] == "1"
     assert retry["headers"]["X-Slack-Retry-Reason"] == "http_timeout"
     assert json.loads(retry["body"])["event_id"] == envelope["event_id"]
+
+
+def test_an_event_names_the_workspace_it_happened_in(driver: SlackDriver, bot: FakeBot) -> None:
+    driver.app_home_opened("U0OFFICER1")
+    assert json.loads(bot.requests[-1]["body"])["team_id"] == "T0TEAM0001"
+    driver.app_home_opened("U0OFFICER1", team_id="T0PARTNER1")
+    envelope = json.loads(bot.requests[-1]["body"])
+    assert (envelope["team_id"], envelope["event"]["user"]) == ("T0PARTNER1", "U0OFFICER1")

@@ -168,6 +168,27 @@ def test_channel_info_and_members(client: WebClient) -> None:
     assert set(members) == {"U0REPORTR1", "U0OFFICER1", "U0BOT00001"}
 
 
+def test_conversations_info_names_the_organisations_sharing_a_channel(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    standin.add_channel("C0SHARED01", members=["U0EXTERNL1"], is_ext_shared=True)
+    standin.add_channel(
+        "C0SHARED02", is_ext_shared=True, connected_teams=["T0PARTNER1", "T0THIRD001"]
+    )
+    shared = client.conversations_info(channel="C0SHARED01")["channel"]
+    assert (shared["is_ext_shared"], shared["conversation_host_id"]) == (True, "T0TEAM0001")
+    assert shared["connected_team_ids"] == ["T0TEAM0001", "T0PARTNER1"]
+    assert shared["shared_team_ids"] == ["T0TEAM0001", "T0PARTNER1"]
+    three = client.conversations_info(channel="C0SHARED02")["channel"]
+    assert three["connected_team_ids"] == ["T0TEAM0001", "T0PARTNER1", "T0THIRD001"]
+    own = client.conversations_info(channel="C0TRIAGE01")["channel"]
+    assert (own["is_ext_shared"], own["shared_team_ids"], own["connected_team_ids"]) == (
+        False,
+        ["T0TEAM0001"],
+        [],
+    )
+
+
 def test_a_missing_scope_is_refused(standin: SlackStandIn) -> None:
     narrow = SlackStandIn(scopes=("commands",))
     with narrow:

@@ -358,17 +358,19 @@ class SlackDriver:
         retry_reason: str | None = None,
         *,
         event_id: str | None = None,
+        team_id: str | None = None,
     ) -> DriverResponse:
         """An Events API envelope like ``app_home_opened.json``, sent as JSON.
 
-        Pass the same ``event_id`` with ``retry_num`` to replay a delivery as Slack's retry.
+        Pass the same ``event_id`` with ``retry_num`` to replay a delivery as Slack's retry;
+        ``team_id``: the workspace the event happened in (default: ours).
         """
         if event_id is None:
             self._event_counter += 1
             event_id = f"Ev{self._event_counter:010d}"
         envelope: JSON = {
             "token": VERIFICATION_TOKEN,
-            "team_id": self.standin.team_id,
+            "team_id": team_id or self.standin.team_id,
             "api_app_id": self.standin.settings.app_id,
             "type": "event_callback",
             "event_id": event_id,
@@ -391,7 +393,7 @@ class SlackDriver:
         body = json.dumps(envelope).encode()
         return self.raw(body, "application/json", url=self.events_url, headers=headers)
 
-    def app_home_opened(self, user: str) -> DriverResponse:
+    def app_home_opened(self, user: str, *, team_id: str | None = None) -> DriverResponse:
         return self.event(
             {
                 "type": "app_home_opened",
@@ -399,7 +401,8 @@ class SlackDriver:
                 "channel": self.standin.dm_channel(user),
                 "tab": "home",
                 "event_ts": f"{time.time():.6f}",
-            }
+            },
+            team_id=team_id,
         )
 
 

@@ -190,7 +190,12 @@ class SlackStandIn:
         is_archived: bool = False,
         is_private: bool = False,
         is_ext_shared: bool = False,
+        connected_teams: list[str] | None = None,
     ) -> Channel:
+        """``connected_teams``: the other organisations sharing an ``is_ext_shared`` channel;
+        by default those of its members from other workspaces."""
+        if connected_teams is None:
+            connected_teams = [] if not is_ext_shared else self._other_teams(members)
         channel = Channel(
             id=channel_id,
             name=name or channel_id.lower(),
@@ -199,10 +204,17 @@ class SlackStandIn:
             is_archived=is_archived,
             is_private=is_private,
             is_ext_shared=is_ext_shared,
+            host_team=self.settings.team_id,
+            connected_teams=list(connected_teams),
         )
         with self.ws.lock:
             self.ws.channels[channel_id] = channel
         return channel
+
+    def _other_teams(self, members: list[str] | tuple[str, ...]) -> list[str]:
+        with self.ws.lock:
+            teams = (self.ws.users[m].team_id for m in members if m in self.ws.users)
+            return list(dict.fromkeys(t for t in teams if t != self.settings.team_id))
 
     def add_usergroup(
         self,

@@ -68,6 +68,8 @@ class Channel:
     is_im: bool = False
     im_user: str | None = None
     created: int = field(default_factory=lambda: int(time.time()))
+    host_team: str = ""  # the workspace that created the channel (ours)
+    connected_teams: list[str] = field(default_factory=list)  # the other organisations in it
 
     def to_api(self) -> JSON:
         if self.is_im:
@@ -92,9 +94,23 @@ class Channel:
             "is_shared": self.is_ext_shared,
             "is_ext_shared": self.is_ext_shared,
             "is_org_shared": False,
+            **self._teams(),
             "is_member": self.bot_is_member,
             "created": self.created,
             "num_members": len(self.members) + (1 if self.bot_is_member else 0),
+        }
+
+    def _teams(self) -> JSON:
+        """Who shares the channel, as Slack's ``conversations.info`` says it: every
+        organisation in it, ours (the host) first; a channel nobody shares lists ours only."""
+        teams = [self.host_team, *self.connected_teams] if self.is_ext_shared else [self.host_team]
+        return {
+            "shared_team_ids": teams,
+            "connected_team_ids": teams if self.is_ext_shared else [],
+            "internal_team_ids": [],
+            "pending_connected_team_ids": [],
+            "conversation_host_id": self.host_team,
+            "context_team_id": self.host_team,
         }
 
 

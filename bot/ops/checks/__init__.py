@@ -16,11 +16,12 @@ class Result:
     subject: str
     detail: str
     fix: str = ""
+    warning: bool = False  # passes (the exit code stays 0), but says what to look at
 
     def line(self) -> str:
-        mark = "✓" if self.ok else "✗"
+        mark = "⚠" if self.warning else "✓" if self.ok else "✗"
         text = f"{mark} {self.subject}: {self.detail}"
-        return f"{text} — fix: {self.fix}" if not self.ok and self.fix else text
+        return f"{text} — fix: {self.fix}" if (not self.ok or self.warning) and self.fix else text
 
 
 def passed(subject: str, detail: str) -> Result:
@@ -29,3 +30,7 @@ def passed(subject: str, detail: str) -> Result:
 
 def failed(subject: str, detail: str, fix: str) -> Result:
     return Result(False, subject, detail, fix)
+
+
+def warned(subject: str, detail: str, fix: str) -> Result:
+    return Result(True, subject, detail, fix, warning=True)

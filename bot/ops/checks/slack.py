@@ -15,8 +15,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.ops.checks import Result, failed, passed
+from bot.ops.checks import Result, failed, passed, warned
 from bot.ops.checks.scopes import manifest_scopes
+from bot.ops.people import other_organisations
 from bot.ops.workspace import Workspace
 
 INVITE = "in Slack, open that channel and type /invite @nonconformity-bot"
@@ -30,6 +31,7 @@ class SlackChecks:
     _users: dict[str, dict[str, Any] | str] = field(default_factory=dict)
     _channels: dict[str, dict[str, Any] | str] = field(default_factory=dict)
     _groups: set[str] | str | None = None
+    _team_id: str | None = None  # ours, from auth.test
 
     def run(self) -> list[Result]:
         """Token first: without a valid one every other call fails for the same reason."""
@@ -67,6 +69,7 @@ class SlackChecks:
                     "check SLACK_API_URL and the outbound network (proxy, firewall)",
                 )
             ]
+        self._team_id = str(response["team_id"])
         identity = passed(
             "Slack token", f"valid for team {response['team_id']} as bot user {response['user_id']}"
         )
@@ -96,7 +99,28 @@ class SlackChecks:
                 results.append(
                     self._membership(f"partner channel of {partner.id}", partner.channel)
                 )
+                if partner.team is None:
+                    results.extend(self._shared_widely(partner.id, partner.channel))
         return results
+
+    def _shared_widely(self, partner_id: str, channel_id: str) -> list[Result]:
+        """Without ``team``, only the one other organisation in the channel speaks for the
+        partner: shared with more, only its ``contacts`` can acknowledge a receipt."""
+        info = self._channel(channel_id)
+        if isinstance(info, str):
+            return []
+        others = sorted(other_organisations(info, self._team_id))
+        if len(others) <= 1:
+            return []
+        return [
+            warned(
+                f"partner channel of {partner_id} ({channel_id})",
+                f"shared with {len(others)} other organisations ({', '.join(others)}) and the "
+                "partner names no team: only its contacts can acknowledge receipt",
+                f"add team: <the partner's workspace ID> to partner {partner_id} in the "
+                "workspace file, or list its contacts",
+            )
+        ]
 
     def _membership(self, role: str, channel_id: str) -> Result:
         info = self._channel(channel_id)
