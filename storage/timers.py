@@ -47,9 +47,15 @@ def start(
 
 
 def cancel(session: Session, case_id: int, kinds: Sequence[str]) -> None:
+    """The wait these timers measured is over. A timer whose policy was spent (``done``) is
+    cancelled too: it no longer counts as overdue anywhere (App Home)."""
     session.execute(
         update(Timer)
-        .where(Timer.case_id == case_id, Timer.kind.in_(kinds), Timer.status == PENDING)
+        .where(
+            Timer.case_id == case_id,
+            Timer.kind.in_(kinds),
+            Timer.status.in_((PENDING, DONE)),
+        )
         .values(status=CANCELLED, claimed_until=None)
     )
 

@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy import Select, and_, func, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from bot.cases import actors
@@ -249,33 +249,41 @@ def _open_section(session: Session, size: int) -> Section:
     return Section("open", [Entry(case.record()) for case in cases], total, by_state)
 
 
+def _still_waiting() -> ColumnElement[bool]:
+    """A timer's case still waits in the state the timer measures."""
+    return or_(
+        *(
+            and_(Timer.kind == kind, Case.state == state.value)
+            for kind, state in WAITING_STATE.items()
+        )
+    )
+
+
 def _overdue(session: Session, today: date, size: int) -> tuple[list[Entry], int]:
     """Escalations and reminders that have fired while the case still waits, and every Art. 73
     report not yet made (late ones first)."""
-    # Timers first, in anchor order through the partial index of fired, running timers; then
-    # their cases, keeping one line per case and timer kind (its earliest) while it still waits.
-    fired = select(Timer).where(text(FIRED_AND_RUNNING)).order_by(Timer.anchor_at, Timer.id)
-    # Counted on the index alone: a transition cancels the timers whose wait it ends
-    # (``timers.STOPPED_BY``), so fired, running timers are those of cases still waiting.
-    groups = select(Timer.case_id, Timer.kind).where(
-        text(FIRED_AND_RUNNING), Timer.kind.in_(tuple(WAITING_STATE))
+    # Fired, running timers of cases that still wait (the partial index keeps them few: the
+    # transition that ends a wait cancels its timers, spent ones included), in anchor order; one
+    # line per case and timer kind, its earliest.
+    fired = (
+        select(Timer, Case)
+        .join(Case, Case.id == Timer.case_id)
+        .where(text(FIRED_AND_RUNNING), _still_waiting())
+        .order_by(Timer.anchor_at, Timer.id)
+    )
+    groups = (
+        select(Timer.case_id, Timer.kind)
+        .join(Case, Case.id == Timer.case_id)
+        .where(text(FIRED_AND_RUNNING), _still_waiting())
     )
     timer_total = _count(session, select(func.count()).select_from(groups.distinct().subquery()))
     timers: list[tuple[Timer, Case]] = []
     seen: set[tuple[int, str]] = set()
     offset, chunk = 0, size * 4
     while len(timers) < size:
-        rows = session.scalars(fired.offset(offset).limit(chunk)).all()
-        cases = {
-            c.id: c
-            for c in session.scalars(select(Case).where(Case.id.in_({r.case_id for r in rows})))
-        }
-        for timer in rows:
-            case = cases[timer.case_id]
-            waits = (
-                case.state == WAITING_STATE[timer.kind] if timer.kind in WAITING_STATE else False
-            )
-            if waits and (case.id, timer.kind) not in seen and len(timers) < size:
+        rows = session.execute(fired.offset(offset).limit(chunk)).all()
+        for timer, case in rows:
+            if (case.id, timer.kind) not in seen and len(timers) < size:
                 seen.add((case.id, timer.kind))
                 timers.append((timer, case))
         if len(rows) < chunk:

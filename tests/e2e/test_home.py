@@ -156,3 +156,41 @@ def test_list_takes_a_system_and_keeps_the_visibility_rule(bot: LocalBot) -> Non
     assert ask("list nosuch") == t("list.usage")
     assert "NC-1" in ask("list mine credit-scoring", REPORTER)
     assert ask("list all credit-scoring", "U0REPORTR2") == t("list.empty", scope="all")
+
+
+def test_a_spent_escalation_stops_counting_as_overdue_once_the_case_is_acknowledged(
+    bot: LocalBot,
+) -> None:
+    """An escalation whose every level has fired stays ``done``; acknowledging ends the wait it
+    measured, so it leaves the overdue list and its count (it once stayed in the count)."""
+    from datetime import timedelta
+
+    from storage.models import Timer
+    from tests.scenarios import case_row, walk_to
+
+    walk_to(bot, "reported")
+    case = case_row(bot)
+    now = bot.clock()
+    with bot.services.db.transaction() as session:
+        session.add(
+            Timer(
+                key=f"escalation:{case.id}:spent",
+                case_id=case.id,
+                kind="escalation",
+                policy={},
+                anchor_at=now - timedelta(hours=2),
+                level=3,
+                repeat=0,
+                due_at=now,
+                status="done",
+                fired=3,
+                last_fired_at=now,
+                created_at=now - timedelta(hours=2),
+            )
+        )
+    waiting = bot.services.home.data(OFFICER).sections
+    overdue = next(s for s in waiting if s.key == "overdue")
+    assert (len(overdue.entries), overdue.total) == (1, 1)
+    walk_to(bot, "acknowledged")
+    after = next(s for s in bot.services.home.data(OFFICER).sections if s.key == "overdue")
+    assert (len(after.entries), after.total) == (0, 0)
