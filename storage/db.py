@@ -65,13 +65,19 @@ def at_commit(session: Session, work: Callable[[Session], None]) -> None:
 
 
 def run_at_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the work waits for the transaction's own commit
     while pending := session.info.pop(AT_COMMIT, []):
         for work in pending:
             work(session)
 
 
-def _forget_at_commit(session: Session, _transaction: Any) -> None:
-    session.info.pop(AT_COMMIT, None)  # a rolled-back change owes nothing
+def _forget_at_commit(session: Session, previous: Any) -> None:
+    """A rolled-back transaction owes nothing; a savepoint rolled back inside one does not
+    take the transaction's own work with it (work queued inside the savepoint is kept too:
+    it is rendered from what the transaction finally commits)."""
+    if previous.parent is None:
+        session.info.pop(AT_COMMIT, None)
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
