@@ -148,19 +148,22 @@ def replace_payload(session: Session, row_id: int, payload: dict[str, Any]) -> N
     )
 
 
-def newer_edit(session: Session, row: OutboxMessage) -> bool:
-    """Whether a later row edits the same post (its target) with the same kind."""
-    found = session.scalar(
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.kind == row.kind,
-            OutboxMessage.target == row.target,
-            OutboxMessage.id > row.id,
-            OutboxMessage.status.in_((PENDING, SENT)),
+def newer_edit(session: Session, row: OutboxMessage) -> str | None:
+    """How the later rows that edit the same post (its target) stand: SENT if one was sent,
+    else PENDING if one is still to go, else None (there is none, or every one failed)."""
+    found = set(
+        session.scalars(
+            select(OutboxMessage.status)
+            .where(
+                OutboxMessage.kind == row.kind,
+                OutboxMessage.target == row.target,
+                OutboxMessage.id > row.id,
+                OutboxMessage.status.in_((PENDING, SENT)),
+            )
+            .distinct()
         )
-        .limit(1)
     )
-    return found is not None
+    return SENT if SENT in found else PENDING if PENDING in found else None
 
 
 def by_key(session: Session, dedupe_key: str) -> OutboxMessage | None:

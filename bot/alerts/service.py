@@ -250,7 +250,10 @@ class Alerts:
             .with_for_update()
         ).all()
         post = panel_post_key(case.id)
-        pending = next((row for row in waiting if row.target == post), None)
+        # The newest waiting update: an older one would be skipped for it once it is sent.
+        pending = max(
+            (row for row in waiting if row.target == post), key=lambda r: r.id, default=None
+        )
         if pending is not None:
             messages.render_again(
                 session, pending.id, messages.panel_refresh(case, PANEL, post, "")

@@ -193,7 +193,7 @@ def step_answered(case: Case, old_version: int, line: str) -> Outgoing:
         asked,
         case.id,
         render.answered_step(asked, line),
-        refs={"step": asked},
+        refs={"step": asked, "line": line},
     )
 
 

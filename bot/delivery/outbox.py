@@ -37,7 +37,9 @@ log = logging.getLogger("ncbot.outbox")
 WAIT_FOR_CARD = timedelta(seconds=2)
 HISTORY_MARGIN_SECONDS = 300
 HISTORY_PAGES = 10  # up to 2 000 messages since the row was created
-NOTHING_SENT = frozenset({"ratelimited", "waiting_for_card", "waiting_for_step"})
+NOTHING_SENT = frozenset(
+    {"ratelimited", "waiting_for_card", "waiting_for_step", "waiting_for_newer"}
+)
 FAN_OUT = 16  # lanes served at once; within one lane, messages keep their order
 
 
@@ -110,7 +112,17 @@ class Outbox:
 
     def _deliver(self, row: OutboxMessage) -> Failure | None:
         case = self._case(row.case_id)
-        skip = self._why_not(row, case)
+        if KINDS[row.kind].edits:
+            with self.db.read() as session:
+                newer = rows.newer_edit(session, row)
+            if newer == rows.PENDING:
+                # Let the newer edit go first: sent, it makes this one moot; failed for good,
+                # this one still shows the post as it was meant to be before.
+                self._retry(row, self.clock() + WAIT_FOR_CARD, "waiting_for_newer")
+                return None
+        else:
+            newer = None
+        skip = "superseded" if newer == rows.SENT else self._why_not(row, case)
         if skip is not None:
             with self.db.transaction() as session:
                 rows.mark_skipped(session, row.id, reason=skip)
@@ -142,11 +154,7 @@ class Outbox:
         return row.attempts > 1 and row.last_error not in NOTHING_SENT
 
     def _why_not(self, row: OutboxMessage, case: CaseRecord | None) -> str | None:
-        """Why ``row`` is no longer worth sending, if it is not: an edit whose post a newer
-        edit replaces anyway (that one shows newer state), or a reminder already answered."""
-        if KINDS[row.kind].edits:
-            with self.db.read() as session:
-                return "superseded" if rows.newer_edit(session, row) else None
+        """Why ``row`` is no longer worth sending, if it is not: a reminder already answered."""
         return None if self._still_wanted(row, case) else "case_moved_on"
 
     def _still_wanted(self, row: OutboxMessage, case: CaseRecord | None) -> bool:

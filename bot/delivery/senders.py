@@ -87,8 +87,18 @@ class Senders:
 
     def _render_queued_before_0007(self, row: OutboxMessage) -> None:
         """A row queued by a version that rendered some kinds when sending holds no text:
-        render it now, as that version would have."""
+        render it now, as that version would have, and aim an edit at its post's key (that
+        version aimed edits at the channel; a replica of it may still be running while the
+        first new one has migrated the database)."""
         payload = row.payload
+        post_key = {
+            messages.CARD_UPDATE.name: lambda: messages.card_key(row.case_id or 0),
+            messages.STEP_DONE.name: lambda: str(payload["step"]),
+            messages.PANEL_UPDATE.name: lambda: str(payload["post"]),
+            messages.NOTICE_UPDATE.name: lambda: messages.notice_key(int(payload["notice_id"])),
+        }.get(row.kind)
+        if post_key is not None:
+            row.target = post_key()
         with self.db.read() as session:
             case_id = row.case_id or 0
             renderer = {
