@@ -141,6 +141,8 @@ def upgrade() -> None:
         if details.get("measure"):
             found.append((details["measure"], True))
         details.pop("measure", None)
+        # Written by versions before 0005 and never read since (the panels map replaced it).
+        details.pop("duties_panel", None)
         for position, (measure, current) in enumerate(found, start=1):
             status = _status(measure, current)
             connection.execute(
