@@ -65,6 +65,7 @@ class Home:
         self.clock = clock
         self.people = people or People(workspace, None)
         self._pages: dict[str, dict[str, int]] = {}  # per user, what they expanded last
+        self._running = 0  # background refreshes queued or under way
         self._pending: set[str] = set()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="home")
@@ -131,6 +132,7 @@ class Home:
             if user_id in self._pending:
                 return  # a refresh is queued and will read the newest state anyway
             self._pending.add(user_id)
+            self._running += 1
         self._pool.submit(self._refresh, user_id)
 
     def _refresh(self, user_id: str) -> None:
@@ -140,6 +142,15 @@ class Home:
             self.publish(user_id)
         except Exception as exc:
             log.warning("App Home refresh failed", extra={"user": user_id, "error": str(exc)})
+        finally:
+            with self._lock:
+                self._running -= 1
+
+    @property
+    def refreshing(self) -> bool:
+        """Whether a background refresh is queued or publishing (what a drain waits for)."""
+        with self._lock:
+            return self._running > 0
 
     def involved(self, case_id: int) -> list[str]:
         """Reporter, owner, measure owner, and the approvers while the measure awaits them

@@ -11,7 +11,7 @@ import pytest
 from bot.devkit.local import PARTNER_TEAM, LocalBot
 from bot.messages import t
 from tests.e2e.test_home import home_text, published, publishes, section_text
-from tests.scenarios import ADMIN, APPROVER, GENERAL, OFFICER, REPORTER, walk_to
+from tests.scenarios import ADMIN, APPROVER, GENERAL, OFFICER, REPORTER, settle, wait_for, walk_to
 
 OUTSIDER = "U0REPORTR2"  # an engineer of ours with no role who did not report the case
 
@@ -70,6 +70,8 @@ def test_the_app_home_opened_from_another_workspace_shows_what_an_outsider_sees(
     acknowledged: LocalBot,
 ) -> None:
     bot = acknowledged
+    settle(bot)  # the refreshes the acknowledgement started would publish the member's Home
+    wait_for(lambda: not bot.services.home.refreshing, what="App Home refreshes to finish")
     before = publishes(bot, OFFICER)
     response = bot.driver.app_home_opened(OFFICER, team_id=PARTNER_TEAM)
     assert response.status == 200, response.body
