@@ -89,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--all", action="store_true", dest="all_cases", help="every case")
     export.add_argument("--format", help="md (default), json or pdf; with --all: csv or json")
     export.add_argument("-o", "--output", help="the file to write (default: standard output)")
+    export.add_argument(
+        "--language",
+        help="the dossier's language: en or nl (default: the workspace's when the case was made)",
+    )
     export.set_defaults(handler=_export)
     catalogue = sub.add_parser("catalogue", help="the AI systems and partners")
     catalogue_sub = catalogue.add_subparsers(title="catalogue commands")
@@ -342,7 +346,14 @@ def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 def _export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.dossier.cli import run_export
 
-    return run_export(settings.DATABASE_URL, args.case, args.all_cases, args.format, args.output)
+    return run_export(
+        settings.DATABASE_URL,
+        args.case,
+        args.all_cases,
+        args.format,
+        args.output,
+        language=args.language,
+    )
 
 
 def _catalogue_import(settings: Settings, args: argparse.Namespace) -> int:

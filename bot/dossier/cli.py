@@ -15,17 +15,26 @@ from bot.dossier import register
 from bot.dossier.formats import FORMATS, render
 from bot.dossier.service import load
 from bot.errors import ConfigError, UserError
+from bot.messages import LANGUAGES
 from storage.db import Database
 
 
 def run_export(
-    database_url: str, case: str | None, all_cases: bool, fmt: str | None, output: str | None
+    database_url: str,
+    case: str | None,
+    all_cases: bool,
+    fmt: str | None,
+    output: str | None,
+    *,
+    language: str | None = None,
 ) -> int:
     if all_cases == bool(case):
         raise ConfigError("export: give one case (NC-<n>) or --all for the register")
+    if language is not None and language not in LANGUAGES:
+        raise ConfigError(f"export: the language is {', '.join(LANGUAGES)}, not '{language}'")
     db = Database(database_url)
     try:
-        data = _register(db, fmt) if all_cases else _dossier(db, case or "", fmt)
+        data = _register(db, fmt) if all_cases else _dossier(db, case or "", fmt, language)
     finally:
         db.dispose()
     if output:
@@ -36,7 +45,7 @@ def run_export(
     return 0
 
 
-def _dossier(db: Database, ref: str, fmt: str | None) -> bytes:
+def _dossier(db: Database, ref: str, fmt: str | None, language: str | None) -> bytes:
     fmt = fmt or "md"
     if fmt not in FORMATS:
         raise ConfigError(f"export: a dossier is {', '.join(FORMATS)}, not '{fmt}'")
@@ -47,7 +56,7 @@ def _dossier(db: Database, ref: str, fmt: str | None) -> bytes:
         dossier = load(db, number, now=utc_now())
     except UserError:
         raise ConfigError(f"there is no case {ref}") from None
-    return render(dossier, fmt)
+    return render(dossier, fmt, language)
 
 
 def _register(db: Database, fmt: str | None) -> bytes:
