@@ -13,6 +13,7 @@ from bot.cases.service import Cases
 from bot.cases.steps import Steps
 from bot.clock import Clock, today_in
 from bot.delivery.outbox import Outbox
+from bot.dossier.people import Names
 from bot.dossier.service import Dossiers
 from bot.duties.service import Duties
 from bot.home.service import Home
@@ -38,6 +39,7 @@ class Services:
     home: Home
     dossiers: Dossiers
     alerts: Alerts
+    names: Names  # who acted, by name as Slack showed them (looked up once per person)
     team_id: str | None = None  # our own workspace; set from auth.test when known
 
     @property
@@ -77,6 +79,7 @@ def build_services(
         home=home,
         dossiers=Dossiers(db, client, workspace, clock),
         alerts=alerts,
+        names=Names(db, client, clock),
         timers=TimerEngine(
             db, client, workspace, clock, lambda case_id: deliveries.deliver_due(case_id=case_id)
         ),

@@ -51,7 +51,23 @@ def sample(title: str = "Scores drift", description: str = "Rates dropped.") -> 
             "updated_at": "2026-12-01T09:00:00+00:00",
             "version": 1,
         },
-        "system": {"id": "credit-scoring", "name": "Credit scoring model", "version": "2.3"},
+        "system": {
+            "id": "credit-scoring",
+            "name": "Credit scoring model",
+            "version": "2.3",
+            "provider": None,
+            "eu_database_id": None,
+            "notified_body_certificate": None,
+        },
+        "people": [
+            {
+                "id": "U0REPORTR1",
+                "team": "T0TEAM0001",
+                "name": "Rita Reporter",
+                "title": "ML engineer",
+                "looked_up_at": "2026-12-01T09:00:00+00:00",
+            }
+        ],
         "report": {
             "at": "2026-12-01T09:00:00+00:00",
             "by": "U0REPORTR1",
@@ -69,6 +85,7 @@ def sample(title: str = "Scores drift", description: str = "Rates dropped.") -> 
             "required_duties": [],
             "duties": [],
             "art73": None,
+            "messages": [],
         },
         "escalations": [],
         "timeline": [
@@ -122,7 +139,7 @@ def test_the_shipped_schema_is_the_one_the_export_models_generate() -> None:
     "breakage",
     [
         lambda d: d.pop("audit"),
-        lambda d: d.update(schema_version="2.0"),
+        lambda d: d.update(schema_version="1.0"),
         lambda d: d["timeline"][0].update(hash="not-a-hash"),
         lambda d: d["case"].update(state="lost"),
         lambda d: d.update(surprise=True),

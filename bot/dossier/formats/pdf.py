@@ -17,7 +17,15 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from bot.dossier.formats.document import Document, Fields, Heading, LongText, Paragraph, Table
+from bot.dossier.formats.document import (
+    Chronology,
+    Document,
+    Fields,
+    Heading,
+    LongText,
+    Paragraph,
+    Table,
+)
 
 FONTS = resources.files("bot").joinpath("resources/fonts")
 SIZES = {1: 16.0, 2: 13.0, 3: 11.0}
@@ -53,7 +61,7 @@ class _Pdf(FPDF):
         self, value: str, *, size: float = 9.0, bold: bool = False, gap: float = 1.5
     ) -> None:
         self.set_font(self.family, "B" if bold else "", size)
-        self.multi_cell(0, size * 0.5, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, size * 0.5, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(gap)
 
 
@@ -86,6 +94,10 @@ def to_pdf(doc: Document, attachment: tuple[str, bytes] | None = None) -> bytes:
         elif isinstance(part, LongText):
             pdf.write_block(part.label, bold=True, gap=0.5)
             pdf.write_block(part.text or "—")
+        elif isinstance(part, Chronology):
+            for line in part.lines:
+                pdf.write_block("• " + line, gap=0.8)
+            pdf.ln(1)
         elif isinstance(part, Table):
             _records(pdf, part)
     return bytes(pdf.output())
@@ -97,12 +109,12 @@ LABEL_WIDTH = 50.0
 def _field(pdf: _Pdf, label: str, value: str) -> None:
     pdf.set_font(pdf.family, "B", 9)
     if pdf.get_string_width(label) > LABEL_WIDTH - 2:  # a long label gets its own line
-        pdf.multi_cell(0, 4.5, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 4.5, label, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_x(pdf.l_margin + LABEL_WIDTH)
     else:
         pdf.cell(LABEL_WIDTH, 4.5, label)
     pdf.set_font(pdf.family, "", 9)
-    pdf.multi_cell(0, 4.5, value or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 4.5, value or "—", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _records(pdf: _Pdf, table: Table) -> None:
@@ -115,5 +127,5 @@ def _records(pdf: _Pdf, table: Table) -> None:
             mono = column in table.mono  # hashes: fixed width, ASCII only
             pdf.set_font("courier" if mono else pdf.family, "", 7.5)
             text = f"{label}: {row[column] or '-'}"
-            pdf.multi_cell(0, 3.6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(0, 3.6, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(1.2)
