@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="play a whole case against a local Slack stand-in and print it"
     )
+    demo.add_argument(
+        "--dossier",
+        metavar="DIR",
+        help="also write the played case's dossier (md, pdf, json) into DIR, as exported",
+    )
     demo.set_defaults(handler=_demo, environment=False)
     sandbox = sub.add_parser(
         "sandbox",
@@ -266,13 +271,13 @@ def _doctor(_settings: Settings, _args: argparse.Namespace) -> int:
     return run_doctor(sys.stdout)
 
 
-def _demo(_settings: Settings, _args: argparse.Namespace) -> int:
+def _demo(_settings: Settings, args: argparse.Namespace) -> int:
     # The transcript is the output: only warnings go to stderr (set before the imports, which
     # already log: alembic announces its plugins when it is imported).
     logging.getLogger().setLevel(logging.WARNING)
     from bot.devkit.demo import run_demo
 
-    return run_demo(sys.stdout)
+    return run_demo(sys.stdout, dossier_dir=args.dossier)
 
 
 def _sandbox(settings: Settings, _args: argparse.Namespace) -> int:

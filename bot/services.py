@@ -61,6 +61,7 @@ def build_services(
     bot_user_id: str | None = None,
 ) -> Services:
     people = People(workspace, team_id)
+    names = Names(db, client, clock)
     deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
     home = Home(db, client, workspace, clock)
     deliveries.senders.on_case_shown = home.refresh_case  # the App Home follows the card
@@ -77,9 +78,9 @@ def build_services(
         notices=Notices(db, workspace, clock, people),
         duties=Duties(db, workspace, clock, people),
         home=home,
-        dossiers=Dossiers(db, client, workspace, clock),
+        dossiers=Dossiers(db, client, workspace, clock, names),
         alerts=alerts,
-        names=Names(db, client, clock),
+        names=names,
         timers=TimerEngine(
             db, client, workspace, clock, lambda case_id: deliveries.deliver_due(case_id=case_id)
         ),

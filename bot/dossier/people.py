@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -62,6 +63,10 @@ class Names:
         self.db = db
         self.client = client
         self.clock = clock
+        # Requests of one person come in parallel (a partner acknowledging three notices):
+        # one look-up at a time in this process keeps it to one call per person. Replicas may
+        # each look up once; the first row stored wins.
+        self._lock = threading.Lock()
 
     def remember(self, user_ids: Iterable[str]) -> None:
         """Look up each of ``user_ids`` not yet known, once. A Slack error keeps nobody (the next
@@ -69,6 +74,10 @@ class Names:
         wanted = {u for u in user_ids if USER_ID.match(u)}
         if not wanted:
             return
+        with self._lock:
+            self._remember(wanted)
+
+    def _remember(self, wanted: set[str]) -> None:
         with self.db.read() as session:
             unknown = sorted(wanted - set(people_rows.of(session, wanted)))
         for user_id in unknown:

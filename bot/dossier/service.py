@@ -53,6 +53,17 @@ def load(db: Database, number: int, *, now: datetime) -> Dossier:
         return build(session, case, now=now).model_dump(mode="json")
 
 
+def load_named(db: Database, names: Names, number: int, *, now: datetime) -> Dossier:
+    """The dossier, with anyone it names but nobody looked up yet (someone only notified by an
+    escalation, never acting) looked up now, once. Needs Slack; ``load`` does not."""
+    dossier = load(db, number, now=now)
+    unnamed = [p["id"] for p in dossier["people"] if p["looked_up_at"] is None]
+    if not unnamed:
+        return dossier
+    names.remember(unnamed)
+    return load(db, number, now=now)
+
+
 def build(session: Session, row: Case, *, now: datetime) -> export.Dossier:
     case = row.record()
     events = list(events_of(session, case.id))
@@ -315,12 +326,14 @@ class Dossiers:
 
     UPLOADED = ("md", "pdf", "json")
 
-    def __init__(self, db: Database, client: WebClient, workspace: Workspace, clock: Clock):
+    def __init__(
+        self, db: Database, client: WebClient, workspace: Workspace, clock: Clock, names: Names
+    ):
         self.db = db
         self.client = client
         self.workspace = workspace
         self.clock = clock
-        self.names = Names(db, client, clock)
+        self.names = names
 
     def check(self, user_id: str, number: int) -> Case:
         """Members of the roles only; the case must exist and have its thread."""
@@ -335,11 +348,7 @@ class Dossiers:
         return case
 
     def upload(self, case: Case, user_id: str) -> None:
-        dossier = load(self.db, case.number, now=self.clock())
-        unnamed = [p["id"] for p in dossier["people"] if p["looked_up_at"] is None]
-        if unnamed:  # someone only notified, never acting: looked up now, once
-            self.names.remember(unnamed)
-            dossier = load(self.db, case.number, now=self.clock())
+        dossier = load_named(self.db, self.names, case.number, now=self.clock())
         lang = self.workspace.language
         verdict = t(
             "export.verdict.intact" if dossier["audit"]["intact"] else "export.verdict.broken", lang

@@ -45,8 +45,18 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
+FOOTER = re.compile(r"^Dossier NC-\d+: .* — \d+/\d+$")
+
+
 def pdf_text(pdf: bytes) -> str:
-    return flat("\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages))
+    """The PDF's text as a reader would copy it, without the page footers between pages."""
+    lines = [
+        line
+        for page in PdfReader(io.BytesIO(pdf)).pages
+        for line in (page.extract_text() or "").splitlines()
+        if not FOOTER.match(line.strip())
+    ]
+    return flat("\n".join(lines))
 
 
 def notice_texts(bot: LocalBot) -> list[str]:
@@ -78,13 +88,13 @@ def reads_like_a_dossier(bot: LocalBot, text: str, lang: str) -> None:
         assert sent in body  # verbatim, as the partner read it
 
     assert t("dossier.section.chronology", lang) in body
-    approved = t("chronology.approve", lang, who=f"{NAMES[APPROVER]}, Head of credit risk")
+    approved = t("chronology.approve", lang, who=NAMES[APPROVER])
     assert approved in body
     assert (
         t(
             "chronology.notice_acknowledged",
             lang,
-            who=f"{NAMES[PARTNER_USER]}, Compliance lead, partner",
+            who=NAMES[PARTNER_USER],
             partner="Northwind Bank",
         )
         in body

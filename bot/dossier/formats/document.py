@@ -141,8 +141,8 @@ class People:
             return t("dossier.person.unknown", self.lang)
         return f"{name}, {person['title']}" if title and person.get("title") else str(name)
 
-    def actor(self, user_id: object) -> str:
-        return self(user_id) if user_id else t("dossier.person.bot", self.lang)
+    def actor(self, user_id: object, *, title: bool = True) -> str:
+        return self(user_id, title=title) if user_id else t("dossier.person.bot", self.lang)
 
     def text(self, value: str) -> str:
         """Mentions (``<@U…>``) in a text as sent, as the names Slack showed."""
@@ -270,7 +270,7 @@ def sentence(event: Mapping[str, Any], lang: str, who: People, partners: Mapping
     (``chronology.<kind>``); a kind without one still reads as who and what."""
     kind, data = str(event["kind"]), event["data"] or {}
     params: dict[str, object] = {
-        "who": who.actor(event["actor"]),
+        "who": who.actor(event["actor"], title=False),
         "reason": data.get("reason") or "—",
         "partner": partners.get(str(data.get("partner")), str(data.get("partner") or "—")),
     }
@@ -522,13 +522,9 @@ def _verbatim(message: Mapping[str, Any] | None, lang: str, who: People) -> list
 
 def _authorities(dossier: Dossier, lang: str, who: People) -> list[Part]:
     info = dossier["authorities"]
-    names = {
-        "authority": (info["authority"] or {}).get("name", "—"),
-        "notified_body": (info["notified_body"] or {}).get("name", "—"),
-    }
 
     def duty(name: str) -> str:
-        return t(f"duty.{name}", lang, authority=names["authority"], body=names["notified_body"])
+        return _duty(info, name, lang)
 
     def party(value: Mapping[str, Any] | None) -> str:
         return str(value["name"]) if value else "—"
@@ -596,6 +592,13 @@ def _authorities(dossier: Dossier, lang: str, who: People) -> list[Part]:
     return parts
 
 
+def _duty(info: Mapping[str, Any], name: str, lang: str) -> str:
+    """A duty as the duties panel names it, with the authority's or the body's name."""
+    authority = (info["authority"] or {}).get("name", "—")
+    body = (info["notified_body"] or {}).get("name", "—")
+    return t(f"duty.{name}", lang, authority=authority, body=body)
+
+
 def _escalations(dossier: Dossier, lang: str, who: People) -> list[Part]:
     parts: list[Part] = [Heading(2, t("dossier.section.escalations", lang))]
     if not dossier["escalations"]:
@@ -633,11 +636,11 @@ def _evidence(dossier: Dossier, lang: str) -> list[Part]:
         if done:
             link = f" ({done['link']})" if done.get("link") else ""
             items.append(t("dossier.evidence.done", lang, evidence=done["evidence"]) + link)
-    for duty in dossier["authorities"]["duties"]:
+    info = dossier["authorities"]
+    for duty in info["duties"]:
         if duty.get("reference"):
-            items.append(
-                t("dossier.evidence.reference", lang, duty=duty["duty"], ref=duty["reference"])
-            )
+            label = _duty(info, duty["duty"], lang)
+            items.append(t("dossier.evidence.reference", lang, duty=label, ref=duty["reference"]))
     items.append(t("dossier.evidence.chain", lang))
     return [Heading(2, t("dossier.section.evidence", lang)), Chronology(items)]
 
