@@ -95,6 +95,16 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", help="md (default), json or pdf; with --all: csv or json")
     export.add_argument("-o", "--output", help="the file to write (default: standard output)")
     export.add_argument(
+        "--report",
+        choices=["art73"],
+        help="instead of the dossier, draft a report: art73 (serious incident, Art. 73)",
+    )
+    export.add_argument(
+        "--type",
+        dest="report_type",
+        help="the Art. 73 report's type: initial, follow-up or final (default: what is next)",
+    )
+    export.add_argument(
         "--language",
         help="the dossier's language: en or nl (default: the workspace's when the case was made)",
     )
@@ -358,6 +368,8 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
         args.format,
         args.output,
         language=args.language,
+        report=args.report,
+        report_type=args.report_type,
     )
 
 
