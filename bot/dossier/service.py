@@ -21,7 +21,7 @@ from bot.audit.trail import verify_case
 from bot.cases.state import CaseRecord
 from bot.clock import Clock
 from bot.delivery import messages
-from bot.dossier import export
+from bot.dossier import art73, export
 from bot.dossier.export import SCHEMA_VERSION
 from bot.dossier.export import DossierJSON as Dossier
 from bot.dossier.formats import filename, render
@@ -346,6 +346,34 @@ class Dossiers:
         if not case.card_ts:
             raise UserError("export.no_thread", {"ref": case.ref})
         return case
+
+    def upload_art73(self, case: Case, user_id: str) -> None:
+        """The draft Art. 73 report (Markdown and PDF) into the case thread; the type is what
+        the case's Art. 73 duties say is next."""
+        dossier = load_named(self.db, self.names, case.number, now=self.clock())
+        if dossier["authorities"]["art73"] is None:
+            raise UserError("art73.not_serious", {"ref": case.ref})
+        lang = self.workspace.language
+        report = art73.draft(dossier, lang)
+        self.client.files_upload_v2(
+            file_uploads=[
+                {
+                    "content": art73.render(report, fmt),
+                    "filename": art73.filename(report, fmt),
+                    "title": art73.filename(report, fmt),
+                }
+                for fmt in ("md", "pdf")
+            ],
+            channel=case.channel,
+            thread_ts=case.card_ts,
+            initial_comment=t(
+                "art73.comment",
+                lang,
+                type=t(f"art73.type.{report.type}", lang),
+                ref=case.ref,
+                who=f"<@{user_id}>",
+            ),
+        )
 
     def upload(self, case: Case, user_id: str) -> None:
         dossier = load_named(self.db, self.names, case.number, now=self.clock())

@@ -12,13 +12,22 @@ from pypdf import PdfReader
 
 from bot.devkit.local import LocalBot
 from bot.messages import t
+from bot.views import ids
 from tests.e2e.test_dossier_reading import flat
+from tests.e2e.test_export import uploaded_files, uploads
 from tests.e2e.test_export_cli import run_export
 from tests.scenarios import (
     ASSESSMENT,
+    OFFICER,
+    REPORTER,
     SERIOUS_ASSESSMENT,
+    TRIAGE,
     assessed,
+    case_card,
+    duties_panel,
     record_duty,
+    thread_replies,
+    wait_for,
     walk_to,
 )
 
@@ -87,3 +96,41 @@ def test_no_report_for_a_case_that_is_not_a_serious_incident(bot: LocalBot) -> N
     assert b"NC-1 is not a serious incident" in result.stderr
     wrong = run_export(bot, "NC-1", "--report", "art73", "--type", "interim")
     assert wrong.returncode == 2 and b"initial, follow-up, final" in wrong.stderr
+
+
+def test_the_duties_panel_button_uploads_the_draft_into_the_thread(bot: LocalBot) -> None:
+    assessed(bot, SERIOUS_ASSESSMENT)
+    panel = duties_panel(bot)
+    actions = [e.get("action_id") for b in panel.blocks or [] for e in b.get("elements") or []]
+    assert ids.ART73_REPORT in actions
+    card = case_card(bot)
+
+    refused_answers = len(bot.standin.response_posts())
+    response = bot.driver.click(TRIAGE, panel.ts, ids.ART73_REPORT, user=REPORTER)
+    assert response.status == 200
+    answer = wait_for(lambda: bot.standin.response_posts()[refused_answers:], what="the refusal")[0]
+    assert answer.body["text"] == t("export.not_allowed")
+    assert uploads(bot) == []
+
+    response = bot.driver.click(TRIAGE, panel.ts, ids.ART73_REPORT, user=OFFICER)
+    assert response.status == 200
+    files = uploaded_files(bot)
+    assert set(files) == {"NC-1-art73-initial.md", "NC-1-art73-initial.pdf"}
+    call = uploads(bot)[-1]
+    assert (call.args["channel_id"], call.args["thread_ts"]) == (TRIAGE, card.ts)
+    markdown = files["NC-1-art73-initial.md"].decode()
+    for section in SECTIONS:
+        assert t(f"art73.section.{section}") in markdown
+    comment = wait_for(
+        lambda: [m for m in bot.standin.thread(TRIAGE, card.ts) if m.files], what="the upload"
+    )[-1].text
+    assert "NC-1" in comment and t("art73.type.initial") in comment
+
+
+def test_no_draft_button_without_a_serious_incident(bot: LocalBot) -> None:
+    assessed(bot, {**SERIOUS_ASSESSMENT, "serious_incident": "none"})
+    for message in thread_replies(bot):
+        actions = [
+            e.get("action_id") for b in message.blocks or [] for e in b.get("elements") or []
+        ]
+        assert ids.ART73_REPORT not in actions
