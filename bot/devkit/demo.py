@@ -594,6 +594,7 @@ def _case_number(message: Message) -> int:
 
 
 def _write_dossier(bot: LocalBot, number: int, folder: Path) -> None:
+    from bot.dossier import art73
     from bot.dossier.formats import filename, render
     from bot.dossier.service import load_named
 
@@ -601,6 +602,10 @@ def _write_dossier(bot: LocalBot, number: int, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for fmt in ("md", "pdf", "json"):
         (folder / filename(dossier, fmt)).write_bytes(render(dossier, fmt))
+    if dossier["authorities"]["art73"] is not None:  # the demo's case is a serious incident
+        report = art73.draft(dossier, str(dossier["case"]["language"]))
+        for fmt in ("md", "pdf"):
+            (folder / art73.filename(report, fmt)).write_bytes(art73.render(report, fmt))
 
 
 def run_demo(
