@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="play a whole case against a local Slack stand-in and print it"
     )
+    demo.add_argument(
+        "--dossier",
+        metavar="DIR",
+        help="also write the played case's dossier (md, pdf, json) into DIR, as exported",
+    )
     demo.set_defaults(handler=_demo, environment=False)
     sandbox = sub.add_parser(
         "sandbox",
@@ -89,6 +94,20 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--all", action="store_true", dest="all_cases", help="every case")
     export.add_argument("--format", help="md (default), json or pdf; with --all: csv or json")
     export.add_argument("-o", "--output", help="the file to write (default: standard output)")
+    export.add_argument(
+        "--report",
+        choices=["art73"],
+        help="instead of the dossier, draft a report: art73 (serious incident, Art. 73)",
+    )
+    export.add_argument(
+        "--type",
+        dest="report_type",
+        help="the Art. 73 report's type: initial, follow-up or final (default: what is next)",
+    )
+    export.add_argument(
+        "--language",
+        help="the dossier's language: en or nl (default: the workspace's when the case was made)",
+    )
     export.set_defaults(handler=_export)
     catalogue = sub.add_parser("catalogue", help="the AI systems and partners")
     catalogue_sub = catalogue.add_subparsers(title="catalogue commands")
@@ -262,13 +281,13 @@ def _doctor(_settings: Settings, _args: argparse.Namespace) -> int:
     return run_doctor(sys.stdout)
 
 
-def _demo(_settings: Settings, _args: argparse.Namespace) -> int:
+def _demo(_settings: Settings, args: argparse.Namespace) -> int:
     # The transcript is the output: only warnings go to stderr (set before the imports, which
     # already log: alembic announces its plugins when it is imported).
     logging.getLogger().setLevel(logging.WARNING)
     from bot.devkit.demo import run_demo
 
-    return run_demo(sys.stdout)
+    return run_demo(sys.stdout, dossier_dir=args.dossier)
 
 
 def _sandbox(settings: Settings, _args: argparse.Namespace) -> int:
@@ -342,7 +361,16 @@ def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
 def _export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.dossier.cli import run_export
 
-    return run_export(settings.DATABASE_URL, args.case, args.all_cases, args.format, args.output)
+    return run_export(
+        settings.DATABASE_URL,
+        args.case,
+        args.all_cases,
+        args.format,
+        args.output,
+        language=args.language,
+        report=args.report,
+        report_type=args.report_type,
+    )
 
 
 def _catalogue_import(settings: Settings, args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from bot.cases.service import Cases
 from bot.cases.steps import Steps
 from bot.clock import Clock, today_in
 from bot.delivery.outbox import Outbox
+from bot.dossier.people import Names
 from bot.dossier.service import Dossiers
 from bot.duties.service import Duties
 from bot.home.service import Home
@@ -38,6 +39,7 @@ class Services:
     home: Home
     dossiers: Dossiers
     alerts: Alerts
+    names: Names  # who acted, by name as Slack showed them (looked up once per person)
     team_id: str | None = None  # our own workspace; set from auth.test when known
 
     @property
@@ -59,6 +61,7 @@ def build_services(
     bot_user_id: str | None = None,
 ) -> Services:
     people = People(workspace, team_id)
+    names = Names(db, client, clock)
     deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
     home = Home(db, client, workspace, clock, people)
     deliveries.senders.on_case_shown = home.refresh_case  # the App Home follows the card
@@ -75,8 +78,9 @@ def build_services(
         notices=Notices(db, workspace, clock, people, client),
         duties=Duties(db, workspace, clock, people),
         home=home,
-        dossiers=Dossiers(db, client, workspace, clock, people),
+        dossiers=Dossiers(db, client, workspace, clock, names, people),
         alerts=alerts,
+        names=names,
         timers=TimerEngine(
             db, client, workspace, clock, lambda case_id: deliveries.deliver_due(case_id=case_id)
         ),

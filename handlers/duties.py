@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.cases.inputs import AwarenessCorrection, Investigation, Sent
 from bot.duties import views as duty_views
 from bot.duties.service import ORDER
+from bot.messages import t
 from bot.services import Services
 from bot.views import ids
+from bot.views.text import safe
 from handlers.payloads import CaseNumber, Incoming, Malformed
 
+log = logging.getLogger("ncbot.duties")
 DUTY_BUTTON = re.compile("^" + re.escape(ids.DUTY_PREFIX) + "(" + "|".join(ORDER) + ")$")
 
 
@@ -61,6 +66,23 @@ def register(app: App, services: Services) -> None:
         client.views_open(
             trigger_id=body["trigger_id"], view=duty_views.awareness_modal(case, aware_on, lang)
         )
+
+    @app.action(ids.ART73_REPORT)
+    def on_art73_report(ack: Ack, respond: Respond, incoming: Incoming) -> None:
+        """Read-only: members of the roles may draft it, whatever the case's state."""
+        ack()
+        number = incoming.button(CaseNumber).case
+        case = services.dossiers.check(incoming.user_id, incoming.team_id, number)
+        try:
+            services.dossiers.upload_art73(case, incoming.user_id)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "error")
+            log.warning("art73 report upload failed", extra={"case": case.ref, "error": error})
+            respond(
+                text=t("export.failed", lang, ref=case.ref, error=safe(error, 80)),
+                response_type="ephemeral",
+                replace_original=False,
+            )
 
     @app.view(ids.AWARENESS_CALLBACK)
     def on_awareness_submit(ack: Ack, incoming: Incoming) -> None:

@@ -67,6 +67,7 @@ class Edge:
                 self.answer(refusal, args)
                 return
             self.deliver()
+            self.remember(args.body)
 
         run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
         return run
@@ -105,6 +106,35 @@ class Edge:
             self.services.outbox.deliver_due(case_id=case_id)
         except Exception:  # the rows stay due: the next sweep sends them
             log.exception("delivery after the request failed")
+
+    def remember(self, body: dict[str, Any]) -> None:
+        """Who took part in the case this request changed, by name as Slack shows them now:
+        looked up once per person (``bot.dossier.people``), after the commit and the delivery,
+        so the click was answered first and no lock is held."""
+        if current_case() is None:
+            return
+        try:
+            self.services.names.remember(_people(body))
+        except Exception:  # a dossier without a name is better than a failed click
+            log.exception("could not remember who acted")
+
+
+def _people(body: dict[str, Any]) -> set[str]:
+    """The person acting and anyone they picked in a modal (a measure's owner)."""
+    user = body.get("user")
+    found = {str(user["id"])} if isinstance(user, dict) and user.get("id") else set()
+    if body.get("user_id"):
+        found.add(str(body["user_id"]))
+    view = body.get("view")
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values") if isinstance(state, dict) else None
+    for block in values.values() if isinstance(values, dict) else ():
+        for element in block.values() if isinstance(block, dict) else ():
+            if not isinstance(element, dict):
+                continue
+            picked = element.get("selected_users") or [element.get("selected_user")]
+            found |= {str(u) for u in picked if isinstance(u, str) and u}
+    return found
 
 
 def _argument(args: Args, name: str) -> Any:

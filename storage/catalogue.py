@@ -72,3 +72,8 @@ def partners_of(session: Session, system_id: str) -> Sequence[Partner]:
 
 def partner(session: Session, partner_id: str) -> Partner | None:
     return session.get(Partner, partner_id)
+
+
+def partner_by_channel(session: Session, channel: str) -> Partner | None:
+    """The partner whose Slack channel this is (an authority's, a deployer's)."""
+    return session.scalars(select(Partner).where(Partner.channel == channel).limit(1)).first()

@@ -348,3 +348,16 @@ class PartnerNotice(Base):
     waived_reason: Mapped[str | None] = mapped_column(Text)
     waived_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class Person(Base):
+    """A Slack user as Slack showed them the first time they took part in a case (``users.info``,
+    looked up once). Never updated: a renamed or deleted account does not rewrite what a dossier
+    says about who acted; ``looked_up_at`` says when this was what Slack knew."""
+
+    __tablename__ = "people"
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(250))  # None: Slack did not know the user
+    title: Mapped[str | None] = mapped_column(String(250))
+    looked_up_at: Mapped[datetime] = mapped_column()

@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from bot.clock import today_in
@@ -592,10 +593,30 @@ def _case_number(message: Message) -> int:
     return int(found.group(1)) if found else 0
 
 
+def _write_dossier(bot: LocalBot, number: int, folder: Path) -> None:
+    from bot.dossier import art73
+    from bot.dossier.formats import filename, render
+    from bot.dossier.service import load_named
+
+    dossier = load_named(bot.services.db, bot.services.names, number, now=bot.clock())
+    folder.mkdir(parents=True, exist_ok=True)
+    for fmt in ("md", "pdf", "json"):
+        (folder / filename(dossier, fmt)).write_bytes(render(dossier, fmt))
+    if dossier["authorities"]["art73"] is not None:  # the demo's case is a serious incident
+        report = art73.draft(dossier, str(dossier["case"]["language"]))
+        for fmt in ("md", "pdf"):
+            (folder / art73.filename(report, fmt)).write_bytes(art73.render(report, fmt))
+
+
 def run_demo(
-    out: TextIO, err: TextIO = sys.stderr, steps: tuple[tuple[str, Step], ...] = STEPS
+    out: TextIO,
+    err: TextIO = sys.stderr,
+    steps: tuple[tuple[str, Step], ...] = STEPS,
+    *,
+    dossier_dir: str | None = None,
 ) -> int:
-    """Play ``steps``; 0 when every step showed what it should, 1 otherwise."""
+    """Play ``steps``; 0 when every step showed what it should, 1 otherwise. With
+    ``dossier_dir``, the case's dossier is written there too (what docs/dossier.md shows)."""
     started = time.monotonic()
     out.write(
         "nonconformity-bot demo: one case, played by the people of the sample workspace on a\n"
@@ -615,6 +636,8 @@ def run_demo(
                     err.write(f"demo failed at step {number} ({title}): {failure}\n")
                     return 1
             calls = len(bot.standin.calls())
+            if dossier_dir:
+                _write_dossier(bot, demo.case.number, Path(dossier_dir))
     except Exception as exc:  # the harness itself broke: say so in one line, then the detail
         out.flush()
         err.write(f"demo failed: {type(exc).__name__}: {exc}\n")

@@ -34,6 +34,16 @@ PEOPLE = {
     "U0ADMIN001": "Ada Admin",
     "U0ACMECON1": "Carla Contact (ACME Distribution)",
 }
+TITLES = {  # the profile title each shows in Slack: what a dossier prints as their role
+    "U0REPORTR1": "ML engineer",
+    "U0REPORTR2": "ML engineer",
+    "U0OFFICER1": "Compliance officer",
+    "U0OFFICER2": "Compliance officer",
+    "U0APPROVE1": "Head of credit risk",
+    "U0APPROVE2": "Engineering manager",
+    "U0ADMIN001": "Platform administrator",
+    "U0ACMECON1": "Quality manager, ACME Distribution",
+}
 PARTNER_TEAM = "T0PARTNER1"
 
 
@@ -60,8 +70,15 @@ def seed(standin: SlackStandIn, workspace: Workspace) -> None:
                 else:
                     channels.setdefault(target, target.lower())
     for user_id in sorted(users):
-        standin.add_user(user_id, real_name=PEOPLE.get(user_id, user_id))
-    standin.add_user("U0PARTNER1", team_id=PARTNER_TEAM, real_name="Pat Partner (external)")
+        standin.add_user(
+            user_id, real_name=PEOPLE.get(user_id, user_id), title=TITLES.get(user_id, "")
+        )
+    standin.add_user(
+        "U0PARTNER1",
+        team_id=PARTNER_TEAM,
+        real_name="Pat Partner (external)",
+        title="Compliance lead, partner",
+    )
     for channel_id, name in channels.items():
         standin.add_channel(channel_id, name=name, members=sorted(users))
     for partner in workspace.catalogue.partners:

@@ -1,9 +1,9 @@
 """The dossier's public shape: what an authority, an auditor or another tool receives.
 
 These models are the contract, versioned by ``SCHEMA_VERSION``; the shipped JSON Schema
-(``bot/resources/dossier.schema.json``) is generated from them (``python -m bot.dossier_export``)
+(``bot/resources/dossier.schema.json``) is generated from them (``python -m bot.dossier.export``)
 and a test keeps the two equal. They are deliberately separate from how a case is stored
-(``bot.case_state``): a storage change is a migration, a change here is a new schema version.
+(``bot.cases.state``): a storage change is a migration, a change here is a new schema version.
 Moments are ISO 8601 with their UTC offset.
 """
 
@@ -21,7 +21,7 @@ from bot.cases.state import Assessment as AssessmentState
 from bot.cases.state import CorrectiveMeasure as MeasureState
 from bot.cases.state import DutyRecord, MeasureStatus, Reasoned, Stamp
 
-SCHEMA_VERSION: Final = "1.0"
+SCHEMA_VERSION: Final = "2.0"
 
 DossierJSON = dict[str, Any]
 """A dossier as JSON (``Dossier`` dumped): what the renderings read."""
@@ -31,7 +31,8 @@ DESCRIPTION: Final = (
     "json`. schema_version follows semantic versioning: a new optional field raises the minor "
     "version, anything that can break a reader raises the major version. Times are ISO 8601 "
     "with their UTC offset; dates are ISO 8601 calendar dates. Generated from the export models "
-    "in bot/dossier_export.py."
+    "in bot/dossier/export.py. Version 2 adds the people (names as Slack showed them), the text "
+    "sent to each partner and authority, and the system's registration and certificate."
 )
 
 Moment = Annotated[
@@ -64,6 +65,11 @@ class _Export(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Party(_Export):
+    id: str
+    name: str
+
+
 class CaseSummary(_Export):
     ref: Annotated[str, Field(pattern="^NC-[0-9]+$")]
     number: Annotated[int, Field(ge=1)]
@@ -88,6 +94,40 @@ class SystemSummary(_Export):
     id: str
     name: str
     version: str = Field(description="The system version the report was about")
+    provider: str | None = Field(description="The provider, where the catalogue names one")
+    eu_database_id: str | None = Field(
+        description="Registration number in the EU database for high-risk AI systems (Art. 71)"
+    )
+    notified_body_certificate: str | None = Field(
+        description="The notified body's certificate for the system (Art. 44)"
+    )
+
+
+class Person(_Export):
+    """A Slack user as Slack showed them when first looked up (``users.info``), never updated:
+    a renamed account does not rewrite who acted."""
+
+    id: str = Field(description="Slack user id, as the audit trail holds it")
+    team: str | None = Field(description="Slack team (workspace) id")
+    name: str | None = Field(description="Name shown in Slack; null when never looked up")
+    title: str | None = Field(description="The title in the person's Slack profile")
+    looked_up_at: Moment | None
+
+
+class SentMessage(_Export):
+    """A message as the bot sent it: the outbox row holds exactly what went to Slack."""
+
+    key: str = Field(description="The outbox dedupe key")
+    kind: str
+    step: str | None
+    to: Party | None = Field(description="The partner or authority it was addressed to")
+    channel: str
+    status: str
+    created_at: Moment
+    sent_at: Moment | None
+    text: str = Field(description="The message's text as sent (Slack mrkdwn)")
+    blocks: list[dict[str, Any]] = Field(description="The Block Kit blocks as sent")
+    readable: str = Field(description="The blocks as plain text, without buttons")
 
 
 class Report(_Export):
@@ -159,11 +199,8 @@ class PartnerNotice(_Export):
     waived_reason: str | None
     failure: str | None
     staff_clicks: list[Any]
-
-
-class Party(_Export):
-    id: str
-    name: str
+    language: str | None = Field(description="The language the notice was written in")
+    message: SentMessage | None = Field(description="The notice exactly as sent")
 
 
 class Duty(_Export):
@@ -195,6 +232,10 @@ class Authorities(_Export):
     required_duties: list[DutyName]
     duties: list[Duty]
     art73: Art73 | None
+    messages: list[SentMessage] = Field(
+        description="What the bot sent to the authority, the notified body and the deployer "
+        "asked to investigate, exactly as sent"
+    )
 
 
 class Notified(_Export):
@@ -238,10 +279,13 @@ class Audit(_Export):
 class Dossier(_Export):
     """Everything an authority (Art. 21) or an auditor needs about one case."""
 
-    schema_version: Annotated[str, Field(pattern="^1\\.[0-9]+$")]
+    schema_version: Annotated[str, Field(pattern="^2\\.[0-9]+$")]
     generated_at: Moment
     case: CaseSummary
     system: SystemSummary
+    people: list[Person] = Field(
+        description="Everyone the dossier names by Slack id, with the name Slack showed"
+    )
     report: Report | None
     assessment: Assessment | None
     dismissal: ReasonedDecision | None
@@ -339,5 +383,5 @@ def schema_text() -> str:
     return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-if __name__ == "__main__":  # python -m bot.dossier_export > bot/resources/dossier.schema.json
+if __name__ == "__main__":  # python -m bot.dossier.export > bot/resources/dossier.schema.json
     print(schema_text(), end="")

@@ -20,10 +20,13 @@ from bot.audit.chain import GENESIS
 from bot.audit.trail import verify_case
 from bot.cases.state import CaseRecord
 from bot.clock import Clock
-from bot.dossier import export
+from bot.delivery import messages
+from bot.dossier import art73, export
 from bot.dossier.export import SCHEMA_VERSION
 from bot.dossier.export import DossierJSON as Dossier
 from bot.dossier.formats import filename, render
+from bot.dossier.people import Names, user_ids_in
+from bot.dossier.sent import readable
 from bot.duties import service as duties
 from bot.errors import UserError
 from bot.messages import t
@@ -32,9 +35,11 @@ from bot.ops.workspace import Workspace
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
 from storage import notices as notice_rows
+from storage import outbox as outbox_rows
+from storage import people as people_rows
 from storage.db import Database
 from storage.events import events_of
-from storage.models import Case, CaseEvent, PartnerNotice
+from storage.models import Case, CaseEvent, OutboxMessage, PartnerNotice
 
 ESCALATION_KINDS = ("escalated", "reminded")
 HASH_ALGORITHM = "sha256(prev_hash + '\\n' + canonical_json(payload))"
@@ -49,13 +54,26 @@ def load(db: Database, number: int, *, now: datetime) -> Dossier:
         return build(session, case, now=now).model_dump(mode="json")
 
 
+def load_named(db: Database, names: Names, number: int, *, now: datetime) -> Dossier:
+    """The dossier, with anyone it names but nobody looked up yet (someone only notified by an
+    escalation, never acting) looked up now, once. Needs Slack; ``load`` does not."""
+    dossier = load(db, number, now=now)
+    unnamed = [p["id"] for p in dossier["people"] if p["looked_up_at"] is None]
+    if not unnamed:
+        return dossier
+    names.remember(unnamed)
+    return load(db, number, now=now)
+
+
 def build(session: Session, row: Case, *, now: datetime) -> export.Dossier:
     case = row.record()
     events = list(events_of(session, case.id))
     system = catalogue_rows.system(session, case.system_id)
+    spec = system.spec if system and isinstance(system.spec, Mapping) else {}
     reported = next((e for e in events if e.kind == "reported"), None)
     current = case.measure
-    return export.Dossier(
+    sent = {message.dedupe_key: message for message in outbox_rows.for_case(session, case.id)}
+    dossier = export.Dossier(
         schema_version=SCHEMA_VERSION,
         generated_at=now,
         case=_case(case),
@@ -63,18 +81,72 @@ def build(session: Session, row: Case, *, now: datetime) -> export.Dossier:
             id=case.system_id,
             name=system.name if system else case.system_id,
             version=case.system_version,
+            provider=_text(spec.get("provider")),
+            eu_database_id=_text(spec.get("eu_database_id")),
+            notified_body_certificate=_text(spec.get("notified_body_certificate")),
         ),
+        people=[],
         report=_report(reported),
         assessment=export.assessment(case.details.assessment),
         dismissal=export.reasoned(case.details.dismissal),
         measure=export.measure(current) if current else None,
         earlier_measures=[export.measure(m) for m in case.earlier_measures],
         reopenings=[r for r in map(export.reasoned, case.details.reopenings) if r is not None],
-        partner_notices=_notices(session, notice_rows.of_case(session, case.id)),
-        authorities=_authorities(session, case),
+        partner_notices=_notices(session, notice_rows.of_case(session, case.id), sent),
+        authorities=_authorities(session, case, sent),
         escalations=[_escalation(e) for e in events if e.kind in ESCALATION_KINDS],
         timeline=[_event(e) for e in events],
         audit=_audit(session, row),
+    )
+    return dossier.model_copy(update={"people": _people(session, dossier)})
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, Mapping):  # a provider given as {name: …}
+        value = value.get("name")
+    return str(value) if value else None
+
+
+def _people(session: Session, dossier: export.Dossier) -> list[export.Person]:
+    """Everyone the dossier names by id, as Slack showed them when first looked up."""
+    ids = user_ids_in(dossier.model_dump(mode="json"))
+    known = people_rows.of(session, ids)
+    out = []
+    for user_id in sorted(ids):
+        person = known.get(user_id)
+        out.append(
+            export.Person(
+                id=user_id,
+                team=person.team_id if person else None,
+                name=person.name if person else None,
+                title=person.title if person else None,
+                looked_up_at=person.looked_up_at if person else None,
+            )
+        )
+    return out
+
+
+def _sent(row: OutboxMessage | None, to: export.Party | None) -> export.SentMessage | None:
+    """A message exactly as the outbox row holds it, i.e. as it was (or will be) sent."""
+    if row is None:
+        return None
+    payload = row.payload if isinstance(row.payload, Mapping) else {}
+    text = str(payload.get("text") or "")
+    raw = payload.get("blocks")
+    blocks = [b for b in raw if isinstance(b, dict)] if isinstance(raw, list) else []
+    step = payload.get("step")
+    return export.SentMessage(
+        key=row.dedupe_key,
+        kind=row.kind,
+        step=str(step) if step else None,
+        to=to,
+        channel=row.slack_channel or row.target,
+        status=row.status,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+        text=text,
+        blocks=blocks,
+        readable=readable(text, blocks),
     )
 
 
@@ -107,7 +179,9 @@ def _report(event: CaseEvent | None) -> export.Report | None:
     return export.Report(at=event.at, by=event.actor_id, data=_data(event))
 
 
-def _notices(session: Session, notices: Sequence[PartnerNotice]) -> list[export.PartnerNotice]:
+def _notices(
+    session: Session, notices: Sequence[PartnerNotice], sent: Mapping[str, OutboxMessage]
+) -> list[export.PartnerNotice]:
     out: list[export.PartnerNotice] = []
     names: dict[str, str] = {}
     for notice in notices:
@@ -133,12 +207,22 @@ def _notices(session: Session, notices: Sequence[PartnerNotice]) -> list[export.
                 waived_reason=notice.waived_reason,
                 failure=notice.failure,
                 staff_clicks=list(notice.staff_clicks or []),
+                language=notice.language,
+                message=_sent(
+                    sent.get(messages.notice_key(notice.id)),
+                    export.Party(id=notice.partner_id, name=names[notice.partner_id]),
+                ),
             )
         )
     return out
 
 
-def _authorities(session: Session, case: CaseRecord) -> export.Authorities:
+AUTHORITY_MESSAGES = ("authority:", "investigate-invite:")
+
+
+def _authorities(
+    session: Session, case: CaseRecord, sent: Mapping[str, OutboxMessage]
+) -> export.Authorities:
     """Who must be informed under Art. 20(2), what was recorded, and the Art. 73 deadline."""
     details = case.details
     names = duties.authority_names(session, details)
@@ -146,7 +230,16 @@ def _authorities(session: Session, case: CaseRecord) -> export.Authorities:
     deadline = details.art73()
     initial = recorded.get(duties.INITIAL_REPORT)
     complete = recorded.get(duties.COMPLETE_REPORT)
+    messages_sent = []
+    for key, row in sent.items():
+        if key.startswith(AUTHORITY_MESSAGES):
+            partner = catalogue_rows.partner_by_channel(session, row.target)
+            party = export.Party(id=partner.id, name=partner.name) if partner else None
+            message = _sent(row, party)
+            if message is not None:
+                messages_sent.append(message)
     return export.Authorities(
+        messages=sorted(messages_sent, key=lambda m: (m.created_at, m.key)),
         authority=_party(details.authority, names.get("authority")),
         notified_body=_party(details.notified_body, names.get("notified_body")),
         required_duties=duties.required(details),
@@ -240,12 +333,14 @@ class Dossiers:
         client: WebClient,
         workspace: Workspace,
         clock: Clock,
+        names: Names,
         people: People | None = None,
     ):
         self.db = db
         self.client = client
         self.workspace = workspace
         self.clock = clock
+        self.names = names
         self.people = people or People(workspace, None)
 
     def check(self, user_id: str, team_id: str | None, number: int) -> Case:
@@ -261,16 +356,44 @@ class Dossiers:
             raise UserError("export.no_thread", {"ref": case.ref})
         return case
 
+    def upload_art73(self, case: Case, user_id: str) -> None:
+        """The draft Art. 73 report (Markdown and PDF) into the case thread; the type is what
+        the case's Art. 73 duties say is next."""
+        dossier = load_named(self.db, self.names, case.number, now=self.clock())
+        if dossier["authorities"]["art73"] is None:
+            raise UserError("art73.not_serious", {"ref": case.ref})
+        lang = self.workspace.language
+        report = art73.draft(dossier, lang)
+        self.client.files_upload_v2(
+            file_uploads=[
+                {
+                    "content": art73.render(report, fmt),
+                    "filename": art73.filename(report, fmt),
+                    "title": art73.filename(report, fmt),
+                }
+                for fmt in ("md", "pdf")
+            ],
+            channel=case.channel,
+            thread_ts=case.card_ts,
+            initial_comment=t(
+                "art73.comment",
+                lang,
+                type=t(f"art73.type.{report.type}", lang),
+                ref=case.ref,
+                who=f"<@{user_id}>",
+            ),
+        )
+
     def upload(self, case: Case, user_id: str) -> None:
-        dossier = load(self.db, case.number, now=self.clock())
-        lang = case.language
+        dossier = load_named(self.db, self.names, case.number, now=self.clock())
+        lang = self.workspace.language
         verdict = t(
             "export.verdict.intact" if dossier["audit"]["intact"] else "export.verdict.broken", lang
         )
         self.client.files_upload_v2(
             file_uploads=[
                 {
-                    "content": render(dossier, fmt),
+                    "content": render(dossier, fmt, lang),
                     "filename": filename(dossier, fmt),
                     "title": filename(dossier, fmt),
                 }

@@ -99,7 +99,18 @@ def panel(
                 "value": str(case.number),
             }
         )
-    if buttons and case.state not in ("closed", "dismissed"):  # a closed case records nothing
+    if case.state in ("closed", "dismissed"):  # a closed case records nothing
+        buttons = []
+    if deadline and "initial_report" in required:  # a serious incident: the report can be drafted
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": ids.ART73_REPORT,
+                "text": plain(cap(t("art73.button", lang), 75)),
+                "value": str(case.number),
+            }
+        )
+    if buttons:
         blocks.append({"type": "actions", "block_id": "duty_actions", "elements": buttons})
     return title, blocks
 

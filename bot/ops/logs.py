@@ -31,6 +31,8 @@ QUIET_LIBRARIES = {
     "apscheduler": logging.WARNING,
     "alembic": logging.WARNING,  # it announces every plugin at INFO
     "sqlalchemy": logging.WARNING,  # bound parameters at INFO with echo
+    "fontTools": logging.WARNING,  # a PDF export's font subsetting says ~75 lines at INFO
+    "fpdf": logging.ERROR,  # a glyph the font lacks is drawn as a box, not worth a warning
 }
 
 _secrets: set[str] = set()

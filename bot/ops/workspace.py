@@ -251,6 +251,11 @@ class SystemSpec(_Strict):
     partners: list[str] = Field(default_factory=list)
     notified_body: str | None = None
     market_surveillance_authority: str | None = None
+    # Art. 49 and 71: the system's registration number in the EU database for high-risk AI
+    # systems, and the notified body's certificate (Art. 44); both printed in the dossier and
+    # the Art. 73 report.
+    eu_database_id: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    notified_body_certificate: Annotated[str, Field(min_length=1, max_length=120)] | None = None
 
     @field_validator("version", mode="before")
     @classmethod

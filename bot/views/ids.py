@@ -45,6 +45,7 @@ WAIVE_CALLBACK: Final = "notice_waive_submit"
 DUTY_PREFIX: Final = "duty_record_"  # + the duty name
 DUTY_CALLBACK: Final = "duty_record_submit"
 AWARENESS: Final = "duty_correct_awareness"
+ART73_REPORT: Final = "duty_draft_art73_report"  # uploads the Art. 73 report's draft
 AWARENESS_CALLBACK: Final = "duty_correct_awareness_submit"
 
 HOME_MORE: Final = "home_show_more"  # value: the list to lengthen (bot.views.home.SECTION_KEYS)

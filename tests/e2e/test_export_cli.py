@@ -62,8 +62,13 @@ def test_a_dossier_in_each_format_names_every_event(any_db_bot: LocalBot, tmp_pa
 
     pdf = tmp_path / "NC-1.pdf"
     result = run_export(bot, "NC-1", "--format", "pdf", "-o", str(pdf))
-    assert result.returncode == 0, result.stderr
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")  # no log noise
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 2000
+
+    dutch = run_export(bot, "NC-1", "--language", "nl")
+    assert dutch.returncode == 0, dutch.stderr
+    assert dutch.stdout.decode().startswith("# Dossier NC-1: Scores drift")
+    assert "## Zaak en AI-systeem" in dutch.stdout.decode()
 
 
 def test_the_register_has_one_row_per_case_with_its_key_dates(
@@ -113,6 +118,7 @@ def test_the_register_has_one_row_per_case_with_its_key_dates(
         (("case one",), "'case one' is not a case reference"),
         (("NC-1", "--format", "docx"), "a dossier is md, json, pdf"),
         (("--all", "--format", "pdf"), "the register is csv, json"),
+        (("NC-1", "--language", "fr"), "the language is en, nl, not 'fr'"),
         (("NC-1", "--all"), "give one case"),
         ((), "give one case"),
     ],

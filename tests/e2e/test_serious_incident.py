@@ -120,6 +120,7 @@ def test_the_thread_and_the_card_show_the_deadline(bot: LocalBot) -> None:
         "duty_record_initial_report",
         "duty_record_complete_report",
         "duty_correct_awareness",
+        "duty_draft_art73_report",
     ]
     assert "Art. 73 report due: 2026-12-14" in card_notes(bot)
     confirmed = next(m.text for m in thread_replies(bot) if "Non-conformity confirmed" in m.text)

@@ -231,3 +231,22 @@ def test_every_call_is_recorded(client: WebClient, standin: SlackStandIn) -> Non
     assert calls[0].status == 200
     standin.reset_calls()
     assert standin.calls() == []
+
+
+def test_users_info_shows_the_profile_as_it_is_now_and_needs_users_read(
+    client: WebClient, standin: SlackStandIn
+) -> None:
+    """What the dossier keeps (issue 18): the profile's real name and title; a rename shows at
+    once, as in Slack; without ``users:read`` the method is refused."""
+    standin.add_user("U0TITLED01", real_name="Eleni Papadopoulou", title="Risk officer")
+    profile = client.users_info(user="U0TITLED01")["user"]["profile"]
+    assert (profile["real_name"], profile["title"]) == ("Eleni Papadopoulou", "Risk officer")
+    standin.rename_user("U0TITLED01", real_name="Eleni Georgiou")
+    assert client.users_info(user="U0TITLED01")["user"]["profile"]["real_name"] == "Eleni Georgiou"
+
+    narrow = SlackStandIn(scopes=("chat:write",))
+    with narrow:
+        narrow.add_user("U0TITLED01", real_name="Eleni")
+        with pytest.raises(SlackApiError) as exc:
+            WebClient(token="xoxb-standin", base_url=narrow.api_url).users_info(user="U0TITLED01")
+    assert (error_of(exc), exc.value.response["needed"]) == ("missing_scope", "users:read")

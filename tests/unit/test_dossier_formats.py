@@ -4,16 +4,18 @@ rejects what it should, Markdown keeps its layout whatever people typed, PDF pri
 from __future__ import annotations
 
 import copy
+import io
 import json
+import logging
 from importlib import resources
 from typing import Any
 
 import jsonschema
 import pytest
+from pypdf import PdfReader
 
 from bot.dossier.export import Dossier, schema_text
 from bot.dossier.formats import filename, render
-from bot.dossier.formats.pdf import latin1
 from bot.dossier.service import SCHEMA_VERSION
 
 HASH_A, HASH_B = "a" * 64, "b" * 64
@@ -49,7 +51,23 @@ def sample(title: str = "Scores drift", description: str = "Rates dropped.") -> 
             "updated_at": "2026-12-01T09:00:00+00:00",
             "version": 1,
         },
-        "system": {"id": "credit-scoring", "name": "Credit scoring model", "version": "2.3"},
+        "system": {
+            "id": "credit-scoring",
+            "name": "Credit scoring model",
+            "version": "2.3",
+            "provider": None,
+            "eu_database_id": None,
+            "notified_body_certificate": None,
+        },
+        "people": [
+            {
+                "id": "U0REPORTR1",
+                "team": "T0TEAM0001",
+                "name": "Rita Reporter",
+                "title": "ML engineer",
+                "looked_up_at": "2026-12-01T09:00:00+00:00",
+            }
+        ],
         "report": {
             "at": "2026-12-01T09:00:00+00:00",
             "by": "U0REPORTR1",
@@ -67,6 +85,7 @@ def sample(title: str = "Scores drift", description: str = "Rates dropped.") -> 
             "required_duties": [],
             "duties": [],
             "art73": None,
+            "messages": [],
         },
         "escalations": [],
         "timeline": [
@@ -120,7 +139,7 @@ def test_the_shipped_schema_is_the_one_the_export_models_generate() -> None:
     "breakage",
     [
         lambda d: d.pop("audit"),
-        lambda d: d.update(schema_version="2.0"),
+        lambda d: d.update(schema_version="1.0"),
         lambda d: d["timeline"][0].update(hash="not-a-hash"),
         lambda d: d["case"].update(state="lost"),
         lambda d: d.update(surprise=True),
@@ -172,10 +191,34 @@ def test_the_dutch_dossier_uses_the_catalogue() -> None:
     assert "KETEN INTACT: alle 2 gebeurtenissen kloppen met hun hashes" in markdown
 
 
-def test_a_pdf_prints_any_text_and_the_fallback_font_degrades_gracefully() -> None:
-    pdf = render(sample(title="Zoë’s “drift” — 🚨 ✓ 日本"), "pdf")
-    assert pdf.startswith(b"%PDF") and len(pdf) > 1000
-    assert latin1("Zoë’s — 日本") == "Zoë's - ??"
+def pdf_text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_a_pdf_prints_names_in_any_script_with_the_font_the_package_ships() -> None:
+    title = "Zoë’s “drift” — Ελένη Παπαδοπούλου, Дмитрий Иванов, שרה כהן"
+    pdf = render(sample(title=title), "pdf")
+    assert pdf.startswith(b"%PDF")
+    text = pdf_text(pdf)  # selectable: the text reads back as it was typed
+    for name in ("Zoë’s", "Ελένη Παπαδοπούλου", "Дмитрий Иванов", "“drift”"):
+        assert name in text
+    assert b"DejaVuSans" in pdf and b"Helvetica" not in pdf
+
+
+def test_the_pdf_carries_the_json_dossier_as_an_attachment() -> None:
+    dossier = sample()
+    reader = PdfReader(io.BytesIO(render(dossier, "pdf")))
+    attached = reader.attachments
+    assert list(attached) == ["NC-7-dossier.json"]
+    assert json.loads(attached["NC-7-dossier.json"][0]) == dossier
+
+
+def test_rendering_a_pdf_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    """fontTools says about 75 INFO lines while subsetting a font; none reach the console."""
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger().setLevel(logging.DEBUG)
+    render(sample(title="Ελένη 日本"), "pdf")
+    assert [r.getMessage() for r in caplog.records] == []
 
 
 def test_file_names_and_an_unknown_format() -> None:

@@ -165,9 +165,11 @@ class SlackStandIn:
         is_bot: bool = False,
         tz: str = "Europe/Brussels",
         email: str | None = None,
+        title: str = "",
     ) -> User:
         """Register a user; a ``team_id`` other than the stand-in's is a Slack Connect user."""
         user = User(
+            title=title,
             id=user_id,
             name=name or user_id.lower(),
             team_id=team_id or self.settings.team_id,
@@ -320,6 +322,14 @@ class SlackStandIn:
         """Every channel and DM, in the order they were created (a snapshot)."""
         with self.ws.lock:
             return copy.deepcopy(list(self.ws.channels.values()))
+
+    def rename_user(self, user_id: str, *, real_name: str, title: str | None = None) -> None:
+        """What a person (or an admin) does in their profile: ``users.info`` shows it at once."""
+        with self.ws.lock:
+            user = self.ws.users[user_id]
+            user.real_name = real_name
+            if title is not None:
+                user.title = title
 
     def users(self) -> list[User]:
         """Every user, the bot included, in the order they were added (a snapshot)."""

@@ -32,11 +32,13 @@ class User:
     tz: str = "Europe/Brussels"
     email: str | None = None
     deleted: bool = False
+    title: str = ""  # the profile's title: the job a person gave themselves
 
     def to_api(self) -> JSON:
         profile: JSON = {
             "real_name": self.real_name,
             "display_name": self.name,
+            "title": self.title,
             "team": self.team_id,
         }
         if self.email:

@@ -17,17 +17,22 @@ FORMATS: Final = ("md", "json", "pdf")
 MEDIA_TYPES: Final = {"md": "text/markdown", "json": "application/json", "pdf": "application/pdf"}
 
 
-def render(dossier: Dossier, fmt: str) -> bytes:
+def render(dossier: Dossier, fmt: str, lang: str | None = None) -> bytes:
+    """``lang``: any catalogue language; by default the case's (the workspace's at reporting)."""
     if fmt == "json":
-        return (json.dumps(dossier, indent=2, ensure_ascii=False) + "\n").encode()
-    doc = document(dossier, str(dossier["case"].get("language") or "en"))
+        return _json(dossier)
+    doc = document(dossier, lang or str(dossier["case"].get("language") or "en"))
     if fmt == "md":
         return to_markdown(doc).encode()
     if fmt == "pdf":
         from bot.dossier.formats.pdf import to_pdf  # the PDF library loads only when asked for
 
-        return to_pdf(doc)
+        return to_pdf(doc, (filename(dossier, "json"), _json(dossier)))
     raise ValueError(f"unknown dossier format {fmt!r} (use {', '.join(FORMATS)})")
+
+
+def _json(dossier: Dossier) -> bytes:
+    return (json.dumps(dossier, indent=2, ensure_ascii=False) + "\n").encode()
 
 
 def filename(dossier: Dossier, fmt: str) -> str:

@@ -6,7 +6,15 @@ break inside a table cell, and long texts are quoted so a ``#`` in them starts n
 
 from __future__ import annotations
 
-from bot.dossier.formats.document import Document, Fields, Heading, LongText, Paragraph, Table
+from bot.dossier.formats.document import (
+    Chronology,
+    Document,
+    Fields,
+    Heading,
+    LongText,
+    Paragraph,
+    Table,
+)
 
 
 def to_markdown(doc: Document) -> str:
@@ -23,6 +31,9 @@ def to_markdown(doc: Document) -> str:
         elif isinstance(part, LongText):
             out += [f"**{_line(part.label)}**", ""]
             out += [f"> {line}" if line else ">" for line in (part.text or "—").splitlines()]
+            out.append("")
+        elif isinstance(part, Chronology):
+            out += [f"- {_line(line)}" for line in part.lines]
             out.append("")
         elif isinstance(part, Table):
             out += [_row(part.headers), "|" + "---|" * len(part.headers)]
