@@ -315,6 +315,16 @@ class Catalogue(_Strict):
         return next((s for s in self.systems if s.id == system_id), None)
 
 
+class Provider(_Strict):
+    """Who tells partners and authorities: named on every notice, draft and dossier cover, so
+    that people outside know which company is speaking and how to reach it."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    address: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    # An e-mail address or a phone number people outside the organisation can use.
+    contact: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
 class Workspace(_Strict):
     language: Literal["en", "nl"] = "en"
     triage_channel: ChannelId
@@ -323,6 +333,7 @@ class Workspace(_Strict):
     escalation: Escalation = Field(default_factory=Escalation)
     catalogue: Catalogue = Field(default_factory=Catalogue)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    provider: Provider = Field(default_factory=Provider)
 
     def roles_of(self, user_id: str) -> frozenset[str]:
         return frozenset(
