@@ -85,6 +85,9 @@ class CorrectiveMeasure(_State):
     target_date: date
     affected: str
     keeps_running: YesNo
+    # What partners are asked to do, and by when (the target date is the owner's, not theirs).
+    partner_ask: str | None = None
+    partner_by: date | None = None
     art73_6: tuple[str, ...] = ()
     proposer: str
     proposed_at: datetime
@@ -117,6 +120,15 @@ class PartnerRef(_State):
     channel: str | None = None
 
 
+class ProviderRef(_State):
+    """The provider as the workspace file named it when the case was reported: who speaks in
+    the case's notices, authority messages and dossier, even after the file changes."""
+
+    name: str | None = None
+    address: str | None = None
+    contact: str | None = None
+
+
 @dataclass(frozen=True)
 class Art73:
     """A serious incident's reporting deadline (Art. 73), counted from the awareness date."""
@@ -147,6 +159,8 @@ class CaseDetails(_State):
     authority: str | None = None
     notified_body: str | None = None
     reporting_deployer: PartnerRef | None = None
+    # Fixed when the case is reported (None for cases reported before providers were named).
+    provider: ProviderRef | None = None
     # A corrected awareness date (Art. 73 counts from it); the assessment keeps the first one.
     aware_on: date | None = None
     # Thread messages kept current in place, by topic: the outbox key of their first post.

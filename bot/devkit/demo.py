@@ -354,6 +354,8 @@ PLAN = {
     "affected": "credit-scoring 2.3, all deployments",
     "keeps_running": "no",
     "art73_6": ["read"],
+    "partner_ask": "Distributors: stop supplying 2.3 and tell us which customers hold it. "
+    "Deployers: stop using 2.3 and install 2.4 when we send it.",
 }
 WAIVER = "EU Import GmbH was told by phone and confirmed by e-mail; it holds no stock."
 DONE = {
@@ -408,7 +410,8 @@ def propose(demo: Demo) -> None:
     def plan(view: dict[str, Any]) -> dict[str, Any]:
         if not any(b.get("block_id") == "art73_6" for b in view.get("blocks", [])):
             raise DemoFailure("the Art. 73(6) warning is missing from the measure modal")
-        return {**PLAN, "target_date": target}
+        partners_by = (today(demo) + timedelta(days=7)).isoformat()
+        return {**PLAN, "target_date": target, "partner_by": partners_by}
 
     demo.fill_modal(OFFICER, plan, read=True)
     demo.wait_for("the approval step", lambda: demo.step_message(ids.APPROVE))

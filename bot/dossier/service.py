@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.audit.chain import GENESIS
 from bot.audit.trail import verify_case
-from bot.cases.state import CaseRecord
+from bot.cases.state import CaseRecord, ProviderRef
 from bot.clock import Clock
 from bot.dossier import export
 from bot.dossier.export import SCHEMA_VERSION
@@ -39,17 +39,23 @@ ESCALATION_KINDS = ("escalated", "reminded")
 HASH_ALGORITHM = "sha256(prev_hash + '\\n' + canonical_json(payload))"
 
 
-def load(db: Database, number: int, *, now: datetime) -> Dossier:
-    """The dossier of NC-``number``; a missing case is the user's error, not a traceback."""
+def load(
+    db: Database, number: int, *, now: datetime, provider: ProviderRef | None = None
+) -> Dossier:
+    """The dossier of NC-``number``; a missing case is the user's error, not a traceback.
+    ``provider`` names the provider of a case reported before the workspace file named one."""
     with db.read() as session:
         case = case_rows.by_number(session, number)
         if case is None:
             raise UserError("case.unknown", {"ref": f"NC-{number}"})
-        return build(session, case, now=now).model_dump(mode="json")
+        return build(session, case, now=now, provider=provider).model_dump(mode="json")
 
 
-def build(session: Session, row: Case, *, now: datetime) -> export.Dossier:
+def build(
+    session: Session, row: Case, *, now: datetime, provider: ProviderRef | None = None
+) -> export.Dossier:
     case = row.record()
+    named = case.details.provider or provider
     events = list(events_of(session, case.id))
     system = catalogue_rows.system(session, case.system_id)
     reported = next((e for e in events if e.kind == "reported"), None)
@@ -57,6 +63,7 @@ def build(session: Session, row: Case, *, now: datetime) -> export.Dossier:
     return export.Dossier(
         schema_version=SCHEMA_VERSION,
         generated_at=now,
+        provider=export.Provider.model_validate(named.model_dump()) if named else None,
         case=_case(case),
         system=export.SystemSummary(
             id=case.system_id,
@@ -252,7 +259,9 @@ class Dossiers:
         return case
 
     def upload(self, case: Case, user_id: str) -> None:
-        dossier = load(self.db, case.number, now=self.clock())
+        dossier = load(
+            self.db, case.number, now=self.clock(), provider=self.workspace.provider.fixed()
+        )
         lang = case.language
         verdict = t(
             "export.verdict.intact" if dossier["audit"]["intact"] else "export.verdict.broken", lang

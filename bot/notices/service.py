@@ -72,7 +72,11 @@ def queue_for_approval(session: Session, case: Case, workspace: Workspace, now: 
         session.add(notice)
         session.flush()
         if partner.channel:
-            messages.queue(session, messages.partner_notice(case, notice, partner.channel), now)
+            messages.queue(
+                session,
+                messages.partner_notice(case, notice, partner.channel, workspace.provider),
+                now,
+            )
     case.details = case.details.model_copy(update={"notices_version": case.version})
     panels.open_panel(session, case, "notices", now)
     audit.record(
@@ -144,7 +148,9 @@ class Notices:
                 },
             )
             timers.stop_notice(session, notice.id)
-            messages.queue(session, messages.notice_refresh(case, notice, "ack"), now)
+            messages.queue(
+                session, messages.notice_refresh(case, notice, "ack", self.workspace.provider), now
+            )
             refresh_table(session, case, now, f"ack{notice.id}")
             return Receipt("counted", notice, case.record(), partner.name)
 
@@ -222,5 +228,5 @@ class Notices:
         notice = rows.by_id(session, notice_id, lock=True)
         partner = catalogue_rows.partner(session, notice.partner_id) if notice else None
         if notice is None or case is None or partner is None:
-            raise UserError("notice.unknown")
+            raise UserError("notice.unknown", lang=notice.language if notice else None)
         return notice, case, partner

@@ -26,6 +26,7 @@ from pydantic import (
 
 from bot.alerts.config import AlertsConfig
 from bot.cases.domain import Severity
+from bot.cases.state import ProviderRef
 from bot.errors import ConfigError
 from bot.timers.durations import parse_duration
 
@@ -323,6 +324,11 @@ class Provider(_Strict):
     address: Annotated[str, Field(min_length=1, max_length=300)] | None = None
     # An e-mail address or a phone number people outside the organisation can use.
     contact: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    def fixed(self) -> ProviderRef | None:
+        """The provider as a case keeps it (None when the file names nothing)."""
+        named = self.model_dump(exclude_none=True)
+        return ProviderRef.model_validate(named) if named else None
 
 
 class Workspace(_Strict):

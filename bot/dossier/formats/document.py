@@ -69,6 +69,7 @@ def document(dossier: Dossier, lang: str) -> Document:
             )
         )
     ]
+    parts += _provider(dossier, lang)
     parts += _case(dossier, lang)
     parts += _report(dossier, lang)
     parts += _assessment(dossier, lang)
@@ -102,6 +103,17 @@ def _label(prefix: str, value: object, lang: str) -> str:
 
 def _who(user_id: object) -> str:
     return str(user_id) if user_id else "—"
+
+
+def _provider(dossier: Dossier, lang: str) -> list[Part]:
+    """The cover names the provider: who took the measure and whom to ask (schema 1.1)."""
+    provider = dossier.get("provider") or {}
+    rows = [
+        (t(f"dossier.field.provider.{key}", lang), str(provider[key]))
+        for key in ("name", "address", "contact")
+        if provider.get(key)
+    ]
+    return [Fields(rows)] if rows else []
 
 
 def _case(dossier: Dossier, lang: str) -> list[Part]:
