@@ -63,6 +63,7 @@ class CaseNumber(_Payload):
 
     case: Number
     duty: str = ""
+    shown: str = ""  # the digest of the authority message a duty modal showed
 
 
 class RowId(_Payload):

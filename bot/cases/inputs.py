@@ -83,6 +83,23 @@ class Sent(Form):
     reference: OptionalText = None
 
 
+class Informed(Form):
+    """An authority informed: "Send it now" (the bot posts what the modal showed), or "I
+    informed them another way", with how and when."""
+
+    choice: Annotated[Choice, one_of(("send", "other"))]
+    on: OptionalDate = None
+    how: Annotated[OptionalText, at_most(500)] = None
+    reference: OptionalText = None
+
+    def missing(self) -> dict[str, tuple[str, dict[str, object]]]:
+        """Another way needs how and when; sending needs neither."""
+        if self.choice == "send":
+            return {}
+        fields = {"on": self.on, "how": self.how}
+        return {name: ("report.error.required", {}) for name, value in fields.items() if not value}
+
+
 class AwarenessCorrection(Form):
     """The date the provider became aware of a serious incident, corrected with a reason."""
 

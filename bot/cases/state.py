@@ -106,6 +106,8 @@ class DutyRecord(Stamp):
     how: str | None = None
     on: date | None = None
     reference: str | None = None
+    # Where the bot posted the message, when "Send it now" was chosen (the outbox keeps it).
+    sent_to: str | None = None
 
     def made_on(self) -> str:
         """When a report was made: the date people entered (``on``), else when it was recorded."""

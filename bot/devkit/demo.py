@@ -370,7 +370,8 @@ DUTIES = (
             "how": "Root-cause review with the data team and Northwind Bank",
         },
     ),
-    ("inform_authority", {"how": "Via their Slack channel and the authority's web form"}),
+    # The authority has a Slack channel: the modal shows the message; "Send it now" posts it.
+    ("inform_authority", {"choice": "send"}),
     ("inform_notified_body", {"how": "E-mail to the certification desk", "reference": "CB-88"}),
     ("initial_report", {"how": "The authority's incident form", "reference": "MSA-2231"}),
     ("complete_report", {"how": "The authority's incident form, final", "reference": "MSA-2231"}),
