@@ -17,6 +17,7 @@ from sqlalchemy import select
 from bot.clock import FakeClock
 from bot.devkit.local import LocalBot
 from bot.ops.workspace import Workspace, parse_workspace, sample_path
+from handlers.timeline import timeline_lines
 from storage import outbox as outbox_rows
 from storage.models import OutboxMessage
 from tests.scenarios import (
@@ -121,6 +122,12 @@ def test_nothing_is_sent_without_a_choice_nor_when_informed_another_way(bot: Loc
     assert event.payload["data"]["how"] == "Phoned the case handler"
     assert "message" not in event.payload["data"]
     assert case_row(bot).details.duties["inform_authority"].sent_to is None
+    [line] = [
+        line
+        for line in timeline_lines(bot.services, case_row(bot))
+        if "market surveillance authority informed" in line
+    ]
+    assert "informed, recorded by" in line and "Send it now" not in line
 
 
 def test_send_it_now_posts_exactly_what_was_shown_once_and_keeps_it_verbatim(
@@ -154,6 +161,14 @@ def test_send_it_now_posts_exactly_what_was_shown_once_and_keeps_it_verbatim(
     assert recorded.sent_to == AUTHORITY_CHANNEL
     panel = str(duties_panel(bot).blocks)
     assert "Sent by nonconformity-bot in the Slack channel of Dutch AI market" in panel
+
+    # The case's chronology says which way: the bot sent it, chosen by the officer.
+    [line] = [
+        line
+        for line in timeline_lines(bot.services, case_row(bot))
+        if "market surveillance authority informed" in line
+    ]
+    assert "the bot sent the message in its Slack channel (Send it now), chosen by" in line
 
     # The same submission again (a retry, a double click) sends nothing more.
     again = bot.driver.submit(view["id"], user=OFFICER, values={"choice": "send"})
