@@ -697,7 +697,7 @@ NL: Final[dict[str, str | Forms]] = {
     "notice.fix.no_channel": "De partner heeft geen Slack-kanaal in de catalogus: informeer hem op een andere manier en stel deze melding vrij met hoe hij is geïnformeerd.",
     "notice.fix.other": "Controleer het kanaal {channel} en druk op Opnieuw.",
     "notice.ack.thanks": "Dank u — de ontvangst van de melding over {ref} is vastgelegd.",
-    "notice.ack.staff": "Je klik is vastgelegd, maar alleen iemand van {partner} kan de ontvangst namens hen bevestigen.",
+    "notice.ack.staff": "Uw klik is vastgelegd, maar alleen iemand van {partner} kan de ontvangst namens hen bevestigen.",
     "notice.ack.already": "De ontvangst is al bevestigd door {who} op {when}.",
     "notice.waived.done": "De melding aan {partner} is vrijgesteld.",
     "notice.retry.done": "De melding aan {partner} wordt opnieuw verstuurd.",

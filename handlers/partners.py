@@ -33,7 +33,9 @@ def register(app: App, services: Services) -> None:
         if receipt.outcome == "counted":
             tell(respond, "notice.ack.thanks", theirs, ref=receipt.case.ref)
         elif receipt.outcome == "staff":
-            tell(respond, "notice.ack.staff", lang, partner=receipt.partner_name)
+            # Someone of another workspace reads the partner's language; our staff, ours.
+            staff_lang = theirs if receipt.external else lang
+            tell(respond, "notice.ack.staff", staff_lang, partner=receipt.partner_name)
         else:
             at = notice.ack_at or services.clock()
             who = user(notice.ack_by, theirs)

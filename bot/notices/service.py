@@ -47,6 +47,7 @@ class Receipt:
     notice: PartnerNotice
     case: CaseRecord
     partner_name: str
+    external: bool = False  # the click came from another workspace (Slack Connect)
 
 
 def queue_for_approval(session: Session, case: Case, workspace: Workspace, now: datetime) -> None:
@@ -131,7 +132,7 @@ class Notices:
                     at=now,
                     data={"notice": notice.id, "partner": partner.id, **click},
                 )
-                return Receipt("staff", notice, case.record(), partner.name)
+                return Receipt("staff", notice, case.record(), partner.name, external)
             notice.status = rows.ACKNOWLEDGED
             notice.ack_by, notice.ack_team, notice.ack_at = user_id, team_id, now
             audit.record(

@@ -11,13 +11,18 @@ Example AI B.V.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+
+import pytest
+import yaml
 
 from bot.clock import FakeClock
 from bot.devkit.local import LocalBot
 from bot.dossier import service as dossier
 from bot.dossier.formats import render
+from bot.ops.workspace import Workspace, parse_workspace, sample_path
 from bot.views import ids
 from tests.scenarios import (
     ACME_CONTACT,
@@ -189,3 +194,41 @@ def test_the_dossier_names_the_provider_on_its_cover_and_the_ask_on_the_measure(
     assert "Example AI B.V." in cover and "compliance@example.com" in cover
     assert case_row(bot).details.provider is not None
     assert json.loads(render(data, "json"))["provider"]["name"] == "Example AI B.V."
+
+
+def acme_with_its_own_workspace() -> Workspace:
+    """The sample workspace where ACME (Dutch) names its Slack workspace: a user of any other
+    workspace is a third party whose click is no receipt."""
+    data = yaml.safe_load(sample_path().read_text(encoding="utf-8"))
+    for partner in data["catalogue"]["partners"]:
+        if partner["id"] == "acme-dist":
+            partner["team"] = "T0ACMEDIST"
+    return parse_workspace(yaml.safe_dump(data, sort_keys=False), "acme-team.yml")
+
+
+@pytest.fixture
+def acme_bot(sqlite_url: str, clock: FakeClock) -> Iterator[LocalBot]:
+    with LocalBot(acme_with_its_own_workspace(), database_url=sqlite_url, clock=clock) as local:
+        yield local
+
+
+def test_a_click_that_is_no_receipt_is_explained_in_the_clickers_language(
+    acme_bot: LocalBot,
+) -> None:
+    bot = acme_bot
+    approved(bot, ASKED)
+    message = notice(bot, ACME)
+
+    def answer(user: str) -> str:
+        before = len(bot.standin.response_posts())
+        response = bot.driver.click(ACME, message.ts, ids.NOTICE_ACK, user=user)
+        assert response.status == 200, response.body
+        return refusal_after(bot, before)
+
+    # Someone of a third organisation in the shared channel reads ACME's language...
+    assert answer(PARTNER_USER) == (
+        "Uw klik is vastgelegd, maar alleen iemand van ACME Distribution B.V. kan de ontvangst "
+        "namens hen bevestigen."
+    )
+    # ...our own staff reads the workspace's.
+    assert answer(OFFICER).startswith("Recorded that you clicked, but only someone from ACME")
