@@ -14,11 +14,20 @@ from collections.abc import Mapping
 class UserError(Exception):
     """A refusal to show the user: a message-catalogue key and its parameters."""
 
-    def __init__(self, key: str, params: Mapping[str, object] | None = None, *, field: str = ""):
+    def __init__(
+        self,
+        key: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        field: str = "",
+        lang: str | None = None,
+    ):
         super().__init__(key)
         self.key = key
         self.params: dict[str, object] = dict(params or {})
         self.field = field  # the modal block this error belongs to, if any
+        # The language of whom it is shown to, where not the workspace's: a partner reads theirs.
+        self.lang = lang
 
 
 class ConfigError(Exception):

@@ -86,6 +86,17 @@ def required(limit: int) -> AfterValidator:
     return AfterValidator(check)
 
 
+def at_most(limit: int) -> AfterValidator:
+    """Optional typed text of at most ``limit`` characters."""
+
+    def check(value: str | None) -> str | None:
+        if value and len(value) > limit:
+            raise PydanticCustomError("report.error.too_long", "too long", {"count": limit})
+        return value
+
+    return AfterValidator(check)
+
+
 def _optional_url(value: str | None) -> str | None:
     if not value:
         return None
@@ -135,3 +146,4 @@ OptionalText = Annotated[Text, AfterValidator(_none_if_empty)]
 Url = Annotated[Text, AfterValidator(_optional_url)]
 Choice = Annotated[str, BeforeValidator(_chosen)]
 ChosenDate = Annotated[date | None, BeforeValidator(_chosen)]
+OptionalDate = Annotated[date | None, BeforeValidator(lambda v: v or None)]

@@ -10,14 +10,14 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.cases.inputs import AwarenessCorrection, Investigation, Sent
+from bot.cases.inputs import AwarenessCorrection, Informed, Investigation, Sent
 from bot.duties import views as duty_views
 from bot.duties.service import ORDER
 from bot.messages import t
 from bot.services import Services
 from bot.views import ids
 from bot.views.text import safe
-from handlers.payloads import CaseNumber, Incoming, Malformed
+from handlers.payloads import CaseNumber, FormRefused, Incoming, Malformed
 
 log = logging.getLogger("ncbot.duties")
 DUTY_BUTTON = re.compile("^" + re.escape(ids.DUTY_PREFIX) + "(" + "|".join(ORDER) + ")$")
@@ -39,20 +39,36 @@ def register(app: App, services: Services) -> None:
         number = incoming.button(CaseNumber).case
         case = services.duties.check(number, duty, incoming.user_id, incoming.team_id)
         system = services.cases.system_names().get(case.system_id, case.system_id)
-        view = duty_views.duty_modal(case, duty, system, services.today(), lang)
+        message = services.duties.message_for(case, duty)
+        provider = services.duties.provider(case)
+        view = duty_views.duty_modal(case, duty, system, services.today(), lang, provider, message)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view(ids.DUTY_CALLBACK)
     def on_duty_submit(ack: Ack, incoming: Incoming) -> None:
         meta = incoming.metadata(CaseNumber)
-        parsed = incoming.form(Investigation if meta.duty == "investigate" else Sent)
+        values = incoming.values()
+        if meta.duty in duty_views.INFORM_DUTIES and "choice" in values:
+            informed = incoming.form(Informed, values)
+            if informed.missing():
+                raise FormRefused(informed.missing())
+            data = informed.model_dump(mode="json")
+        elif meta.duty in duty_views.INFORM_DUTIES:  # no channel: only another way
+            data = {
+                "choice": duty_views.OTHER,
+                **incoming.form(Sent, values).model_dump(mode="json"),
+            }
+        else:
+            model = Investigation if meta.duty == "investigate" else Sent
+            data = incoming.form(model, values).model_dump(mode="json")
         services.duties.record(
             meta.case,
             _opened_at(meta),
             meta.duty,
             incoming.user_id,
             incoming.team_id,
-            parsed.model_dump(mode="json"),
+            data,
+            shown=meta.shown,
         )
         ack()
 

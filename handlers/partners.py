@@ -20,8 +20,8 @@ from handlers.payloads import CaseNumber, CaseRef, FormRefused, Incoming, RowId
 def register(app: App, services: Services) -> None:
     lang = services.lang
 
-    def tell(respond: Respond, key: str, **params: object) -> None:
-        respond(text=t(key, lang, **params), response_type="ephemeral", replace_original=False)
+    def tell(respond: Respond, key: str, in_lang: str = lang, **params: object) -> None:
+        respond(text=t(key, in_lang, **params), response_type="ephemeral", replace_original=False)
 
     @app.action(ids.NOTICE_ACK)
     def on_receipt(ack: Ack, respond: Respond, incoming: Incoming) -> None:
@@ -31,13 +31,17 @@ def register(app: App, services: Services) -> None:
             notice_id, incoming.user_id, incoming.team_id, incoming.channel_id
         )
         notice = receipt.notice
+        theirs = notice.language or "en"  # the partner reads its own language
         if receipt.outcome == "counted":
-            tell(respond, "notice.ack.thanks", ref=receipt.case.ref)
+            tell(respond, "notice.ack.thanks", theirs, ref=receipt.case.ref)
         elif receipt.outcome == "staff":
-            tell(respond, "notice.ack.staff", partner=receipt.partner_name)
+            # Someone of another workspace reads the partner's language; our staff, ours.
+            staff_lang = theirs if receipt.external else lang
+            tell(respond, "notice.ack.staff", staff_lang, partner=receipt.partner_name)
         else:
             at = notice.ack_at or services.clock()
-            tell(respond, "notice.ack.already", who=user(notice.ack_by, lang), when=when(at))
+            who = user(notice.ack_by, theirs)
+            tell(respond, "notice.ack.already", theirs, who=who, when=when(at))
 
     @app.action(ids.NOTICE_RETRY)
     def on_retry(ack: Ack, respond: Respond, incoming: Incoming) -> None:

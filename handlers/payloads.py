@@ -68,6 +68,7 @@ class CaseNumber(_Payload):
     duty: str = ""
     version: Version | None = None
     aware_on: date | None = None
+    shown: str = ""  # the digest of the authority message a duty modal showed
 
 
 class RowId(_Payload):

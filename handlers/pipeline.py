@@ -75,7 +75,7 @@ class Edge:
     def answer(self, refusal: UserError, args: Args) -> None:
         """An ephemeral answer for a click or a command, inline errors for a modal; a
         ``Malformed`` payload also leaves one warning line (what part, never its content)."""
-        body, lang = args.body, self.services.lang
+        body, lang = args.body, refusal.lang or self.services.lang
         if isinstance(refusal, Malformed):
             log.warning(
                 "malformed payload refused",

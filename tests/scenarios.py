@@ -576,7 +576,8 @@ FINDINGS: dict[str, Any] = {
 }
 DUTY_VALUES: dict[str, dict[str, Any]] = {
     "investigate": FINDINGS,
-    "inform_authority": SENT,
+    # The sample's authority has a Slack channel: its modal asks "Send it now" or another way.
+    "inform_authority": {**SENT, "choice": "other"},
     "inform_notified_body": {**SENT, "how": "E-mail to the certification desk"},
     "initial_report": {**SENT, "how": "Authority's incident form"},
     "complete_report": {**SENT, "how": "Authority's incident form, final"},

@@ -10,7 +10,18 @@ from typing import Annotated
 from pydantic import Field
 
 from bot.cases.domain import DESCRIPTION_MAX, REASON_MAX, Measure, SeriousIncident
-from bot.forms import Choice, ChosenDate, Form, OptionalText, Text, Url, one_of, required
+from bot.forms import (
+    Choice,
+    ChosenDate,
+    Form,
+    OptionalDate,
+    OptionalText,
+    Text,
+    Url,
+    at_most,
+    one_of,
+    required,
+)
 
 Reason = Annotated[Text, required(REASON_MAX)]
 LongText = Annotated[Text, required(DESCRIPTION_MAX)]
@@ -42,6 +53,10 @@ class MeasurePlan(Form):
     target_date: ChosenDate
     affected: Annotated[Text, required(500)]
     keeps_running: YesNo
+    # What the partners are asked to do, and by when: the target date above is the measure
+    # owner's, not the partners'. Optional, but the modal asks for both.
+    partner_ask: Annotated[OptionalText, at_most(2000)] = None
+    partner_by: OptionalDate = None
     # the serious-incident warning's checkbox, where it was shown
     art73_6: list[str] = Field(default_factory=list)
 
@@ -66,6 +81,23 @@ class Sent(Form):
     on: ChosenDate
     how: Annotated[Text, required(500)]
     reference: OptionalText = None
+
+
+class Informed(Form):
+    """An authority informed: "Send it now" (the bot posts what the modal showed), or "I
+    informed them another way", with how and when."""
+
+    choice: Annotated[Choice, one_of(("send", "other"))]
+    on: OptionalDate = None
+    how: Annotated[OptionalText, at_most(500)] = None
+    reference: OptionalText = None
+
+    def missing(self) -> dict[str, tuple[str, dict[str, object]]]:
+        """Another way needs how and when; sending needs neither."""
+        if self.choice == "send":
+            return {}
+        fields = {"on": self.on, "how": self.how}
+        return {name: ("report.error.required", {}) for name, value in fields.items() if not value}
 
 
 class AwarenessCorrection(Form):

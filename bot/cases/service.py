@@ -153,7 +153,7 @@ class Cases:
             reported_at=now,
             updated_at=now,
             event_count=0,
-            details=CaseDetails(),
+            details=CaseDetails(provider=self.workspace.provider.fixed()),
         )
         session.add(case)
         session.flush()

@@ -85,6 +85,9 @@ class CorrectiveMeasure(_State):
     target_date: date
     affected: str
     keeps_running: YesNo
+    # What partners are asked to do, and by when (the target date is the owner's, not theirs).
+    partner_ask: str | None = None
+    partner_by: date | None = None
     art73_6: tuple[str, ...] = ()
     proposer: str
     proposed_at: datetime
@@ -103,6 +106,8 @@ class DutyRecord(Stamp):
     how: str | None = None
     on: date | None = None
     reference: str | None = None
+    # Where the bot posted the message, when "Send it now" was chosen (the outbox keeps it).
+    sent_to: str | None = None
 
     def made_on(self) -> str:
         """When a report was made: the date people entered (``on``), else when it was recorded."""
@@ -115,6 +120,15 @@ class PartnerRef(_State):
     id: str
     name: str
     channel: str | None = None
+
+
+class ProviderRef(_State):
+    """The provider as the workspace file named it when the case was reported: who speaks in
+    the case's notices, authority messages and dossier, even after the file changes."""
+
+    name: str | None = None
+    address: str | None = None
+    contact: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +161,8 @@ class CaseDetails(_State):
     authority: str | None = None
     notified_body: str | None = None
     reporting_deployer: PartnerRef | None = None
+    # Fixed when the case is reported (None for cases reported before providers were named).
+    provider: ProviderRef | None = None
     # A corrected awareness date (Art. 73 counts from it); the assessment keeps the first one.
     aware_on: date | None = None
     # Thread messages kept current in place, by topic: the outbox key of their first post.

@@ -53,6 +53,12 @@ def measure_summary(case: CaseRecord, lang: str) -> str:
         f"*{t('measure.affected.label', lang)}:* {safe(measure.affected, 300)} · "
         f"*{t('measure.running.label', lang)}:* {running}",
     ]
+    if measure.partner_ask or measure.partner_by:
+        by = measure.partner_by.isoformat() if measure.partner_by else "—"
+        lines.append(
+            f"*{t('measure.partner_ask.label', lang)}:* {safe(measure.partner_ask or '—', 600)} · "
+            f"*{t('measure.partner_by.label', lang)}:* {by}"
+        )
     return "\n".join(lines)
 
 
@@ -314,6 +320,14 @@ def _date(block: str, label: str, initial: date | None) -> dict[str, Any]:
     return {"type": "input", "block_id": block, "label": plain(label), "element": element}
 
 
+def _optional_date(block: str, label: str, hint: str) -> dict[str, Any]:
+    return {
+        **_date(block, label, None),
+        "optional": True,
+        "hint": plain(hint),
+    }
+
+
 def assess_modal(case: CaseRecord, lang: str, today: date) -> dict[str, Any]:
     yes_no = [("yes", t("risk.yes", lang)), ("no", t("risk.no", lang))]
     incidents = [(s.value, t(f"incident.{s.value}", lang)) for s in SeriousIncident]
@@ -423,6 +437,18 @@ def measure_modal(
                 hint=t("measure.affected.hint", lang),
             ),
             _radio("keeps_running", t("measure.running.label", lang), yes_no),
+            _text_input(
+                "partner_ask",
+                t("measure.partner_ask.label", lang),
+                optional=True,
+                max_length=2000,
+                hint=t("measure.partner_ask.hint", lang),
+            ),
+            _optional_date(
+                "partner_by",
+                t("measure.partner_by.label", lang),
+                t("measure.partner_by.hint", lang),
+            ),
         ],
         measure=measure.value,
     )

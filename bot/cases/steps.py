@@ -171,6 +171,8 @@ class Steps:
             return
         if date.fromisoformat(data["target_date"]) < today:
             raise UserError("measure.past_date", field="target_date")
+        if data.get("partner_by") and date.fromisoformat(data["partner_by"]) < today:
+            raise UserError("measure.past_date.partners", field="partner_by")
         if needs_art73_6_warning(case.details, data["measure"]) and not data.get("art73_6"):
             raise UserError("measure.art73_6.required", field="art73_6")
 

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.delivery import render
+from bot.ops.workspace import Provider
 from storage import outbox as rows
 from storage.db import at_commit
 from storage.models import Case, PartnerNotice
@@ -297,14 +298,15 @@ def channel_post(
 # --- partners ---
 
 
-def partner_notice(case: Case, notice: PartnerNotice, channel: str) -> Outgoing:
-    """The Art. 20(1) notice, in the partner's language, with its Acknowledge receipt button."""
+def partner_notice(case: Case, notice: PartnerNotice, channel: str, provider: Provider) -> Outgoing:
+    """The Art. 20(1) notice, in the partner's language, naming the provider, with its
+    Acknowledge receipt button."""
     return Outgoing(
         PARTNER_NOTICE,
         notice_key(notice.id),
         channel,
         case.id,
-        render.partner_notice(notice.id),
+        render.partner_notice(notice.id, provider),
         refs={"notice_id": notice.id},
     )
 
@@ -313,13 +315,13 @@ def notice_key(notice_id: int) -> str:
     return f"notice:{notice_id}"
 
 
-def notice_refresh(case: Case, notice: PartnerNotice, reason: str) -> Outgoing:
+def notice_refresh(case: Case, notice: PartnerNotice, reason: str, provider: Provider) -> Outgoing:
     """The notice again in the partner's channel (its receipt, once acknowledged)."""
     return Outgoing(
         NOTICE_UPDATE,
         f"notice-update:{notice.id}:{reason}",
         notice_key(notice.id),
         case.id,
-        render.partner_notice(notice.id),
+        render.partner_notice(notice.id, provider),
         refs={"notice_id": notice.id},
     )

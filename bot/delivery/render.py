@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from bot.alerts import views as alert_views
 from bot.cases import step_views
 from bot.cases import views as case_views
-from bot.cases.state import CaseDetails, CaseRecord, required_duties
+from bot.cases.state import CaseDetails, CaseRecord, ProviderRef, required_duties
 from bot.cases.workflow import CaseState, next_step_key
 from bot.duties import views as duty_views
 from bot.messages import t
 from bot.notices import views as notice_views
-from bot.ops.workspace import PartnerRole
+from bot.ops.workspace import PartnerRole, Provider
 from bot.views.text import safe
 from storage import alerts as alert_rows
 from storage import cases as case_rows
@@ -170,8 +170,15 @@ def notices_panel(session: Session, case: CaseRecord) -> Content:
     return notice_views.notice_status(case, notices, names, case.language)
 
 
-def partner_notice(notice_id: int) -> Renderer:
-    """The notice in the partner's language (English where the partner has none)."""
+def provider_of(case: CaseRecord, workspace_provider: Provider) -> ProviderRef:
+    """The provider fixed on the case when it was reported; for a case reported before the
+    workspace file named one, the provider it names now."""
+    return case.details.provider or workspace_provider.fixed() or ProviderRef()
+
+
+def partner_notice(notice_id: int, provider: Provider) -> Renderer:
+    """The notice in the partner's language (English where the partner has none), naming the
+    case's provider (``provider``, the workspace's, for older cases)."""
 
     def render(session: Session) -> Content:
         notice = notice_rows.by_id(session, notice_id)
@@ -184,6 +191,7 @@ def partner_notice(notice_id: int) -> Renderer:
             partner.name if partner else notice.partner_id,
             _system_name(session, case),
             notice.language or "en",
+            provider_of(case, provider),
         )
 
     return render

@@ -107,8 +107,12 @@ class Senders:
                 messages.REPORTER_NOTICE.name: lambda: render.reporter_confirmation(case_id),
                 messages.PANEL_POST.name: lambda: render.panel(case_id, payload["panel"]),
                 messages.PANEL_UPDATE.name: lambda: render.panel(case_id, payload["panel"]),
-                messages.PARTNER_NOTICE.name: lambda: render.partner_notice(payload["notice_id"]),
-                messages.NOTICE_UPDATE.name: lambda: render.partner_notice(payload["notice_id"]),
+                messages.PARTNER_NOTICE.name: lambda: render.partner_notice(
+                    payload["notice_id"], self.workspace.provider
+                ),
+                messages.NOTICE_UPDATE.name: lambda: render.partner_notice(
+                    payload["notice_id"], self.workspace.provider
+                ),
                 messages.STEP_DONE.name: lambda: render.answered_step(
                     payload["step"], payload["line"]
                 ),

@@ -355,6 +355,8 @@ PLAN = {
     "affected": "credit-scoring 2.3, all deployments",
     "keeps_running": "no",
     "art73_6": ["read"],
+    "partner_ask": "Distributors: stop supplying 2.3 and tell us which customers hold it. "
+    "Deployers: stop using 2.3 and install 2.4 when we send it.",
 }
 WAIVER = "EU Import GmbH was told by phone and confirmed by e-mail; it holds no stock."
 DONE = {
@@ -369,7 +371,8 @@ DUTIES = (
             "how": "Root-cause review with the data team and Northwind Bank",
         },
     ),
-    ("inform_authority", {"how": "Via their Slack channel and the authority's web form"}),
+    # The authority has a Slack channel: the modal shows the message; "Send it now" posts it.
+    ("inform_authority", {"choice": "send"}),
     ("inform_notified_body", {"how": "E-mail to the certification desk", "reference": "CB-88"}),
     ("initial_report", {"how": "The authority's incident form", "reference": "MSA-2231"}),
     ("complete_report", {"how": "The authority's incident form, final", "reference": "MSA-2231"}),
@@ -409,7 +412,8 @@ def propose(demo: Demo) -> None:
     def plan(view: dict[str, Any]) -> dict[str, Any]:
         if not any(b.get("block_id") == "art73_6" for b in view.get("blocks", [])):
             raise DemoFailure("the Art. 73(6) warning is missing from the measure modal")
-        return {**PLAN, "target_date": target}
+        partners_by = (today(demo) + timedelta(days=7)).isoformat()
+        return {**PLAN, "target_date": target, "partner_by": partners_by}
 
     demo.fill_modal(OFFICER, plan, read=True)
     demo.wait_for("the approval step", lambda: demo.step_message(ids.APPROVE))

@@ -90,6 +90,14 @@ class CaseSummary(_Export):
     version: Annotated[int, Field(ge=1)]
 
 
+class Provider(_Export):
+    """The provider that speaks in the case's notices and authority messages (1.1)."""
+
+    name: str | None
+    address: str | None
+    contact: str | None = Field(description="An e-mail address or phone number for people outside")
+
+
 class SystemSummary(_Export):
     id: str
     name: str
@@ -172,6 +180,8 @@ class CorrectiveMeasure(_Export):
     target_date: Day
     affected: str
     keeps_running: Literal["yes", "no"]
+    partner_ask: str | None = Field(default=None, description="What partners are asked to do (1.1)")
+    partner_by: Day | None = Field(default=None, description="By when partners are to act (1.1)")
     proposer: str
     proposed_at: Moment
     approvals: list[Decision]
@@ -281,6 +291,10 @@ class Dossier(_Export):
 
     schema_version: Annotated[str, Field(pattern="^2\\.[0-9]+$")]
     generated_at: Moment
+    provider: Provider | None = Field(
+        default=None,
+        description="The provider named in the workspace file when the case was reported (1.1)",
+    )
     case: CaseSummary
     system: SystemSummary
     people: list[Person] = Field(
@@ -343,6 +357,8 @@ def measure(state: MeasureState) -> CorrectiveMeasure:
         target_date=state.target_date,
         affected=state.affected,
         keeps_running=state.keeps_running,
+        partner_ask=state.partner_ask,
+        partner_by=state.partner_by,
         proposer=state.proposer,
         proposed_at=state.proposed_at,
         approvals=[_decision(a) for a in state.approvals],

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.audit.chain import GENESIS
 from bot.audit.trail import verify_case
-from bot.cases.state import CaseRecord
+from bot.cases.state import CaseRecord, ProviderRef
 from bot.clock import Clock
 from bot.delivery import messages
 from bot.dossier import art73, export
@@ -45,28 +45,41 @@ ESCALATION_KINDS = ("escalated", "reminded")
 HASH_ALGORITHM = "sha256(prev_hash + '\\n' + canonical_json(payload))"
 
 
-def load(db: Database, number: int, *, now: datetime) -> Dossier:
-    """The dossier of NC-``number``; a missing case is the user's error, not a traceback."""
+def load(
+    db: Database, number: int, *, now: datetime, provider: ProviderRef | None = None
+) -> Dossier:
+    """The dossier of NC-``number``; a missing case is the user's error, not a traceback.
+    ``provider`` names the provider of a case reported before the workspace file named one."""
     with db.read() as session:
         case = case_rows.by_number(session, number)
         if case is None:
             raise UserError("case.unknown", {"ref": f"NC-{number}"})
-        return build(session, case, now=now).model_dump(mode="json")
+        return build(session, case, now=now, provider=provider).model_dump(mode="json")
 
 
-def load_named(db: Database, names: Names, number: int, *, now: datetime) -> Dossier:
+def load_named(
+    db: Database,
+    names: Names,
+    number: int,
+    *,
+    now: datetime,
+    provider: ProviderRef | None = None,
+) -> Dossier:
     """The dossier, with anyone it names but nobody looked up yet (someone only notified by an
     escalation, never acting) looked up now, once. Needs Slack; ``load`` does not."""
-    dossier = load(db, number, now=now)
+    dossier = load(db, number, now=now, provider=provider)
     unnamed = [p["id"] for p in dossier["people"] if p["looked_up_at"] is None]
     if not unnamed:
         return dossier
     names.remember(unnamed)
-    return load(db, number, now=now)
+    return load(db, number, now=now, provider=provider)
 
 
-def build(session: Session, row: Case, *, now: datetime) -> export.Dossier:
+def build(
+    session: Session, row: Case, *, now: datetime, provider: ProviderRef | None = None
+) -> export.Dossier:
     case = row.record()
+    named = case.details.provider or provider
     events = list(events_of(session, case.id))
     system = catalogue_rows.system(session, case.system_id)
     spec = system.spec if system and isinstance(system.spec, Mapping) else {}
@@ -76,6 +89,7 @@ def build(session: Session, row: Case, *, now: datetime) -> export.Dossier:
     dossier = export.Dossier(
         schema_version=SCHEMA_VERSION,
         generated_at=now,
+        provider=export.Provider.model_validate(named.model_dump()) if named else None,
         case=_case(case),
         system=export.SystemSummary(
             id=case.system_id,
@@ -385,7 +399,13 @@ class Dossiers:
         )
 
     def upload(self, case: Case, user_id: str) -> None:
-        dossier = load_named(self.db, self.names, case.number, now=self.clock())
+        dossier = load_named(
+            self.db,
+            self.names,
+            case.number,
+            now=self.clock(),
+            provider=self.workspace.provider.fixed(),
+        )
         lang = self.workspace.language
         verdict = t(
             "export.verdict.intact" if dossier["audit"]["intact"] else "export.verdict.broken", lang

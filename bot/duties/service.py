@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from bot.audit import trail as audit
 from bot.cases import panels
 from bot.cases import state as case_state
-from bot.cases.state import Art73, CaseRecord, DutyRecord, PartnerRef
+from bot.cases.state import Art73, CaseRecord, DutyRecord, PartnerRef, ProviderRef
 from bot.cases.workflow import Blocker, CaseState, Role
 from bot.clock import Clock, today_in
 from bot.delivery import messages, render
 from bot.duties import views as duty_views
 from bot.duties.deadlines import due_moment
+from bot.duties.views import AuthorityMessage
 from bot.errors import UserError
 from bot.messages import t
 from bot.ops.people import People
@@ -143,6 +144,14 @@ class Duties:
             self._may(case, duty, user_id, team_id)
             return case.record()
 
+    def message_for(self, case: CaseRecord, duty: str) -> AuthorityMessage | None:
+        """What "Send it now" would post for this duty, exactly; None where the authority has
+        no Slack channel (then people inform it another way and record how)."""
+        if duty not in duty_views.INFORM_DUTIES:
+            return None
+        with self.db.read() as session:
+            return self._authority_message(session, case, duty)
+
     def record(
         self,
         number: int,
@@ -151,7 +160,11 @@ class Duties:
         user_id: str,
         team_id: str | None,
         data: dict[str, Any],
+        shown: str = "",
     ) -> CaseRecord:
+        """Record a duty. Informing an authority is a choice: ``data["choice"]`` "send" posts
+        the message the modal showed (``shown`` is its digest: a changed text is refused, not
+        sent), "other" records how and when it was done another way and sends nothing."""
         now = self.clock()
         with self.db.transaction() as session:
             case = self._case(session, number, lock=True)
@@ -160,16 +173,39 @@ class Duties:
             today = today_in(self.workspace.timezone, now)
             if data.get("on") and date.fromisoformat(str(data["on"])) > today:
                 raise UserError("duty.on.future", field="on")
-            recorded = DutyRecord.model_validate({**data, "by": user_id, "at": now})
+            sent: AuthorityMessage | None = None
+            if data.get("choice") == duty_views.SEND:
+                sent = self._authority_message(session, case.record(), duty)
+                if sent is None:
+                    raise UserError("duty.send.no_channel", field="choice")
+                if sent.digest != shown:
+                    raise UserError("duty.send.changed", field="choice")
+                how = t("duty.sent.how", case.language, authority=sent.name)
+                data = {"choice": duty_views.SEND, "on": today.isoformat(), "how": how}
+            state = {k: v for k, v in data.items() if k != "choice"}
+            recorded = DutyRecord.model_validate(
+                {**state, "by": user_id, "at": now, "sent_to": sent.channel if sent else None}
+            )
             case.details = case.details.with_duty(duty, recorded)
             case.updated_at = now
-            audit.record(session, case, f"duty_{duty}", actor=user_id, at=now, data=data)
+            event = dict(data)
+            if sent is not None:  # what was sent, verbatim
+                event["message"] = {
+                    "channel": sent.channel,
+                    "text": sent.text,
+                    "blocks": sent.blocks,
+                }
+            audit.record(session, case, f"duty_{duty}", actor=user_id, at=now, data=event)
             if duty == INITIAL_REPORT:
                 timers.stop_deadline(session, case.id)
             panels.refresh(session, case, "duties", now, duty)
             messages.queue(session, messages.card_refresh(case, f"duty:{duty}"), now)
-            if duty in (INFORM_AUTHORITY, INFORM_NOTIFIED_BODY):
-                self._notify_authority(session, case, duty, now)
+            if sent is not None:
+                key = f"authority:{case.id}:{duty}:{case.version}"
+                post = messages.channel_post(
+                    sent.channel, key, sent.text, case_id=case.id, blocks=sent.blocks, step=duty
+                )
+                messages.queue(session, post, now)
             return case.record()
 
     def correct_awareness(
@@ -230,25 +266,28 @@ class Duties:
     def deadline_of(self, case: CaseRecord) -> Art73 | None:
         return case.details.art73()
 
-    def _notify_authority(self, session: Session, case: Case, duty: str, now: datetime) -> None:
-        """An authority that is a catalogue partner with a Slack channel gets the notice there."""
+    def provider(self, case: CaseRecord) -> ProviderRef:
+        return render.provider_of(case, self.workspace.provider)
+
+    def _authority_message(
+        self, session: Session, case: CaseRecord, duty: str
+    ) -> AuthorityMessage | None:
+        """An authority that is a catalogue partner with a Slack channel can be sent the
+        message there, in its language."""
         details = case.details
         partner_id = details.authority if duty == INFORM_AUTHORITY else details.notified_body
         partner = catalogue_rows.partner(session, partner_id) if partner_id else None
         if partner is None or not partner.channel:
-            return
+            return None
         system = catalogue_rows.system(session, case.system_id)
-        text, blocks = duty_views.authority_notice(
-            case.record(),
+        return duty_views.authority_notice(
+            case,
+            partner.channel,
             partner.name,
             system.name if system else case.system_id,
             partner.language or "en",
+            self.provider(case),
         )
-        key = f"authority:{case.id}:{duty}:{case.version}"
-        notice = messages.channel_post(
-            partner.channel, key, text, case_id=case.id, blocks=blocks, step=duty
-        )
-        messages.queue(session, notice, now)
 
     def _case(self, session: Session, number: int, *, lock: bool = False) -> Case:
         case = case_rows.by_number(session, number, lock=lock)

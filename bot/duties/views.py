@@ -1,13 +1,20 @@
 """Art. 20(2) and Art. 73 in the thread: the duties panel, its modals, and the drafts for the
-authorities (system identification, nature of the non-compliance, corrective action taken)."""
+authorities (the provider, system identification, nature of the non-compliance, corrective
+action taken, what partners were asked and by when).
+
+An official communication never leaves unannounced: the modal that informs an authority with a
+Slack channel shows the message exactly as it will be posted and offers "Send it now" or "I
+informed them another way"; nothing is sent without that choice."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.cases.state import CaseRecord
+from bot.cases.state import CaseRecord, ProviderRef
 from bot.cases.views import user, when
 from bot.messages import t, tn
 from bot.views import ids
@@ -27,18 +34,54 @@ def deadline_line(category: str, due: date, days: int, article: str, lang: str) 
     )
 
 
-def draft(case: CaseRecord, system_name: str, lang: str) -> str:
-    """What the authority is told: enough to identify the system, the problem and the action."""
+INFORM_DUTIES = ("inform_authority", "inform_notified_body")
+SEND, OTHER = "send", "other"
+
+
+@dataclass(frozen=True)
+class AuthorityMessage:
+    """The message an authority with a Slack channel receives, exactly as it will be posted."""
+
+    channel: str
+    name: str
+    text: str
+    blocks: Blocks
+
+    @property
+    def digest(self) -> str:
+        """What the modal showed, in short: the submission is refused if the text changed."""
+        shown = json.dumps([self.text, self.blocks], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(shown.encode("utf-8")).hexdigest()[:32]
+
+
+def provider_text(provider: ProviderRef) -> str:
+    return ", ".join(p for p in (provider.name, provider.address) if p) or "—"
+
+
+def draft(case: CaseRecord, system_name: str, lang: str, provider: ProviderRef) -> str:
+    """What the authority is told: who the provider is, enough to identify the system, the
+    problem and the action, what partners were asked and by when, and whom to contact."""
     assessment = case.details.assessment
     measure = case.measure
     if measure is not None:
         action = f"{t(f'measure.{measure.measure.value}', lang)} — {measure.plan}"
+        target = measure.target_date.isoformat()
+        running = t(f"risk.{measure.keeps_running}", lang)
+        ask = measure.partner_ask or t("duty.draft.no_ask", lang)
+        if measure.partner_by:
+            ask += " " + t("duty.draft.by", lang, date=measure.partner_by.isoformat())
     else:
         action = t("duty.draft.no_measure", lang)
+        target = running = ask = "—"
     aware = case.details.aware_on or (assessment.aware_on if assessment else "")
     return t(
         "duty.draft",
         lang,
+        provider=provider_text(provider),
+        contact=provider.contact or "—",
+        target=target,
+        running=running,
+        ask=ask,
         ref=case.ref,
         system=system_name,
         version=case.system_version,
@@ -151,13 +194,69 @@ def _date(block: str, label: str, initial: date) -> dict[str, Any]:
     }
 
 
+def _optional_date(block: str, label: str, initial: date) -> dict[str, Any]:
+    return {**_date(block, label, initial), "optional": True}
+
+
+def _choice(message: AuthorityMessage, lang: str) -> dict[str, Any]:
+    """Send it now, or I informed them another way: no default, so nothing is sent unchosen."""
+    options = [
+        (SEND, t("duty.choice.send", lang, channel=f"<#{message.channel}>")),
+        (OTHER, t("duty.choice.other", lang)),
+    ]
+    return {
+        "type": "input",
+        "block_id": "choice",
+        "label": plain(t("duty.choice.label", lang)),
+        "element": {
+            "type": "radio_buttons",
+            "action_id": ids.INPUT_ACTION,
+            "options": [{"text": mrkdwn(text), "value": value} for value, text in options],
+        },
+    }
+
+
+def _informing(duty: str, message: AuthorityMessage, today: date, lang: str) -> Blocks:
+    """The message as it will be posted, then the choice, then how and when (another way)."""
+    return [
+        {"type": "section", "text": mrkdwn(t(f"duty.{duty}.explain.send", lang))},
+        {"type": "divider"},
+        {
+            "type": "context",
+            "elements": [mrkdwn(t("duty.exactly", lang, channel=f"<#{message.channel}>"))],
+        },
+        *message.blocks,
+        {"type": "divider"},
+        _choice(message, lang),
+        _optional_date("on", t("duty.other.on.label", lang), today),
+        _text("how", t("duty.other.how.label", lang), optional=True, multiline=False),
+        _text("reference", t("duty.reference.label", lang), optional=True, multiline=False),
+    ]
+
+
 def duty_modal(
-    case: CaseRecord, duty: str, system_name: str, today: date, lang: str
+    case: CaseRecord,
+    duty: str,
+    system_name: str,
+    today: date,
+    lang: str,
+    provider: ProviderRef,
+    message: AuthorityMessage | None = None,
 ) -> dict[str, Any]:
     blocks: Blocks = [
         {"type": "section", "text": mrkdwn(f"*{case.ref}* · {safe(case.title, 150)}")},
-        {"type": "section", "text": mrkdwn(t(f"duty.{duty}.explain", lang))},
     ]
+    if duty in INFORM_DUTIES and message is not None:
+        return {
+            "type": "modal",
+            "callback_id": ids.DUTY_CALLBACK,
+            "private_metadata": _metadata(case, duty, shown=message.digest),
+            "title": plain(t("duty.modal.title", lang)),
+            "submit": plain(t("duty.modal.submit.choice", lang)),
+            "close": plain(t("common.cancel", lang)),
+            "blocks": blocks + _informing(duty, message, today, lang),
+        }
+    blocks.append({"type": "section", "text": mrkdwn(t(f"duty.{duty}.explain", lang))})
     if duty == "investigate":
         deployer = case.details.reporting_deployer
         if deployer:
@@ -183,7 +282,9 @@ def duty_modal(
             blocks.append(
                 {
                     "type": "section",
-                    "text": mrkdwn("```" + safe(draft(case, system_name, lang), 2900) + "```"),
+                    "text": mrkdwn(
+                        "```" + safe(draft(case, system_name, lang, provider), 2900) + "```"
+                    ),
                 }
             )
         blocks += [
@@ -232,14 +333,39 @@ def investigation_invite(
 
 
 def authority_notice(
-    case: CaseRecord, authority: str, system_name: str, lang: str
-) -> tuple[str, Blocks]:
-    intro = t("duty.authority.intro", lang, authority=safe(authority, 150), ref=case.ref)
-    return intro, [
-        {"type": "header", "text": plain(cap(t("duty.authority.header", lang, ref=case.ref), 150))},
-        {"type": "section", "text": mrkdwn(intro)},
-        *(
-            {"type": "section", "text": mrkdwn(piece)}
-            for piece in safe_chunks(draft(case, system_name, lang), 2900)
-        ),
-    ]
+    case: CaseRecord,
+    channel: str,
+    authority: str,
+    system_name: str,
+    lang: str,
+    provider: ProviderRef,
+) -> AuthorityMessage:
+    """The Art. 20(2) message for an authority's channel, in the authority's language."""
+    if provider.name:
+        intro = t(
+            "duty.authority.intro",
+            lang,
+            authority=safe(authority, 150),
+            ref=case.ref,
+            provider=safe(provider.name, 200),
+        )
+    else:
+        intro = t(
+            "duty.authority.intro.unnamed", lang, authority=safe(authority, 150), ref=case.ref
+        )
+    return AuthorityMessage(
+        channel,
+        authority,
+        intro,
+        [
+            {
+                "type": "header",
+                "text": plain(cap(t("duty.authority.header", lang, ref=case.ref), 150)),
+            },
+            {"type": "section", "text": mrkdwn(intro)},
+            *(
+                {"type": "section", "text": mrkdwn(piece)}
+                for piece in safe_chunks(draft(case, system_name, lang, provider), 2900)
+            ),
+        ],
+    )

@@ -56,6 +56,7 @@ class Receipt:
     notice: PartnerNotice
     case: CaseRecord
     partner_name: str
+    external: bool = False  # the click came from another workspace (Slack Connect)
 
 
 def queue_for_approval(session: Session, case: Case, workspace: Workspace, now: datetime) -> None:
@@ -81,7 +82,11 @@ def queue_for_approval(session: Session, case: Case, workspace: Workspace, now: 
         session.add(notice)
         session.flush()
         if partner.channel:
-            messages.queue(session, messages.partner_notice(case, notice, partner.channel), now)
+            messages.queue(
+                session,
+                messages.partner_notice(case, notice, partner.channel, workspace.provider),
+                now,
+            )
     case.details = case.details.model_copy(update={"notices_version": case.version})
     panels.open_panel(session, case, "notices", now)
     audit.record(
@@ -157,7 +162,7 @@ class Notices:
                     at=now,
                     data={"notice": notice.id, "partner": partner.id, **click},
                 )
-                return Receipt("staff", notice, case.record(), partner.name)
+                return Receipt("staff", notice, case.record(), partner.name, external)
             notice.status = rows.ACKNOWLEDGED
             notice.ack_by, notice.ack_team, notice.ack_at = user_id, team_id, now
             audit.record(
@@ -174,7 +179,9 @@ class Notices:
                 },
             )
             timers.stop_notice(session, notice.id)
-            messages.queue(session, messages.notice_refresh(case, notice, "ack"), now)
+            messages.queue(
+                session, messages.notice_refresh(case, notice, "ack", self.workspace.provider), now
+            )
             refresh_table(session, case, now, f"ack{notice.id}")
             return Receipt("counted", notice, case.record(), partner.name)
 
@@ -285,5 +292,5 @@ class Notices:
         notice = rows.by_id(session, notice_id, lock=True)
         partner = catalogue_rows.partner(session, notice.partner_id) if notice else None
         if notice is None or case is None or partner is None:
-            raise UserError("notice.unknown")
+            raise UserError("notice.unknown", lang=notice.language if notice else None)
         return notice, case, partner

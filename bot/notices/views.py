@@ -2,6 +2,11 @@
 
 What leaves the organisation is deliberately narrow: the case number, the system, the measure,
 the nature of the non-conformity and whom to contact. Evidence links and the reporter stay in.
+
+A notice is written for someone outside who must act on it, in their language: which provider
+speaks, what was found, what the measure means for *their* role (Art. 23 importers, 24
+distributors, 26 deployers), what we ask of them and by when, whether the system keeps running,
+whom to contact, and that acknowledging means "we received this", not "we agree".
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.cases.state import CaseRecord
+from bot.cases.state import CaseRecord, ProviderRef
 from bot.cases.views import user, when
 from bot.messages import t
 from bot.views import ids
@@ -23,15 +28,61 @@ MAX_STATUS_SECTIONS = 40
 
 
 def measure_label(case: CaseRecord, lang: str) -> str:
-    """The measure in English and, where the partner reads another language, in theirs too."""
+    """The measure in the partner's language first and, where that is not English, in English
+    too (the term the provider's other documents use)."""
     measure = case.measure.measure.value if case.measure else ""
     english = t(f"measure.{measure}", "en")
     local = t(f"measure.{measure}", lang)
-    return english if local == english else f"{english} ({local})"
+    return english if local == english else f"{local} ({english})"
+
+
+ROLE_BY_MEASURE = ("distributor", "importer", "deployer")
+"""Roles whose duties under the measure differ per measure (Art. 24, 23, 26)."""
+
+
+def role_key(role: str, measure: str, keeps_running: str) -> str:
+    """What the measure means for this partner's role, as a catalogue key.
+
+    A deployer of a system that keeps running is never told to stop using it: it reads what
+    Art. 26 asks of it while the system runs. An authorised representative's duties (Art. 22)
+    do not depend on the measure.
+    """
+    if role == "deployer" and keeps_running == "yes":
+        return "notice.for.deployer.running"
+    if role in ROLE_BY_MEASURE:
+        return f"notice.for.{role}.{measure}"
+    return f"notice.for.{role}"
+
+
+def provider_line(provider: ProviderRef, lang: str) -> str | None:
+    """The provider as people outside should know it: name, address, contact."""
+    parts = [p for p in (provider.name, provider.address, provider.contact) if p]
+    if not parts:
+        return None
+    return t("notice.provider", lang, provider=" · ".join(safe(p, 300) for p in parts))
+
+
+def partner_ask(case: CaseRecord, lang: str) -> str:
+    """What we ask of partners and by when, or that nothing is asked beyond their role."""
+    measure = case.measure
+    ask = measure.partner_ask if measure else None
+    by = measure.partner_by if measure else None
+    if not ask and by is None:
+        return t("notice.ask.none", lang)
+    lines = [safe(ask, 2000)] if ask else []
+    lines.append(
+        t("notice.ask.by", lang, date=by.isoformat()) if by else t("notice.ask.soon", lang)
+    )
+    return "\n".join(lines)
 
 
 def partner_notice(
-    case: CaseRecord, notice: PartnerNotice, partner_name: str, system_name: str, lang: str
+    case: CaseRecord,
+    notice: PartnerNotice,
+    partner_name: str,
+    system_name: str,
+    lang: str,
+    provider: ProviderRef,
 ) -> tuple[str, Blocks]:
     measure = case.measure
     nature = case.details.assessment.nature if case.details.assessment else ""
@@ -40,19 +91,44 @@ def partner_notice(
     text = t(
         "notice.text", lang, ref=case.ref, measure=measure_label(case, lang), system=system_name
     )
+    if provider.name:
+        text = f"{provider.name}: {text}"
+        intro = t(
+            "notice.intro",
+            lang,
+            partner=safe(partner_name, 200),
+            system=safe(system_name, 150),
+            provider=safe(provider.name, 200),
+        )
+    else:
+        intro = t(
+            "notice.intro.unnamed",
+            lang,
+            partner=safe(partner_name, 200),
+            system=safe(system_name, 150),
+        )
+    measure_value = measure.measure.value if measure else "withdraw"
+    running = measure.keeps_running if measure else "no"
+    role = t(f"role.{notice.role}", lang)
+    if provider.contact:
+        contact = t(
+            "notice.contact.provider",
+            lang,
+            provider=safe(provider.name or "", 200) or t("notice.provider.us", lang),
+            contact=safe(provider.contact, 200),
+            ref=case.ref,
+        )
+    else:
+        contact = t("notice.contact", lang, who=user(case.owner_id, lang))
+    about = provider_line(provider, lang)
     blocks: Blocks = [
         {"type": "header", "text": plain(cap(t("notice.header", lang, ref=case.ref), 150))},
-        {
-            "type": "section",
-            "text": mrkdwn(
-                t(
-                    "notice.intro",
-                    lang,
-                    partner=safe(partner_name, 200),
-                    system=safe(system_name, 150),
-                )
-            ),
-        },
+        *(
+            [{"type": "context", "block_id": "provider", "elements": [mrkdwn(about)]}]
+            if about
+            else []
+        ),
+        {"type": "section", "text": mrkdwn(intro)},
         {
             "type": "section",
             "fields": [
@@ -64,11 +140,29 @@ def partner_notice(
         },
         {"type": "section", "text": mrkdwn(f"*{t('notice.nature', lang)}*")},
         *({"type": "section", "text": mrkdwn(piece)} for piece in safe_chunks(nature, 2900)),
-        {"type": "section", "text": mrkdwn(t(f"notice.role.{notice.role}", lang))},
         {
-            "type": "context",
-            "elements": [mrkdwn(t("notice.contact", lang, who=user(case.owner_id, lang)))],
+            "type": "section",
+            "block_id": "for_you",
+            "text": mrkdwn(
+                t("notice.for.head", lang, role=role)
+                + "\n"
+                + t(role_key(notice.role, measure_value, running), lang)
+            ),
         },
+        {
+            "type": "section",
+            "block_id": "ask",
+            "text": mrkdwn(cap(t("notice.ask.head", lang) + "\n" + partner_ask(case, lang), 3000)),
+        },
+        {
+            "type": "section",
+            "block_id": "running",
+            "text": mrkdwn(
+                t("notice.running.head", lang) + "\n" + t(f"notice.running.{running}", lang)
+            ),
+        },
+        {"type": "section", "block_id": "contact", "text": mrkdwn(contact)},
+        {"type": "context", "elements": [mrkdwn(t("notice.ack.meaning", lang))]},
     ]
     if notice.status == "acknowledged" and notice.ack_at is not None:
         receipt = t(

@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 
 from bot.delivery.slack_api import make_client
 from bot.ops.checks import Result
-from bot.ops.checks.config import check_settings, check_workspace
+from bot.ops.checks.config import check_provider, check_settings, check_workspace
 from bot.ops.checks.database import check_database
 from bot.ops.checks.slack import SlackChecks
 from bot.ops.workspace import Workspace
@@ -41,6 +41,8 @@ def run_doctor(out: TextIO) -> int:
         return _summary(results, out)
     workspace_result, workspace = check_workspace(settings)
     report(workspace_result)
+    if workspace is not None:
+        report(check_provider(workspace))
     report(check_database(settings.DATABASE_URL))
     if settings.SLACK_BOT_TOKEN is not None and settings.SLACK_BOT_TOKEN.get_secret_value():
         client = make_client(settings.secret("SLACK_BOT_TOKEN"), settings.SLACK_API_URL)

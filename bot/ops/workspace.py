@@ -26,6 +26,7 @@ from pydantic import (
 
 from bot.alerts.config import AlertsConfig
 from bot.cases.domain import Severity
+from bot.cases.state import ProviderRef
 from bot.errors import ConfigError
 from bot.timers.durations import parse_duration
 
@@ -320,6 +321,21 @@ class Catalogue(_Strict):
         return next((s for s in self.systems if s.id == system_id), None)
 
 
+class Provider(_Strict):
+    """Who tells partners and authorities: named on every notice, draft and dossier cover, so
+    that people outside know which company is speaking and how to reach it."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    address: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    # An e-mail address or a phone number people outside the organisation can use.
+    contact: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    def fixed(self) -> ProviderRef | None:
+        """The provider as a case keeps it (None when the file names nothing)."""
+        named = self.model_dump(exclude_none=True)
+        return ProviderRef.model_validate(named) if named else None
+
+
 class Workspace(_Strict):
     language: Literal["en", "nl"] = "en"
     triage_channel: ChannelId
@@ -328,6 +344,7 @@ class Workspace(_Strict):
     escalation: Escalation = Field(default_factory=Escalation)
     catalogue: Catalogue = Field(default_factory=Catalogue)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    provider: Provider = Field(default_factory=Provider)
 
     def roles_of(self, user_id: str) -> frozenset[str]:
         return frozenset(

@@ -360,7 +360,12 @@ class TimerEngine:
         channel_key = f"timer.{timer.kind}.channel"
         # A partner's channel hears it in the partner's language.
         channel_lang = (notice.language if notice else None) or lang
-        channel_text = t(channel_key, channel_lang, **params) if has(channel_key) else text
+        channel_params = {
+            **params,
+            "severity": t(f"severity.{case.severity}", channel_lang),
+            "measure": t(f"measure.{measure.measure if measure else 'withdraw'}", channel_lang),
+        }
+        channel_text = t(channel_key, channel_lang, **channel_params) if has(channel_key) else text
         step = f"timer:{timer.id}:{position.level}:{position.repeat}"
         guard = self._guard(timer, notice)
         recipients = list(dict.fromkeys([*users, *(m for ms in members.values() for m in ms)]))

@@ -20,6 +20,7 @@ APPROVER = "U0APPROVE1"
 GENERAL = "C0GENERAL1"
 TRIAGE = "C0TRIAGE01"
 PARTNER_CHANNEL = "C0ACMEDIST"
+DEPLOYER_CHANNEL = "C0NORTHWND"
 WAIT = 20.0  # the outbox paces a channel at about one message a second; the sweep runs every 2 s
 
 
@@ -211,6 +212,8 @@ def _walk_the_case(page: Page, artifacts: Path) -> None:
         "target_date": (date.today() - timedelta(days=3)).isoformat(),
         "affected": "credit-scoring 2.3, all deployments",
         "keeps_running": "no",
+        "partner_ask": "Remove 2.3 from your catalogue and tell us which customers received it.",
+        "partner_by": (date.today() + timedelta(days=7)).isoformat(),
     }
     page.fill(measure, details)
     page.submit(measure)
@@ -241,5 +244,19 @@ def _walk_the_case(page: Page, artifacts: Path) -> None:
         lambda: (lambda t: t if "NC-1" in t else "")(page.text("#messages")), "the partner notice"
     )
     assert "Credit scoring model" in notice
+    assert "Example AI B.V." in notice, "the provider is named"
+    assert "Wat wij van u vragen" in notice, "ACME reads Dutch: what we ask, and by when"
     assert page.css("#messages .bk-button[data-action-id]"), "the partner can confirm receipt"
     page.shot(artifacts / "sandbox-partner-notice.png")
+
+    # The deployer's channel has it in English; docs/partner-notice.png is this one.
+    page.open_channel(DEPLOYER_CHANNEL)
+    notice = page.until(
+        lambda: (lambda t: t if "NC-1" in t else "")(page.text("#messages")), "the English notice"
+    )
+    assert "What this means for you as deployer" in notice
+    assert "What we ask of you, and by when" in notice
+    assert "does not mean that you agree" in notice
+    page.browser.set_window_size(1100, 960)
+    page.browser.execute_script("document.activeElement.blur()")
+    page.shot(artifacts / "sandbox-partner-notice-en.png")

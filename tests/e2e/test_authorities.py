@@ -214,21 +214,17 @@ def test_each_authority_step_has_a_draft_and_is_recorded_with_who_when_and_how(
     )
     assert events["duty_inform_authority"].actor_id == OFFICER
     assert events["duty_inform_authority"].payload["data"] == {
+        "choice": "other",
         "on": "2026-11-30",
         "how": "Authority's web form",
         "reference": "MSA-17",
     }
     assert events["duty_inform_authority"].payload["at"].startswith(at.isoformat()[:19])
 
-    # The authority is a catalogue partner with a channel: its notice went there, once, through
-    # the outbox. The notified body has no channel: the officer sent the draft themselves.
-    [notice] = bot.standin.messages(AUTHORITY_CHANNEL)
-    assert notice.text.startswith("To Dutch AI market surveillance authority: as provider")
-    shown = str(notice.blocks)
-    assert "Information under Art. 20(2) — NC-1" in shown
-    assert "Nature of the non-compliance" in shown and "Corrective action taken: Withdraw" in shown
-    [row] = channel_rows(bot, AUTHORITY_CHANNEL)
-    assert row.status == outbox_rows.SENT and row.payload["step"] == "inform_authority"
+    # The authority has a Slack channel, but the officer informed it another way: nothing was
+    # posted there (test_authority_step.py shows "Send it now"). The notified body has none.
+    assert bot.standin.messages(AUTHORITY_CHANNEL) == []
+    assert channel_rows(bot, AUTHORITY_CHANNEL) == []
 
     decide(bot, "case_close", OFFICER)
     assert case_row(bot).state == "closed"

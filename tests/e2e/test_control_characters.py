@@ -18,6 +18,7 @@ from bot.cases.inputs import Assessment as AssessmentForm
 from bot.cases.inputs import (
     AwarenessCorrection,
     DoneEvidence,
+    Informed,
     Investigation,
     MeasurePlan,
     Reasoned,
@@ -61,10 +62,11 @@ VALID: dict[type[BaseModel], dict[str, Any]] = {
     ReportInput: REPORT_FIELDS,
     AssessmentForm: ASSESSMENT,
     Reasoned: {"reason": "Not our system."},
-    MeasurePlan: {**MEASURE_PLAN, "measure": "withdraw"},
+    MeasurePlan: {**MEASURE_PLAN, "measure": "withdraw", "partner_ask": "Remove 2.3."},
     DoneEvidence: DONE_EVIDENCE,
     Investigation: FINDINGS,
     Sent: SENT,
+    Informed: {**SENT, "choice": "other"},
     AwarenessCorrection: {"aware_on": "2026-11-28", "reason": "The first e-mail was earlier."},
 }
 FORBIDDEN = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\ud800"]

@@ -316,3 +316,40 @@ def test_an_empty_postgresql_database_says_to_upgrade_and_passes_after(
         assert doctor(monkeypatch, standin, config, url)[0] == 0
     finally:
         drop_postgres(url)
+
+
+def test_the_provider_is_named_in_the_doctors_report(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
+) -> None:
+    code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws.yml"), migrated)
+    assert code == 0, "\n".join(lines)
+    assert "✓ provider: Example AI B.V. (compliance@example.com)" in lines
+
+
+def test_partners_without_a_named_provider_fail_naming_provider_name(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
+) -> None:
+    def no_name(data: dict[str, Any]) -> None:
+        data["provider"] = {"contact": "compliance@example.com"}
+
+    code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws.yml", no_name), migrated)
+    assert code == 1
+    [line] = [line for line in failures(lines) if line.startswith("✗ provider")]
+    assert "provider.name is missing" in line and "fix: add provider:" in line
+
+    def no_provider(data: dict[str, Any]) -> None:
+        del data["provider"]
+
+    code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws2.yml", no_provider), migrated)
+    assert code == 1 and any("provider.name is missing" in line for line in failures(lines))
+
+
+def test_a_provider_block_with_an_unknown_key_is_refused_naming_it(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
+) -> None:
+    def typo(data: dict[str, Any]) -> None:
+        data["provider"]["e-mail"] = "x@example.com"
+
+    code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws.yml", typo), migrated)
+    assert code == 1
+    assert any("provider.e-mail: Extra inputs are not permitted" in line for line in lines), lines

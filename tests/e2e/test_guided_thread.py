@@ -191,7 +191,20 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
 
     view = open_step_modal(bot, "measure_choose_withdraw", OFFICER)
     inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
-    assert list(inputs) == ["plan", "owner", "target_date", "affected", "keeps_running"]
+    assert list(inputs) == [
+        "plan",
+        "owner",
+        "target_date",
+        "affected",
+        "keeps_running",
+        "partner_ask",
+        "partner_by",
+    ]
+    # What we ask of partners, and by when: optional, but asked, with a hint saying why.
+    assert inputs["partner_ask"]["optional"] and inputs["partner_by"]["optional"]
+    assert inputs["partner_ask"]["label"]["text"] == "What we ask of partners"
+    assert inputs["partner_by"]["label"]["text"] == "Partners to act by"
+    assert "measure owner's" in inputs["partner_by"]["hint"]["text"]
     assert inputs["owner"]["element"]["type"] == "users_select"
     assert inputs["owner"]["element"]["initial_user"] == OFFICER  # the one proposing
     assert [o["value"] for o in inputs["keeps_running"]["element"]["options"]] == ["yes", "no"]

@@ -49,9 +49,10 @@ from tests.scenarios import (
 ACME, NORTHWIND, EU_IMPORT = "C0ACMEDIST", "C0NORTHWND", "C0EUIMPORT"
 NAMES = {ACME: "ACME Distribution B.V.", NORTHWIND: "Northwind Bank", EU_IMPORT: "EU Import GmbH"}
 ROLE_MEANING = {
-    ACME: "als distributeur betekent: bied het systeem niet op de markt aan",  # ACME reads Dutch
-    NORTHWIND: "as deployer: suspend or adapt your use",
-    EU_IMPORT: "as importer: keep this information with the system's documentation",
+    # ACME reads Dutch; the measure is a withdrawal and the system does not keep running.
+    ACME: "Wat dit voor u als distributeur betekent\nBied het systeem niet langer aan",
+    NORTHWIND: "What this means for you as deployer\nStop using the affected versions",
+    EU_IMPORT: "What this means for you as importer\nDo not place the system on the market",
 }
 
 
@@ -157,14 +158,14 @@ def test_a_notice_says_what_the_partner_must_know_and_nothing_internal(bot: Loca
         assert MEASURE_PLAN["affected"] in text
         assert ASSESSMENT["nature"] in text
         assert ROLE_MEANING[channel] in text, text
-        assert f"<@{owner}>" in text  # whom to contact
+        assert "compliance@example.com" in text and f"<@{owner}>" not in text  # whom to contact
         assert ids.NOTICE_ACK in buttons(notice)
         everything_sent = everything(notice)
         assert GOOD_REPORT["evidence"] not in everything_sent
-        assert "example.com" not in everything_sent
+        assert "https://example.com" not in everything_sent
         assert REPORTER not in everything_sent
     acme = readable(notices_in(bot, ACME)[0])
-    assert "Withdraw (Uit de handel nemen)" in acme  # English label, and the partner's language
+    assert "Uit de handel nemen (Withdraw)" in acme  # the partner's language first, and English
     assert buttons(notices_in(bot, ACME)[0])[ids.NOTICE_ACK] == "Ontvangst bevestigen"
     for channel in (NORTHWIND, EU_IMPORT):
         assert "Uit de handel" not in readable(notices_in(bot, channel)[0])

@@ -82,6 +82,7 @@ def document(dossier: Dossier, lang: str) -> Document:
             )
         )
     ]
+    parts += _provider(dossier, lang)
     parts += _case(dossier, lang, who)
     parts += _summary(dossier, lang, who)
     parts += _chronology(dossier, lang, who)
@@ -150,6 +151,17 @@ class People:
 
     def many(self, user_ids: Sequence[object]) -> str:
         return ", ".join(self(u, title=False) for u in user_ids) or "—"
+
+
+def _provider(dossier: Dossier, lang: str) -> list[Part]:
+    """The cover names the provider: who took the measure and whom to ask (schema 1.1)."""
+    provider = dossier.get("provider") or {}
+    rows = [
+        (t(f"dossier.field.provider.{key}", lang), str(provider[key]))
+        for key in ("name", "address", "contact")
+        if provider.get(key)
+    ]
+    return [Fields(rows)] if rows else []
 
 
 def _case(dossier: Dossier, lang: str, who: People) -> list[Part]:

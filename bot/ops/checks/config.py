@@ -55,3 +55,20 @@ def _present(settings: Settings, name: str) -> bool:
     except ConfigError:
         return False
     return True
+
+
+def check_provider(workspace: Workspace) -> Result:
+    """Notices and authority messages name the provider: with anyone outside to tell, the
+    workspace file must say who the provider is."""
+    provider = workspace.provider
+    outside = workspace.catalogue.partners or workspace.catalogue.market_surveillance_authority
+    if provider.name:
+        detail = provider.name + (f" ({provider.contact})" if provider.contact else "")
+        return passed("provider", detail)
+    if not outside:
+        return passed("provider", "not named (no partners or authorities to inform)")
+    return failed(
+        "provider",
+        "provider.name is missing, yet partners or authorities are configured",
+        "add provider: {name: …, address: …, contact: …} to the workspace file",
+    )
