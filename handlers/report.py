@@ -9,6 +9,7 @@ from slack_bolt import Ack, App
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cases.report_input import FIELD_BLOCK, ReportInput
+from bot.cases.report_views import needs_low_confirmation, report_modal
 from bot.errors import UserError
 from bot.services import Services
 from bot.views import ids
@@ -20,8 +21,18 @@ log = logging.getLogger("ncbot.report")
 def register(app: App, services: Services) -> None:
     @app.view(ids.REPORT_CALLBACK)
     def on_submit(ack: Ack, incoming: Incoming) -> None:
-        parsed = incoming.form(ReportInput, report_values(incoming.values()), FIELD_BLOCK)
+        values = incoming.values()
+        parsed = incoming.form(ReportInput, report_values(values), FIELD_BLOCK)
         origin = incoming.metadata(ReportOrigin)
+        if needs_low_confirmation(parsed, values.get("confirm_low")):
+            if "confirm_low" in values:  # asked already: the box is still not ticked
+                raise UserError("report.confirm_low.required", field="confirm_low")
+            systems = services.cases.system_choices()
+            again = report_modal(
+                services.lang, systems, filled=parsed, private_metadata=incoming.raw_metadata()
+            )
+            ack(response_action="update", view=again)
+            return
         try:
             services.cases.report(
                 parsed,

@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot.audit import trail as audit
-from bot.cases import actors
+from bot.cases import actors, panels
 from bot.cases.domain import Severity
 from bot.cases.state import INITIAL_REPORT
 from bot.cases.views import when
@@ -31,7 +31,15 @@ from bot.messages import has, t
 from bot.ops import metrics
 from bot.ops.request_context import case_scope
 from bot.ops.workspace import Workspace
-from bot.timers.policy import Position, first, following, freeze, level_of, thaw
+from bot.timers.policy import (
+    Position,
+    first,
+    following,
+    freeze,
+    level_of,
+    thaw,
+    total_firings,
+)
 from bot.views.text import safe
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
@@ -47,6 +55,7 @@ APPROVAL = "approval_pending"
 OVERDUE = "measure_overdue"
 NOTICE = "notice_receipt"
 DEADLINE = "art73_report"
+REMINDERS_PANEL = "reminders"
 ALL_KINDS = (ESCALATION, APPROVAL, OVERDUE)  # case timers; notice timers stop with their notice
 
 WAITING_STATE: dict[str, CaseState] = {
@@ -380,8 +389,18 @@ class TimerEngine:
             + [f"<#{c}>" for c in channels]
         )
         line = t(f"timer.{timer.kind}.thread", lang, **params, targets=", ".join(named) or "—")
-        noted = messages.thread_line(case, f"{step}:thread", line, step=step, **guard)
-        messages.queue(session, noted, now)
+        progress = t(
+            "timer.progress",
+            lang,
+            level=position.level + 1,
+            n=timer.fired + 1,
+            total=total_firings(thaw(timer.policy)),
+            when=when(now),
+        )
+        # One line per timer in one thread panel, kept current: the thread does not fill up
+        # with reminders, while DMs and channel posts above still notify each time.
+        case.details = case.details.with_reminder(str(timer.id), f"{line}\n{progress}")
+        panels.open_panel(session, case, REMINDERS_PANEL, now, f"timer{timer.id}:{timer.fired}")
         audit.record(
             session,
             case,
