@@ -242,6 +242,23 @@ def step_blocks(
     ]
 
 
+def card_actions(case: CaseRecord, lang: str, checklist: Checklist = ()) -> Blocks:
+    """The next action's buttons on the case card, as the thread offers them: everyone in the
+    channel sees them; a press by someone not allowed is refused naming who may act."""
+    if CaseState(case.state) in (CaseState.CLOSED, CaseState.DISMISSED):
+        return []
+    buttons: list[dict[str, Any]] = []
+    for block in step_blocks(case, lang, [], checklist):
+        if block.get("type") == "actions":
+            buttons.extend(block["elements"])
+        elif "accessory" in block:
+            buttons.append(block["accessory"])
+    if not buttons:
+        return []
+    # A new block id per version: Slack asks for one when a message's actions change.
+    return [{"type": "actions", "block_id": f"card_actions_{case.version}", "elements": buttons}]
+
+
 def timeline_line(
     action: str, case: CaseRecord, actor: str, lang: str, data: dict[str, Any]
 ) -> str:

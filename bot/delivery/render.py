@@ -119,15 +119,18 @@ def card(case_id: int) -> Renderer:
         case = _case(session, case_id)
         lang = case.language
         next_step = t(next_step_key(CaseState(case.state)), lang)
+        checklist: list[tuple[bool, str]] = []
         if case.state == CaseState.MEASURE_DONE:  # name what really blocks closing
-            missing = [t(k, lang, **p) for ok, k, p in close_checklist(session, case) if not ok]
+            checklist = [(ok, t(k, lang, **p)) for ok, k, p in close_checklist(session, case)]
+            missing = [text for ok, text in checklist if not ok]
             if missing:
                 next_step = t("next.close.blocked", lang, items="; ".join(missing))
         notes = case_notes(session, case)
         name = _system_name(session, case)
         return (
             case_views.card_text(case, lang),
-            case_views.case_card(case, name, next_step, lang, notes),
+            case_views.case_card(case, name, next_step, lang, notes)
+            + step_views.card_actions(case, lang, checklist),
         )
 
     return render

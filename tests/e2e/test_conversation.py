@@ -34,6 +34,7 @@ from tests.scenarios import (
     decide,
     last_step_message,
     open_report,
+    refusal_after,
     refused,
     report,
     settle,
@@ -299,3 +300,93 @@ def test_close_lists_what_it_needs_keeps_it_current_and_names_every_gap(
     assert case_row(bot).state == "closed"
     closed = bot.standin.message(TRIAGE, step.ts)
     assert not any(b.get("type") == "actions" for b in closed.blocks)
+
+
+# --- act where you are told ------------------------------------------------------------------
+
+MANAGERS = "C0MANAGERS"
+
+
+def escalations_to(bot: LocalBot, channel: str) -> list[Any]:
+    return [
+        m
+        for m in bot.standin.messages(channel)
+        if not m.is_reply and m.text.startswith("⏰") and "NC-1" in m.text
+    ]
+
+
+def test_an_escalation_names_the_case_and_acknowledge_there_updates_every_copy(
+    bot: LocalBot, clock: FakeClock, lang: str
+) -> None:
+    assert report(bot, severity="critical").status == 200
+    wait_for(lambda: case_row(bot).details.permalink, what="the card")
+    settle(bot)
+    link = case_row(bot).details.permalink
+    clock.advance(timedelta(minutes=5))  # level 1 and level 2, late: the case waited 5 min
+    bot.sweep()
+    settle(bot)
+    officer_dm = bot.standin.dm_channel(OFFICER)
+    approver_dm = bot.standin.dm_channel(APPROVER)
+    [to_officer] = escalations_to(bot, officer_dm)
+    [to_approver] = escalations_to(bot, approver_dm)
+    [to_managers] = escalations_to(bot, MANAGERS)
+    for message in (to_officer, to_approver, to_managers):
+        facts = next(b for b in message.blocks if b.get("block_id") == "facts")["text"]["text"]
+        assert "*Scores drift*" in facts and "Credit scoring model" in facts, facts
+        assert t("severity.critical", lang) in facts
+        assert t("waited.minutes", lang, m=5) in facts
+        assert f"<{link}|" in facts  # the link to the thread
+        [actions] = [b for b in message.blocks if b["type"] == "actions"]
+        [button] = actions["elements"]
+        assert button["action_id"] == ids.ACKNOWLEDGE
+        assert button["text"]["text"] == t("button.acknowledge", lang)
+
+    # An approver is told too, but only triage acknowledges: refused, naming who may.
+    before = len(bot.standin.response_posts())
+    bot.driver.click(approver_dm, to_approver.ts, ids.ACKNOWLEDGE, user=APPROVER)
+    assert refusal_after(bot, before) == t("refusal.not_allowed", lang, who="@triage")
+    assert case_row(bot).state == "reported"
+
+    # A triage officer acknowledges from the managers' channel post: it works there.
+    response = bot.driver.click(MANAGERS, to_managers.ts, ids.ACKNOWLEDGE, user="U0OFFICER2")
+    assert response.status == 200
+    wait_for(lambda: case_row(bot).state == "acknowledged", what="the acknowledgement")
+    settle(bot)
+    assert case_row(bot).owner_id == "U0OFFICER2"
+    done = t("escalation.acknowledged", lang, who="<@U0OFFICER2>", when="").split("<!date")[0]
+    for channel, message in (
+        (officer_dm, to_officer),
+        (approver_dm, to_approver),
+        (MANAGERS, to_managers),
+    ):
+        now = wait_for(
+            lambda c=channel, m=message: (
+                lambda s: (
+                    s if s.updated and s.blocks[-1].get("block_id") == "acknowledged" else None
+                )
+            )(bot.standin.message(c, m.ts)),
+            what=f"the copy in {channel} to say it was acknowledged",
+        )
+        assert not any(b["type"] == "actions" for b in now.blocks)
+        assert now.blocks[-1]["elements"][0]["text"].startswith(done.rstrip(". "))
+
+
+def test_the_card_carries_the_next_action_and_refuses_whoever_may_not(
+    bot: LocalBot, lang: str
+) -> None:
+    walk_to(bot, "reported")
+    card = case_card(bot)
+    actions = [b for b in card.blocks if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions[0]["elements"]] == [ids.ACKNOWLEDGE]
+    # The reporter sees the button in the channel too: refused, naming who may act.
+    answer = refused(bot, ids.ACKNOWLEDGE, REPORTER, message=card)
+    assert answer == t("refusal.not_allowed", lang, who="@triage")
+    # Triage acknowledges from the card; the card then offers the next step's buttons.
+    response = bot.driver.click(TRIAGE, card.ts, ids.ACKNOWLEDGE, user=OFFICER)
+    assert response.status == 200
+    wait_for(lambda: case_row(bot).state == "acknowledged", what="the acknowledgement")
+    settle(bot)
+    card = bot.standin.message(TRIAGE, card.ts)
+    [actions] = [b for b in card.blocks if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == [ids.CONFIRM, ids.DISMISS]
+    assert actions["block_id"] == f"card_actions_{case_row(bot).version}"

@@ -108,7 +108,8 @@ class Watch:
         updates = bot.standin.calls("chat.update")[self.updates :]
         assert any(u.args["ts"] == self.card.ts for u in updates), "the card was not updated"
         card = bot.standin.message(TRIAGE, self.card.ts)
-        assert f"_{next_step}_" in json.dumps(card.blocks[-1]), card.blocks[-1]
+        context = [b for b in card.blocks if b["type"] == "context"]
+        assert f"_{next_step}_" in json.dumps(context), card.blocks
         cards = [m for m in bot.standin.messages(TRIAGE) if not m.is_reply]
         assert [c.ts for c in cards] == [self.card.ts], "a second card was posted"
         posts = [
