@@ -390,3 +390,106 @@ def test_the_card_carries_the_next_action_and_refuses_whoever_may_not(
     [actions] = [b for b in card.blocks if b["type"] == "actions"]
     assert [e["action_id"] for e in actions["elements"]] == [ids.CONFIRM, ids.DISMISS]
     assert actions["block_id"] == f"card_actions_{case_row(bot).version}"
+
+
+# --- report from a message -------------------------------------------------------------------
+
+ELSEWHERE = "C0RANDOM01"  # a public channel the bot is not in
+SECRET = "G0PRIVATE1"  # a private one, neither
+
+
+def shortcut_modal(bot: LocalBot, channel: str, ts: str, user: str = REPORTER) -> dict[str, Any]:
+    before = len(bot.standin.calls("views.open"))
+    response = bot.driver.message_shortcut(channel, ts, ids.REPORT_MESSAGE, user=user)
+    assert (response.status, response.body) == (200, b"")
+    wait_for(lambda: len(bot.standin.calls("views.open")) > before, what="views.open")
+    view: dict[str, Any] = bot.driver.last_view(user)
+    return view
+
+
+def initial(view: dict[str, Any], block_id: str) -> Any:
+    block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
+    return block["element"].get("initial_value")
+
+
+def test_a_message_is_reported_from_a_channel_the_bot_is_not_in(bot: LocalBot, lang: str) -> None:
+    bot.standin.add_channel(ELSEWHERE, bot_is_member=False, members=[REPORTER, "U0CUSTOMR1"])
+    said = "Customer says: scores for applicants > 60 dropped & nobody explains why"
+    complaint = bot.standin.add_message(
+        ELSEWHERE, said.replace("&", "&amp;").replace(">", "&gt;"), user="U0CUSTOMR1"
+    )
+    view = shortcut_modal(bot, ELSEWHERE, complaint.ts)
+    assert view["title"]["text"] == t("report.modal.title", lang)
+    assert initial(view, "description") == said  # as written, Slack's escapes undone
+    link = bot.standin.calls("chat.getPermalink")[-1].response["permalink"]
+    assert initial(view, "evidence") == link and ELSEWHERE in link
+
+    # A report with no system chosen is refused inline, as from the command.
+    values = {"title": "Scores drift", "description": said, "evidence": link}
+    refused_now = bot.driver.submit(view["id"], user=REPORTER, values=values)
+    assert refused_now.json()["response_action"] == "errors"
+    assert "system" in refused_now.json()["errors"]
+
+    chosen = {**GOOD_REPORT, "description": said, "evidence": link}
+    assert bot.driver.submit(view["id"], user=REPORTER, values=chosen).body == b""
+    wait_for(lambda: case_count(bot) == 1, what="the case")
+    case = case_row(bot)
+    assert (case.description, case.evidence_url) == (said, link)
+    # The reporter hears back where they used the shortcut, though the bot cannot post there.
+    answer = wait_for(
+        lambda: [p for p in bot.standin.response_posts() if "NC-1" in str(p.body)],
+        what="the reporter's confirmation",
+    )
+    assert answer[0].body["response_type"] == "ephemeral"
+    assert not [m for m in bot.standin.messages(ELSEWHERE) if m.bot_id]
+
+
+def test_a_message_without_text_brings_its_blocks_or_attachments_cut_to_the_limit(
+    bot: LocalBot, lang: str
+) -> None:
+    bot.standin.add_channel(ELSEWHERE, bot_is_member=False, members=[REPORTER])
+    rich = [
+        {
+            "type": "rich_text",
+            "elements": [
+                {
+                    "type": "rich_text_section",
+                    "elements": [
+                        {"type": "text", "text": "Drift alert from "},
+                        {"type": "user", "user_id": "U0OFFICER1"},
+                    ],
+                }
+            ],
+        }
+    ]
+    typed = bot.standin.add_message(ELSEWHERE, "", user=REPORTER, blocks=rich)
+    assert initial(shortcut_modal(bot, ELSEWHERE, typed.ts), "description").startswith(
+        "Drift alert from <@U0OFFICER1>"
+    )
+    alert = bot.standin.add_message(
+        ELSEWHERE,
+        "",
+        user="U0MONITOR1",
+        bot_id="B0MONITOR1",
+        attachments=[
+            {
+                "fallback": "[FIRING] ScoreDrift",
+                "title": "[FIRING:1] ScoreDrift credit-scoring",
+                "text": "Approval rate for 60+ fell 30% " + "x" * 4000,
+            }
+        ],
+    )
+    described = initial(shortcut_modal(bot, ELSEWHERE, alert.ts), "description")
+    assert described.startswith("[FIRING:1] ScoreDrift credit-scoring\nApproval rate for 60+")
+    assert len(described) == 2900  # the field's limit
+
+
+def test_a_private_channel_s_message_gets_its_link_composed(bot: LocalBot, lang: str) -> None:
+    bot.standin.add_channel(SECRET, bot_is_member=False, is_private=True, members=[REPORTER])
+    message = bot.standin.add_message(SECRET, "Model outputs look off", user=REPORTER)
+    view = shortcut_modal(bot, SECRET, message.ts)
+    call = bot.standin.calls("chat.getPermalink")[-1]
+    assert call.response == {"ok": False, "error": "channel_not_found"}
+    expected = f"https://acceptance.slack.com/archives/{SECRET}/p{message.ts.replace('.', '')}"
+    assert initial(view, "evidence") == expected
+    assert initial(view, "description") == "Model outputs look off"
