@@ -244,6 +244,7 @@ def test_the_last_level_repeats_at_most_its_maximum(bot: LocalBot, clock: FakeCl
     [line] = escalation_lines(bot)
     assert "level 2 · reminder 5 of 5" in line
     assert len([m for m in thread(bot) if "Escalation" in m.text]) == 1
+    assert len(thread(bot)) == 2  # the Acknowledge step and the reminders line (was 1 + 5)
     assert next_escalation_note(card(bot).blocks) is None  # the policy is spent
 
 
