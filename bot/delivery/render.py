@@ -174,7 +174,8 @@ def answered_step(asked: str, line: str) -> Renderer:
     """The asked step as it was posted, without its buttons, with how it was answered."""
 
     def render(session: Session) -> Content:
-        step = outbox_rows.by_key(session, asked)
+        # As it last stood: the Close step's checklist is kept current by edits of its post.
+        step = outbox_rows.latest_edit(session, asked) or outbox_rows.by_key(session, asked)
         blocks = (step.payload.get("blocks") if step is not None else None) or []
         return step_views.finished_step(blocks, line)
 

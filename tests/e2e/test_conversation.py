@@ -298,8 +298,15 @@ def test_close_lists_what_it_needs_keeps_it_current_and_names_every_gap(
     )
     decide(bot, "case_close", OFFICER)
     assert case_row(bot).state == "closed"
-    closed = bot.standin.message(TRIAGE, step.ts)
+    closed = wait_for(
+        lambda: (lambda m: m if m.blocks[-1].get("block_id") == "done" else None)(
+            bot.standin.message(TRIAGE, step.ts)
+        ),
+        what="the answered Close step",
+    )
     assert not any(b.get("type") == "actions" for b in closed.blocks)
+    # The answered step keeps its checklist as it last stood: everything ticked.
+    assert "⬜" not in checklist(closed) and checklist(closed).count("✅") == 4
 
 
 # --- act where you are told ------------------------------------------------------------------
