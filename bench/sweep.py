@@ -68,6 +68,9 @@ def drop_database(url: str) -> None:
     engine.dispose()
 
 
+DETAILS = '{"permalink": "https://standin.slack.com/archives/C0TRIAGE01/p1"}'
+
+
 def grow(services: Services, first: int, last: int, card_ts: str, now: datetime) -> None:
     """Insert open cases ``first..last`` with a pending escalation timer each (due now for the
     first ``DUE`` cases, tomorrow for the rest) and three sent outbox rows each."""
@@ -84,7 +87,7 @@ def grow(services: Services, first: int, last: int, card_ts: str, now: datetime)
         "reported": now - timedelta(hours=1),
         "card_ts": card_ts,
         "policy": json.dumps(frozen),
-        "details": '{"permalink": "https://standin.slack.com/archives/C0TRIAGE01/p1"}',
+        "details": DETAILS,
         "due_count": DUE,
         # Case.list_order of a reported high case, less its number (bot.case_state.list_order).
         "order_base": list_order("reported", "high", 0),
@@ -157,6 +160,12 @@ def reset(services: Services, now: datetime) -> None:
         session.execute(text(f"DELETE FROM case_events WHERE case_id IN ({ids})"), args)
         session.execute(
             text(f"UPDATE cases SET event_count = 0, head_hash = NULL WHERE id IN ({ids})"), args
+        )
+        # The firing put a reminders panel in the case's details (its post deleted above):
+        # back to the details the case was inserted with, so every sweep is a first firing.
+        session.execute(
+            text(f"UPDATE cases SET details = CAST(:details AS json) WHERE id IN ({ids})"),
+            {**args, "details": DETAILS},
         )
 
 

@@ -89,6 +89,111 @@ class ReportOrigin(_Payload):
     channel: str | None = None
 
 
+class SharedMessage(_Payload):
+    """The message a message shortcut was used on, as ``message_action`` carries it."""
+
+    ts: str
+    text: str = ""
+    thread_ts: str | None = None
+    blocks: list[dict[str, Any]] = Field(default_factory=list)
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
+
+    def words(self) -> str:
+        """What the message says: its ``text``, else the text of its blocks, else of its
+        attachments (a bot's alert often has only those), with Slack's escapes undone."""
+        text = self.text.strip()
+        if not text:
+            text = "\n".join(_block_texts(self.blocks)).strip()
+        if not text:
+            text = "\n".join(_attachment_texts(self.attachments)).strip()
+        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _block_texts(blocks: list[Any]) -> list[str]:
+    out: list[str] = []
+    for block in blocks:
+        if not isinstance(block, dict):
+            continue
+        text = block.get("text")
+        if isinstance(text, dict) and isinstance(text.get("text"), str):
+            out.append(text["text"])
+        for field in block.get("fields") or []:
+            if isinstance(field, dict) and isinstance(field.get("text"), str):
+                out.append(field["text"])
+        if block.get("type") == "rich_text":
+            out.append("".join(_rich_texts(block.get("elements") or [])))
+        elif block.get("type") == "context":
+            out.extend(_block_texts([{"text": e} for e in block.get("elements") or []]))
+    return [t for t in out if t.strip()]
+
+
+def _rich_texts(elements: list[Any]) -> list[str]:
+    """Rich text (what people type) as plain text: sections, lists, quotes, code; mentions as
+    Slack writes them in ``text``."""
+    out: list[str] = []
+    for element in elements:
+        if not isinstance(element, dict):
+            continue
+        kind = element.get("type")
+        if kind in ("text", "link"):
+            out.append(str(element.get("text") or element.get("url") or ""))
+        elif kind == "user":
+            out.append(f"<@{element.get('user_id', '')}>")
+        elif kind == "channel":
+            out.append(f"<#{element.get('channel_id', '')}>")
+        elif kind == "emoji":
+            out.append(f":{element.get('name', '')}:")
+        elif isinstance(element.get("elements"), list):
+            out.extend(_rich_texts(element["elements"]))
+            if kind in ("rich_text_section", "rich_text_preformatted", "rich_text_quote"):
+                out.append("\n")
+    return out
+
+
+def _attachment_texts(attachments: list[Any]) -> list[str]:
+    out: list[str] = []
+    for attachment in attachments:
+        if not isinstance(attachment, dict):
+            continue
+        for key in ("pretext", "title", "text"):
+            if isinstance(attachment.get(key), str):
+                out.append(attachment[key])
+        for field in attachment.get("fields") or []:
+            if isinstance(field, dict):
+                out.append(f"{field.get('title', '')}: {field.get('value', '')}".strip(": "))
+        out.extend(_block_texts(attachment.get("blocks") or []))
+        if not out and isinstance(attachment.get("fallback"), str):
+            out.append(attachment["fallback"])
+    return [t for t in out if t.strip()]
+
+
+class MessageShortcut(_Payload):
+    """A ``message_action`` payload: who used the shortcut on which message, where."""
+
+    callback_id: str
+    trigger_id: str
+    response_url: str | None = None
+    message_ts: str
+    message: SharedMessage
+    channel: dict[str, Any]
+    team: dict[str, Any] | None = None
+
+    @property
+    def channel_id(self) -> str:
+        return str(self.channel.get("id") or "")
+
+    def composed_permalink(self) -> str:
+        """The message's link as Slack writes it, for where Slack will not tell us (a private
+        channel the bot is not in)."""
+        domain = str((self.team or {}).get("domain") or "app")
+        ts = self.message_ts.replace(".", "")
+        link = f"https://{domain}.slack.com/archives/{self.channel_id}/p{ts}"
+        thread = self.message.thread_ts
+        if thread and thread != self.message_ts:
+            link += f"?thread_ts={thread}&cid={self.channel_id}"
+        return link
+
+
 _STATE = TypeAdapter(dict[str, dict[str, dict[str, Any]]])
 _OPTION = TypeAdapter(dict[str, Any])
 _OPTIONS = TypeAdapter(list[dict[str, Any]])
@@ -143,6 +248,9 @@ class Incoming:
         if len(parts) != len(names):
             raise Malformed("button value")
         return _validate(model, dict(zip(names, parts, strict=True)), "button value")
+
+    def message_shortcut(self) -> MessageShortcut:
+        return _validate(MessageShortcut, dict(self.body), "message_action")
 
     def raw_metadata(self) -> str:
         """The view's ``private_metadata`` as Slack holds it: a string, empty when unset."""

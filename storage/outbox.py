@@ -166,6 +166,18 @@ def newer_edit(session: Session, row: OutboxMessage) -> str | None:
     return SENT if SENT in found else PENDING if PENDING in found else None
 
 
+def latest_edit(session: Session, target: str) -> OutboxMessage | None:
+    """The newest edit queued for the post whose outbox key is ``target`` (None if never
+    edited)."""
+    return session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.target == target, OutboxMessage.dedupe_key != target)
+        .where(OutboxMessage.status.in_((PENDING, SENT)))
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+
+
 def by_key(session: Session, dedupe_key: str) -> OutboxMessage | None:
     return session.scalars(
         select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)

@@ -172,6 +172,9 @@ class CaseDetails(_State):
     last_submission: str | None = None
     # The case version at which the partner notices were queued (the notices' card shows it).
     notices_version: int | None = None
+    # The reminders panel: per timer, the line of its latest firing (the thread keeps one line
+    # per timer current instead of a new message per reminder).
+    reminders: dict[str, str] = Field(default_factory=dict)
 
     def art73(self) -> Art73 | None:
         """The Art. 73 deadline, where the assessment found a serious incident."""
@@ -201,6 +204,14 @@ class CaseDetails(_State):
 
     def with_panel(self, panel: str, key: str) -> CaseDetails:
         return self.model_copy(update={"panels": {**self.panels, panel: key}})
+
+    def without_panel(self, panel: str) -> CaseDetails:
+        return self.model_copy(
+            update={"panels": {k: v for k, v in self.panels.items() if k != panel}}
+        )
+
+    def with_reminder(self, timer: str, line: str) -> CaseDetails:
+        return self.model_copy(update={"reminders": {**self.reminders, timer: line}})
 
 
 STATE_RANK: dict[str, int] = {state.value: i for i, state in enumerate(CaseState)}

@@ -6,6 +6,7 @@ Every button carries ``<case number>:<case version>`` so a click on an old messa
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -62,6 +63,23 @@ def measure_summary(case: CaseRecord, lang: str) -> str:
     return "\n".join(lines)
 
 
+def assessment_summary(case: CaseRecord, lang: str) -> str:
+    """What triage found, for the approvers: they approve a measure against this (risk, serious
+    incident, the nature of the non-compliance), so the approval message repeats it."""
+    found = case.details.assessment
+    if found is None:
+        return ""
+    return "\n".join(
+        [
+            t("approval.assessment", lang, who=user(found.by, lang)),
+            f"*{t('approval.risk.label', lang)}:* {t(f'risk.{found.risk}', lang)} · "
+            f"*{t('approval.incident.label', lang)}:* "
+            f"{t(f'incident.{found.serious_incident.value}', lang)}",
+            f"*{t('assess.nature.label', lang)}:* {safe(found.nature, 1500)}",
+        ]
+    )
+
+
 def measure_line(measure: Measure, lang: str) -> str:
     """A measure's name and what it means under Art. 20, on one line."""
     return (
@@ -95,7 +113,18 @@ def measure_status(case: CaseRecord, lang: str) -> str:
     return "\n".join(lines)
 
 
-def step_blocks(case: CaseRecord, lang: str, approvers: list[str]) -> Blocks:
+Checklist = Sequence[tuple[bool, str]]
+
+
+def checklist_text(checklist: Checklist, lang: str) -> str:
+    """Close's checklist: each item with ✅ when done, ⬜ when it still blocks closing."""
+    lines = [f"{'✅' if ok else '⬜'} {text}" for ok, text in checklist]
+    return "\n".join([t("close.checklist", lang), *lines])
+
+
+def step_blocks(
+    case: CaseRecord, lang: str, approvers: list[str], checklist: Checklist = ()
+) -> Blocks:
     """What the thread asks for now, with the buttons of this step."""
     state = CaseState(case.state)
     ref = case.ref
@@ -151,6 +180,17 @@ def step_blocks(case: CaseRecord, lang: str, approvers: list[str]) -> Blocks:
                 "block_id": "step",
                 "text": mrkdwn(t("step.approve", lang, ref=ref, approvers=asked)),
             },
+            *(
+                [
+                    {
+                        "type": "section",
+                        "block_id": "assessment",
+                        "text": mrkdwn(cap(found, 3000)),
+                    }
+                ]
+                if (found := assessment_summary(case, lang))
+                else []
+            ),
             {
                 "type": "section",
                 "block_id": "measure",
@@ -181,15 +221,48 @@ def step_blocks(case: CaseRecord, lang: str, approvers: list[str]) -> Blocks:
             _actions(_button(ids.DONE, t("button.done", lang), case, "primary")),
         ]
     if state is CaseState.MEASURE_DONE:
+        ready = all(ok for ok, _ in checklist)
+        key = "step.close" if ready else "step.close.blocked"
         return [
-            {"type": "section", "block_id": "step", "text": mrkdwn(t("step.close", lang, ref=ref))},
-            _actions(_button(ids.CLOSE, t("button.close", lang), case, "primary")),
+            {"type": "section", "block_id": "step", "text": mrkdwn(t(key, lang, ref=ref))},
+            *(
+                [
+                    {
+                        "type": "section",
+                        "block_id": "checklist",
+                        "text": mrkdwn(cap(checklist_text(checklist, lang), 3000)),
+                    }
+                ]
+                if checklist
+                else []
+            ),
+            # Close stays green only when nothing blocks it; pressing it early names every gap.
+            _actions(
+                _button(ids.CLOSE, t("button.close", lang), case, "primary" if ready else None)
+            ),
         ]
     key = "step.closed" if state is CaseState.CLOSED else "step.dismissed"
     return [
         {"type": "section", "block_id": "step", "text": mrkdwn(t(key, lang, ref=ref))},
         _actions(_button(ids.REOPEN, t("button.reopen", lang), case)),
     ]
+
+
+def card_actions(case: CaseRecord, lang: str, checklist: Checklist = ()) -> Blocks:
+    """The next action's buttons on the case card, as the thread offers them: everyone in the
+    channel sees them; a press by someone not allowed is refused naming who may act."""
+    if CaseState(case.state) in (CaseState.CLOSED, CaseState.DISMISSED):
+        return []
+    buttons: list[dict[str, Any]] = []
+    for block in step_blocks(case, lang, [], checklist):
+        if block.get("type") == "actions":
+            buttons.extend(block["elements"])
+        elif "accessory" in block:
+            buttons.append(block["accessory"])
+    if not buttons:
+        return []
+    # A new block id per version: Slack asks for one when a message's actions change.
+    return [{"type": "actions", "block_id": f"card_actions_{case.version}", "elements": buttons}]
 
 
 def timeline_line(
@@ -217,14 +290,21 @@ def timeline_line(
 
 
 def thread_update(
-    line: str, case: CaseRecord, lang: str, approvers: list[str]
+    case: CaseRecord, lang: str, approvers: list[str], checklist: Checklist = ()
 ) -> tuple[str, Blocks]:
-    """The message posted after a decision: the timeline line, then the next step."""
-    blocks: Blocks = [
-        {"type": "context", "block_id": "timeline", "elements": [mrkdwn(cap(line, 3000))]}
-    ]
-    blocks.extend(step_blocks(case, lang, approvers))
-    return cap(line, 3000), blocks
+    """The message posted after a decision: what the thread asks for now. How the decision was
+    taken is said once, on the step it answered (``finished_step``), not again here."""
+    blocks = step_blocks(case, lang, approvers, checklist)
+    first = next((b["text"]["text"] for b in blocks if b.get("type") == "section"), case.ref)
+    return cap(str(first), 3000), blocks
+
+
+def reminders_panel(case: CaseRecord) -> tuple[str, Blocks]:
+    """The thread's one message about escalations and reminders: per timer, its latest firing
+    (who was told, level, how many of how many, when), edited in place at each firing."""
+    lines = list(case.details.reminders.values())
+    text = cap("\n".join(lines), 3000)
+    return text, [{"type": "section", "block_id": "reminders", "text": mrkdwn(text)}]
 
 
 def finished_step(asked: Blocks, line: str) -> tuple[str, Blocks]:

@@ -30,7 +30,17 @@ from bot.cases.state import (
     Reasoned,
     Stamp,
 )
-from bot.cases.workflow import Action, Actor, Allowed, Blocker, CaseFacts, CaseState, decide
+from bot.cases.workflow import (
+    CLOSE_BLOCKED,
+    Action,
+    Actor,
+    Allowed,
+    Blocker,
+    CaseFacts,
+    CaseState,
+    Refused,
+    decide,
+)
 from bot.clock import Clock, today_in
 from bot.delivery import messages, render
 from bot.duties import service as duties
@@ -128,8 +138,14 @@ class Steps:
             if action is Action.CONFIRM:
                 duties.on_assessment(session, case, self.workspace, now, self.people.team_id)
             self._queue_messages(session, case, action, user_id, data, version)
+            if render.CLOSE_PANEL in case.details.panels:  # the Close step was answered
+                case.details = case.details.without_panel(render.CLOSE_PANEL)
             for panel in case.details.panels:
                 panels.refresh(session, case, panel, now, f"v{case.version}")
+            if case.state == CaseState.MEASURE_DONE:
+                # The Close step keeps its checklist current as notices and duties settle.
+                close_step = messages.step_key(case.id, case.version)
+                case.details = case.details.with_panel(render.CLOSE_PANEL, close_step)
             return case.record()
 
     # --- rules ---
@@ -154,13 +170,19 @@ class Steps:
             close_blockers=self.close_blockers(session, case),
         )
         decision = decide(facts, action, actor)
+        if isinstance(decision, Refused) and decision.key == CLOSE_BLOCKED:
+            lang = self.workspace.language
+            items = "\n".join(f"• {t(key, lang, **params)}" for key, params in facts.close_blockers)
+            raise UserError(CLOSE_BLOCKED, {"ref": case.ref, "items": items})
         if not isinstance(decision, Allowed):
             raise UserError(decision.key, decision.params)
         return decision
 
     def close_blockers(self, session: Session, case: Case) -> tuple[Blocker, ...]:
-        """What still stands between a carried-out measure and closing; later duties add here."""
-        return notices.close_blockers(session, case) + duties.blockers(session, case)
+        """What still stands between a carried-out measure and closing: the checklist's open
+        items (each notice, each duty), as the Close step shows them."""
+        checklist = render.close_checklist(session, case.record())
+        return tuple((key, params) for ok, key, params in checklist if not ok)
 
     def _validate(self, case: Case, action: Action, data: dict[str, Any]) -> None:
         today = today_in(self.workspace.timezone, self.clock())
@@ -241,7 +263,7 @@ class Steps:
         line = step_views.timeline_line(action.value, case.record(), user_id, lang, data)
         messages.queue(session, messages.card_refresh(case, f"v{case.version}"), now)
         messages.queue(session, messages.step_answered(case, old_version, line), now)
-        next_step = render.next_step(case.id, line, lang, approvers)
+        next_step = render.next_step(case.id, lang, approvers)
         messages.queue(session, messages.step(case, next_step, case.state), now)
         if action is Action.DISMISS:
             reason = step_views.safe_reason(data["reason"])

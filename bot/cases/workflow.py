@@ -57,6 +57,9 @@ class Actor:
 Blocker = tuple[str, Mapping[str, object]]
 """Why a case cannot close yet: a message key and its parameters, computed by services."""
 
+CLOSE_BLOCKED = "close.blocked.all"
+"""The refusal of Close while blockers remain; its ``blockers`` parameter lists them all."""
+
 
 @dataclass(frozen=True)
 class CaseFacts:
@@ -152,8 +155,8 @@ def decide(facts: CaseFacts, action: Action, actor: Actor) -> Allowed | Refused:
     if transition.four_eyes and actor.user_id == facts.measure_proposer_id:
         return Refused("refusal.four_eyes")
     if transition.blockable and facts.close_blockers:
-        key, params = facts.close_blockers[0]
-        return Refused(key, params)
+        # Every missing item at once: one refusal per blocker would have people press again.
+        return Refused(CLOSE_BLOCKED, {"blockers": facts.close_blockers})
     return Allowed(action, transition.source, transition.target)
 
 

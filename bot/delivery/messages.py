@@ -61,6 +61,7 @@ PARTNER_NOTICE = Kind("partner_notice", edits=False, needs_card=False, lane=Lane
 NOTICE_UPDATE = Kind("notice_update", edits=True, needs_card=False, lane=Lane.CASE)
 DM = Kind("dm", edits=False, needs_card=False, lane=Lane.CHANNEL)
 CHANNEL = Kind("channel", edits=False, needs_card=False, lane=Lane.CHANNEL)
+COPY_UPDATE = Kind("copy_update", edits=True, needs_card=False, lane=Lane.CHANNEL)
 
 KINDS: Mapping[str, Kind] = {
     kind.name: kind
@@ -76,6 +77,7 @@ KINDS: Mapping[str, Kind] = {
         NOTICE_UPDATE,
         DM,
         CHANNEL,
+        COPY_UPDATE,
     )
 }
 
@@ -266,11 +268,21 @@ def dm(
     text: str,
     *,
     case_id: int | None,
+    blocks: Blocks | None = None,
     step: str | None = None,
     **guard: Any,
 ) -> Outgoing:
     """A direct message (the channel is opened when sent): a reminder, a dismissal."""
-    return Outgoing(DM, key, user_id, case_id, _given(text), refs={"step": step}, guard=guard)
+    return Outgoing(
+        DM, key, user_id, case_id, _given(text, blocks), refs={"step": step}, guard=guard
+    )
+
+
+def copy_refresh(case_id: int, post: str, text: str, blocks: Blocks, reason: str) -> Outgoing:
+    """A DM or channel post edited in place (an escalation whose case was acknowledged)."""
+    return Outgoing(
+        COPY_UPDATE, f"copy-update:{post}:{reason}", post, case_id, _given(text, blocks)
+    )
 
 
 def channel_post(

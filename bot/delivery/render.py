@@ -32,6 +32,7 @@ from storage import timers as timer_rows
 Blocks = list[dict[str, Any]]
 Content = tuple[str, Blocks | None]
 Renderer = Callable[[Session], Content]
+CLOSE_PANEL = "close"  # the Close step's post, kept current while the case waits to close
 PERMALINK = "{permalink}"  # filled in when sent: only Slack knows the card's link
 
 
@@ -64,6 +65,41 @@ def case_notes(session: Session, case: CaseRecord) -> list[str]:
     return notes
 
 
+ChecklistItem = tuple[bool, str, dict[str, object]]
+"""One thing closing needs: done or not, its message key and parameters."""
+
+
+def close_checklist(session: Session, case: CaseRecord) -> list[ChecklistItem]:
+    """Everything closing needs, in the order of the procedure: the measure carried out, each
+    partner notice acknowledged or waived (Art. 20(1)), each duty to the authorities and each
+    Art. 73 report recorded. What is not done is what refuses Close, item by item."""
+    lang = case.language
+    items: list[ChecklistItem] = []
+    measure = case.measure
+    done = measure.done if measure is not None else None
+    if done is not None:
+        items.append((True, "close.item.measure_done", {"who": case_views.user(done.by, lang)}))
+    else:
+        items.append((False, "close.item.measure_open", {}))
+    for notice in notice_rows.of_case(session, case.id):
+        settled = notice.status in notice_rows.SETTLED
+        if settled and notice.measure_version != case.details.notices_version:
+            continue  # an earlier measure's notice, settled: no longer part of closing
+        partner = catalogue_rows.partner(session, notice.partner_id)
+        name = safe(partner.name if partner else notice.partner_id, 120)
+        state = t(f"notice.status.{notice.status}", lang)
+        key = "close.item.notice_settled" if settled else "close.item.notice_open"
+        items.append((settled, key, {"partner": name, "state": state}))
+    names = authority_names(session, case.details)
+    for duty in required_duties(case.details):
+        label = duty_views.duty_label(duty, names, lang)
+        recorded = duty in case.details.duties
+        items.append(
+            (recorded, "close.item.duty" if recorded else "close.blocked.duty", {"duty": label})
+        )
+    return items
+
+
 def authority_names(session: Session, details: CaseDetails) -> dict[str, str]:
     """The names of the authority and the notified body fixed on the case, as the catalogue
     has them."""
@@ -83,11 +119,18 @@ def card(case_id: int) -> Renderer:
         case = _case(session, case_id)
         lang = case.language
         next_step = t(next_step_key(CaseState(case.state)), lang)
+        checklist: list[tuple[bool, str]] = []
+        if case.state == CaseState.MEASURE_DONE:  # name what really blocks closing
+            checklist = [(ok, t(k, lang, **p)) for ok, k, p in close_checklist(session, case)]
+            missing = [text for ok, text in checklist if not ok]
+            if missing:
+                next_step = t("next.close.blocked", lang, items="; ".join(missing))
         notes = case_notes(session, case)
         name = _system_name(session, case)
         return (
             case_views.card_text(case, lang),
-            case_views.case_card(case, name, next_step, lang, notes),
+            case_views.case_card(case, name, next_step, lang, notes)
+            + step_views.card_actions(case, lang, checklist),
         )
 
     return render
@@ -114,11 +157,15 @@ def _distributor_warning(session: Session, case: CaseRecord, lang: str) -> Block
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": warning}]}]
 
 
-def next_step(case_id: int, line: str, lang: str, approvers: list[str]) -> Renderer:
-    """After a decision: its timeline line, then what the thread asks for now."""
+def next_step(case_id: int, lang: str, approvers: list[str]) -> Renderer:
+    """After a decision: what the thread asks for now (Close: with its checklist)."""
 
     def render(session: Session) -> Content:
-        return step_views.thread_update(line, _case(session, case_id), lang, approvers)
+        case = _case(session, case_id)
+        checklist = [
+            (ok, t(key, lang, **params)) for ok, key, params in close_checklist(session, case)
+        ]
+        return step_views.thread_update(case, lang, approvers, checklist)
 
     return render
 
@@ -127,7 +174,8 @@ def answered_step(asked: str, line: str) -> Renderer:
     """The asked step as it was posted, without its buttons, with how it was answered."""
 
     def render(session: Session) -> Content:
-        step = outbox_rows.by_key(session, asked)
+        # As it last stood: the Close step's checklist is kept current by edits of its post.
+        step = outbox_rows.latest_edit(session, asked) or outbox_rows.by_key(session, asked)
         blocks = (step.payload.get("blocks") if step is not None else None) or []
         return step_views.finished_step(blocks, line)
 
@@ -141,6 +189,12 @@ def panel(case_id: int, topic: str) -> Renderer:
             return duties_panel(session, case)
         if topic == "alerts":  # how often monitoring's alert fired, and when last
             return alert_views.panel(alert_rows.of_case(session, case.id), case.id, case.language)
+        if topic == "reminders":  # escalations and reminders: one line per timer, the latest
+            return step_views.reminders_panel(case)
+        if topic == CLOSE_PANEL:  # the Close step, its checklist kept current
+            lang = case.language
+            checklist = [(ok, t(k, lang, **p)) for ok, k, p in close_checklist(session, case)]
+            return step_views.thread_update(case, lang, [], checklist)
         return notices_panel(session, case)
 
     return render

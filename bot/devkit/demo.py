@@ -419,7 +419,15 @@ def propose(demo: Demo) -> None:
     demo.wait_for("the approval step", lambda: demo.step_message(ids.APPROVE))
     demo.wait_for(
         "the thread to record that the warning was shown",
-        lambda: next((m for m in demo.new_replies() if "73(6)" in m.text), None),
+        # on the answered step, which says once how it was answered
+        lambda: next(
+            (
+                m
+                for m in demo.standin.thread(demo.case.channel, demo.case.card_ts)
+                if m.is_reply and "73(6)" in m.text
+            ),
+            None,
+        ),
     )
 
 

@@ -19,7 +19,7 @@ from bot.audit import trail as audit
 from bot.cases import panels
 from bot.cases import state as case_state
 from bot.cases.state import Art73, CaseRecord, DutyRecord, PartnerRef, ProviderRef
-from bot.cases.workflow import Blocker, CaseState, Role
+from bot.cases.workflow import CaseState, Role
 from bot.clock import Clock, today_in
 from bot.delivery import messages, render
 from bot.duties import views as duty_views
@@ -47,16 +47,6 @@ ORDER = case_state.DUTY_ORDER
 CLOSED_STATES = (CaseState.CLOSED.value, CaseState.DISMISSED.value)
 required = case_state.required_duties
 authority_names = render.authority_names
-
-
-def blockers(session: Session, case: Case) -> tuple[Blocker, ...]:
-    """Each duty that applies and is not recorded yet, named as the thread names it."""
-    names = authority_names(session, case.details)
-    return tuple(
-        ("close.blocked.duty", {"duty": duty_views.duty_label(duty, names, case.language)})
-        for duty in required(case.details)
-        if duty not in case.details.duties
-    )
 
 
 def on_assessment(

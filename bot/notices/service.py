@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.audit import trail as audit
 from bot.cases import panels
 from bot.cases.state import CaseRecord
-from bot.cases.workflow import Blocker, Role
+from bot.cases.workflow import Role
 from bot.clock import Clock
 from bot.delivery import messages
 from bot.duties.service import refuse_if_stale
@@ -103,15 +103,6 @@ def refresh_table(session: Session, case: Case, now: datetime, reason: str) -> N
     """Queue an update of the thread's notice table and of the case card (they count notices)."""
     panels.refresh(session, case, "notices", now, reason)
     messages.queue(session, messages.card_refresh(case, reason), now)
-
-
-def close_blockers(session: Session, case: Case) -> tuple[Blocker, ...]:
-    pending = rows.unsettled(session, case.id)
-    if not pending:
-        return ()
-    first = catalogue_rows.partner(session, pending[0].partner_id)
-    name = first.name if first else pending[0].partner_id
-    return (("close.blocked.notices", {"count": len(pending), "partner": name}),)
 
 
 class Notices:

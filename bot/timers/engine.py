@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot.audit import trail as audit
-from bot.cases import actors
+from bot.cases import actors, panels
 from bot.cases.domain import Severity
 from bot.cases.state import INITIAL_REPORT
 from bot.cases.views import when
@@ -31,11 +31,21 @@ from bot.messages import has, t
 from bot.ops import metrics
 from bot.ops.request_context import case_scope
 from bot.ops.workspace import Workspace
-from bot.timers.policy import Position, first, following, freeze, level_of, thaw
+from bot.timers import views as escalation_views
+from bot.timers.policy import (
+    Position,
+    first,
+    following,
+    freeze,
+    level_of,
+    thaw,
+    total_firings,
+)
 from bot.views.text import safe
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
 from storage import notices as notice_rows
+from storage import outbox as outbox_rows
 from storage import timers as rows
 from storage.db import Database
 from storage.models import Case, PartnerNotice, Timer
@@ -47,6 +57,8 @@ APPROVAL = "approval_pending"
 OVERDUE = "measure_overdue"
 NOTICE = "notice_receipt"
 DEADLINE = "art73_report"
+REMINDERS_PANEL = "reminders"
+ESCALATION_ACTIONS = "escalation_actions"  # the block id prefix of an escalation's button
 ALL_KINDS = (ESCALATION, APPROVAL, OVERDUE)  # case timers; notice timers stop with their notice
 
 WAITING_STATE: dict[str, CaseState] = {
@@ -87,6 +99,8 @@ def on_transition(
 ) -> None:
     """Stop what the decision answered; start what it now waits for."""
     rows.cancel(session, case.id, STOPPED_BY.get(action, ()))
+    if action is Action.ACKNOWLEDGE:
+        _acknowledge_copies(session, case, now)
     critical = case.severity == Severity.CRITICAL
     tz = workspace.timezone
     if action is Action.PROPOSE_MEASURE:
@@ -101,6 +115,24 @@ def on_transition(
         )
         frozen = freeze(workspace.escalation.timer(OVERDUE), timezone=tz, critical=critical)
         _start(session, case, OVERDUE, frozen, anchor=end_of_day, now=now)
+
+
+def _acknowledge_copies(session: Session, case: Case, now: datetime) -> None:
+    """Every escalation DM and channel post already sent loses its Acknowledge button and says
+    who acknowledged: wherever someone was told, they see it is taken care of."""
+    record = case.record()
+    for row in outbox_rows.for_case(session, case.id):
+        blocks = row.payload.get("blocks") or []
+        if row.kind not in (messages.DM.name, messages.CHANNEL.name):
+            continue
+        if row.status != outbox_rows.SENT or not any(
+            str(b.get("block_id", "")).startswith(ESCALATION_ACTIONS) for b in blocks
+        ):
+            continue
+        done = escalation_views.acknowledged(blocks, record, case.language)
+        text = str(row.payload.get("text", ""))
+        edit = messages.copy_refresh(case.id, row.dedupe_key, text, done, f"v{case.version}")
+        messages.queue(session, edit, now)
 
 
 def start_for_notice(
@@ -369,14 +401,32 @@ class TimerEngine:
         step = f"timer:{timer.id}:{position.level}:{position.repeat}"
         guard = self._guard(timer, notice)
         recipients = list(dict.fromkeys([*users, *(m for ms in members.values() for m in ms)]))
+        blocks = channel_blocks = None
+        if timer.kind == ESCALATION:  # say what the case is, and let them act where they are
+            record = case.record()
+            system = catalogue_rows.system(session, case.system_id)
+            name = system.name if system else case.system_id
+            how_long = escalation_views.waited(now - timer.anchor_at, lang)
+            blocks = escalation_views.escalation(
+                record, name, text, how_long, lang, position.level + 1
+            )
+            channel_blocks = escalation_views.escalation(
+                record, name, channel_text, how_long, lang, position.level + 1
+            )
         for user_id in recipients:
             key = f"{step}:dm:{user_id}"
-            dm = messages.dm(user_id, key, text, case_id=case.id, step=step, **guard)
+            dm = messages.dm(user_id, key, text, case_id=case.id, blocks=blocks, step=step, **guard)
             messages.queue(session, dm, now)
         for channel in channels:
             key = f"{step}:ch:{channel}"
             post = messages.channel_post(
-                channel, key, channel_text, case_id=case.id, step=step, **guard
+                channel,
+                key,
+                channel_text,
+                case_id=case.id,
+                blocks=channel_blocks,
+                step=step,
+                **guard,
             )
             messages.queue(session, post, now)
         named = (
@@ -385,8 +435,18 @@ class TimerEngine:
             + [f"<#{c}>" for c in channels]
         )
         line = t(f"timer.{timer.kind}.thread", lang, **params, targets=", ".join(named) or "—")
-        noted = messages.thread_line(case, f"{step}:thread", line, step=step, **guard)
-        messages.queue(session, noted, now)
+        progress = t(
+            "timer.progress",
+            lang,
+            level=position.level + 1,
+            n=timer.fired + 1,
+            total=total_firings(thaw(timer.policy)),
+            when=when(now),
+        )
+        # One line per timer in one thread panel, kept current: the thread does not fill up
+        # with reminders, while DMs and channel posts above still notify each time.
+        case.details = case.details.with_reminder(str(timer.id), f"{line}\n{progress}")
+        panels.open_panel(session, case, REMINDERS_PANEL, now, f"timer{timer.id}:{timer.fired}")
         audit.record(
             session,
             case,

@@ -143,6 +143,15 @@ def following(
     return Position(fired.level, fired.repeat + 1), _in_window(policy, fired_at + repeat.every)
 
 
+def total_firings(policy: FrozenPolicy) -> int:
+    """How often a timer with this policy can fire at most: each level once, plus the repeats
+    of the last ("reminder 3 of 8")."""
+    if not policy.levels:
+        return 0
+    repeat = policy.levels[-1].repeat
+    return len(policy.levels) + (repeat.max if repeat else 0)
+
+
 def level_of(policy: FrozenPolicy, position: Position) -> Level:
     return policy.levels[position.level]
 

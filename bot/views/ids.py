@@ -16,6 +16,7 @@ REPORT_BLOCKS: Final = (
 )
 INPUT_ACTION: Final = "value"
 
+REPORT_MESSAGE: Final = "report_message"  # the message shortcut "Report as non-conformity"
 STEP_BLOCK: Final = "step_actions"
 ACKNOWLEDGE: Final = "case_acknowledge"
 OPEN_THREAD: Final = "case_open_thread"

@@ -173,6 +173,7 @@ def _walk_the_case(page: Page, artifacts: Path) -> None:
             "description": "Approval rates dropped by 30% for applicants over 60 <since May>.",
             "requirements": ["art10", "art15"],
             "risk": "yes",
+            "severity": "high",  # no default: a case with a risk must not stay Medium unseen
             "evidence": "https://example.com/monitoring/drift",
         },
     )
@@ -227,8 +228,17 @@ def _walk_the_case(page: Page, artifacts: Path) -> None:
     # Anna, approver, approves in the same thread.
     page.be(APPROVER)
     page.thread_button("measure_approve")
+    # The approver sees what they approve: the assessment above the measure.
+    page.until(lambda: "What is to be approved" in page.text("#thread"), "the assessment")
     page.browser.execute_script(
         "document.activeElement.blur();document.querySelector('#thread .th-body').scrollTop = 1e6"
+    )
+    page.until(
+        lambda: page.browser.execute_script(
+            "const b = document.querySelector('#thread .th-body');"
+            "return b.scrollTop + b.clientHeight >= b.scrollHeight - 2"
+        ),
+        "the thread scrolled to its newest step",
     )
     page.shot(artifacts / "sandbox-approval-step.png")  # docs/sandbox.png is this one
     page.click_in_thread("measure_approve")
@@ -260,3 +270,21 @@ def _walk_the_case(page: Page, artifacts: Path) -> None:
     page.browser.set_window_size(1100, 960)
     page.browser.execute_script("document.activeElement.blur()")
     page.shot(artifacts / "sandbox-partner-notice-en.png")
+
+
+def test_an_alert_in_a_channel_the_bot_is_not_in_is_reported_from_its_menu(
+    browser: Any, sandbox: SandboxServer, artifacts: Path
+) -> None:
+    """Issue 19: "Report as non-conformity" on a message opens the report modal with the
+    message's words and link."""
+    page = Page(browser, sandbox.url)
+    page.be(REPORTER)
+    page.open_channel("C0MONITOR1")
+    page.until(lambda: "ApprovalRateDrift" in page.text("#messages"), "the alert")
+    page.browser.execute_script("document.querySelector('#messages .msg [data-shortcut]').click()")
+    report = page.modal("Report")
+    description = page.css('.bk-input[data-block-id="description"] .bk-control', report)[0]
+    assert "ApprovalRateDrift" in (description.get_attribute("value") or description.text)
+    evidence = page.css('.bk-input[data-block-id="evidence"] input', report)[0]
+    assert "/archives/C0MONITOR1/p" in (evidence.get_attribute("value") or "")
+    page.shot(artifacts / "sandbox-report-from-message.png")

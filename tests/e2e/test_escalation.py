@@ -191,9 +191,11 @@ def test_each_level_reaches_its_targets_once_and_acknowledge_stops_it(
     for approver in (APPROVER, APPROVER2):
         assert len(escalation_dms(bot, approver)) == 1, approver
     [post] = channel_posts(bot, MANAGERS)
+    # The thread keeps one line about it, edited in place: now level 2, whom it told, how often.
     lines = escalation_lines(bot)
-    assert len(lines) == 2
-    assert f"<!subteam^{APPROVER_GROUP}>" in lines[1] and f"<#{MANAGERS}>" in lines[1]
+    assert len(lines) == 1 and lines[0] != line, lines
+    assert f"<!subteam^{APPROVER_GROUP}>" in lines[0] and f"<#{MANAGERS}>" in lines[0]
+    assert "level 2 · reminder 2 of 5 · last at" in lines[0]
     events = escalated_events(bot)
     assert [e["level"] for e in events] == [1, 2]
     assert events[1]["usergroups"] == [APPROVER_GROUP] and events[1]["channels"] == [MANAGERS]
@@ -225,7 +227,7 @@ def test_each_level_reaches_its_targets_once_and_acknowledge_stops_it(
     for approver in (APPROVER, APPROVER2):
         assert len(escalation_dms(bot, approver)) == 1
     assert len(channel_posts(bot, MANAGERS)) == 1
-    assert len(escalation_lines(bot)) == 2
+    assert len(escalation_lines(bot)) == 1
     assert len(escalated_events(bot)) == 2
 
 
@@ -238,6 +240,11 @@ def test_the_last_level_repeats_at_most_its_maximum(bot: LocalBot, clock: FakeCl
     assert len(channel_posts(bot, MANAGERS)) == 4
     events = escalated_events(bot)
     assert [(e["level"], e["repeat"]) for e in events] == [(1, 0), (2, 0), (2, 1), (2, 2), (2, 3)]
+    # Five firings, one thread message: the panel, at its last count.
+    [line] = escalation_lines(bot)
+    assert "level 2 · reminder 5 of 5" in line
+    assert len([m for m in thread(bot) if "Escalation" in m.text]) == 1
+    assert len(thread(bot)) == 2  # the Acknowledge step and the reminders line (was 1 + 5)
     assert next_escalation_note(card(bot).blocks) is None  # the policy is spent
 
 
@@ -321,9 +328,8 @@ def test_a_late_sweep_fires_each_overdue_level_once_in_order(
     reported(bot, 2, severity="high")
     tick(bot, clock, timedelta(hours=3))  # the scheduler was stalled for three hours
     for number in (1, 2):
-        lines = escalation_lines(bot, number)
-        assert len(lines) == 2, lines
-        assert "level 1" in lines[0] and "level 2" in lines[1]
+        [line] = escalation_lines(bot, number)
+        assert "*Escalation level 2*" in line and "reminder 2 of" in line, line
         assert [(e["level"], e["repeat"]) for e in escalated_events(bot, number)] == [
             (1, 0),
             (2, 0),
@@ -372,4 +378,5 @@ def test_a_replica_that_lost_its_lease_while_waiting_for_slack_does_not_fire_aga
     bot.sweep()
     assert [(e["level"], e["repeat"]) for e in escalated_events(bot)] == [(1, 0), (2, 0)]
     assert len(escalation_dms(bot, APPROVER)) == 1
-    assert len(escalation_lines(bot)) == 2
+    [line] = escalation_lines(bot)
+    assert "reminder 2 of 5" in line

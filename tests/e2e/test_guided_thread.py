@@ -34,6 +34,7 @@ from tests.scenarios import (
     open_step_modal,
     report,
     settle,
+    thread_replies,
     wait_for,
     walk_to,
 )
@@ -78,9 +79,16 @@ def card_field(card: Any, label: str) -> str:
 
 
 def timeline_of(message: Any) -> str:
-    block = message.blocks[0]
-    assert block["block_id"] == "timeline", message.blocks
+    """How an answered step was answered: said once, at the foot of the step it answered."""
+    block = message.blocks[-1]
+    assert block["block_id"] == "done", message.blocks
     return str(block["elements"][0]["text"])
+
+
+def last_outcome(bot: LocalBot) -> str:
+    """The outcome of the newest answered step in the thread."""
+    answered = [m for m in thread_replies(bot) if (m.blocks or [{}])[-1].get("block_id") == "done"]
+    return timeline_of(answered[-1])
 
 
 class Watch:
@@ -100,7 +108,8 @@ class Watch:
         updates = bot.standin.calls("chat.update")[self.updates :]
         assert any(u.args["ts"] == self.card.ts for u in updates), "the card was not updated"
         card = bot.standin.message(TRIAGE, self.card.ts)
-        assert f"_{next_step}_" in json.dumps(card.blocks[-1]), card.blocks[-1]
+        context = [b for b in card.blocks if b["type"] == "context"]
+        assert f"_{next_step}_" in json.dumps(context), card.blocks
         cards = [m for m in bot.standin.messages(TRIAGE) if not m.is_reply]
         assert [c.ts for c in cards] == [self.card.ts], "a second card was posted"
         posts = [
@@ -109,15 +118,20 @@ class Watch:
             if p.args["channel"] == TRIAGE
         ]
         assert all(p.args.get("thread_ts") == self.card.ts for p in posts), posts
-        timeline = [p for p in posts if p.args["blocks"][0].get("block_id") == "timeline"]
-        assert len(timeline) == 1, posts
-        step = bot.standin.message(TRIAGE, timeline[0].response["ts"])
-        assert timeline_words in timeline_of(step)
+        steps = [p for p in posts if p.args["blocks"][0].get("block_id") == "step"]
+        assert len(steps) == 1, posts
+        step = bot.standin.message(TRIAGE, steps[0].response["ts"])
         answered = bot.standin.message(TRIAGE, self.asked.ts)
         assert has_no_buttons(answered), answered.blocks
-        assert answered.blocks[-1]["block_id"] == "done"
-        assert timeline_words in answered.blocks[-1]["elements"][0]["text"]
+        assert timeline_words in timeline_of(answered)
+        # Each outcome once: on the step it answered, not again on top of the next one.
+        said = timeline_of(answered)
+        assert said not in json.dumps(step.blocks, ensure_ascii=False), step.blocks
+        self.answered = answered
         return step
+
+    def outcome(self) -> str:
+        return timeline_of(self.bot.standin.message(TRIAGE, self.asked.ts))
 
 
 def status(bot: LocalBot, user: str = REPORTER) -> dict[str, Any]:
@@ -215,7 +229,7 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     step = watch.check(
         "proposed *Withdraw*", "Next: an approver other than the proposer approves or rejects it."
     )
-    asking = step.blocks[1]["text"]["text"]
+    asking = step.blocks[0]["text"]["text"]
     assert f"<@{APPROVER}>" in asking and f"<@{APPROVER2}>" in asking
     assert f"<@{OFFICER}>" not in asking  # the proposer is not asked to approve
     assert buttons(step) == ["Approve", "Reject"]
@@ -231,14 +245,14 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     decide(bot, "measure_approve", APPROVER)
     step = watch.check("Approved", "Next: carry out the corrective action and mark it done.")
     assert buttons(step) == ["Done"]
-    assert f"<@{OFFICER2}>" in step.blocks[1]["text"]["text"]  # the measure owner is asked
+    assert f"<@{OFFICER2}>" in step.blocks[0]["text"]["text"]  # the measure owner is asked
     assert [a.by for a in current_measure(bot).approvals] == [APPROVER]
 
     # 5. The measure owner records it as carried out, with evidence.
     watch = Watch(bot)
     decide(bot, "measure_done", OFFICER2, DONE_EVIDENCE)
     step = watch.check("Measure carried out", "Next: the case owner or triage closes the case.")
-    assert DONE_EVIDENCE["evidence"] in timeline_of(step)
+    assert DONE_EVIDENCE["evidence"] in watch.outcome()
     done = current_measure(bot).done
     assert done is not None
     assert (done.evidence, done.link, done.by) == (
@@ -300,7 +314,7 @@ def test_an_admin_reopens_a_closed_case_and_it_returns_to_choosing_a_measure(
     assert bot.driver.submit(view["id"], user=ADMIN, values={"reason": reason}).body == b""
     wait_for(lambda: case_row(bot).state == "confirmed", what="the reopening")
     step = watch.check("Reopened", PROPOSE_NEXT)
-    assert reason in timeline_of(step)
+    assert reason in watch.outcome()
     assert buttons(step) == MEASURE_LABELS
     assert event_kinds(bot) == [*before, "reopen"]
     case = case_row(bot)
@@ -323,7 +337,7 @@ def test_not_a_non_conformity_closes_the_case_and_tells_the_reporter_why(
     assert bot.driver.submit(view["id"], user=OFFICER, values={"reason": reason}).body == b""
     wait_for(lambda: case_row(bot).state == "dismissed", what="the dismissal")
     step = watch.check("Not a non-conformity", "No further steps.")
-    assert reason in timeline_of(step)
+    assert reason in watch.outcome()
     assert buttons(step) == ["Reopen"]
     card = bot.standin.message(TRIAGE, case_card(bot).ts)
     assert card_field(card, "State") == "Not a non-conformity"
@@ -344,7 +358,7 @@ def test_a_rejected_measure_sends_the_case_back_to_choosing_one(any_db_bot: Loca
     assert bot.driver.submit(view["id"], user=APPROVER2, values={"reason": reason}).body == b""
     wait_for(lambda: case_row(bot).state == "confirmed", what="the rejection")
     step = watch.check("Rejected", PROPOSE_NEXT)
-    assert reason in timeline_of(step)
+    assert reason in watch.outcome()
     assert buttons(step) == MEASURE_LABELS
     case = case_row(bot)
     assert case.measure is None
@@ -374,7 +388,7 @@ def test_what_people_type_into_a_decision_is_shown_as_text_not_markup(bot: Local
     wait_for(lambda: case_row(bot).state == "dismissed", what="the dismissal")
     settle(bot)
     escaped = "&lt;!channel&gt; see &lt;https://evil.example|the docs&gt; &amp; &lt;@U0ADMIN001&gt;"
-    assert escaped in timeline_of(last_step_message(bot))
+    assert escaped in last_outcome(bot)
     (dm,) = bot.standin.messages(REPORTER)
     assert escaped in dm.text and "<!channel>" not in dm.text
     assert _dismissal(bot).reason == reason  # stored as typed

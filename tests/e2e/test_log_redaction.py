@@ -63,7 +63,11 @@ def test_a_whole_case_logged_at_debug_holds_no_secret_and_no_typed_text(tmp_path
             driver = bot.driver
             people = SimpleNamespace(driver=driver, standin=standin)
             reported = report(
-                people, title=TYPED["title"], description=TYPED["description"], severity="low"
+                people,
+                title=TYPED["title"],
+                description=TYPED["description"],
+                severity="low",
+                risk="no",  # risk "yes" with Low would first ask to confirm Low
             )
             assert reported.status == 200
             press_step(standin, driver, "case_acknowledge", OFFICER)

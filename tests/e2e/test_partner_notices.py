@@ -328,15 +328,20 @@ def test_the_table_of_fifty_partners_stays_within_block_kit_limits(
 def test_close_is_refused_until_every_notice_is_acknowledged_or_waived(bot: LocalBot) -> None:
     walk_to(bot, "measure_done")
 
+    # One refusal names every notice still open, not just the first.
     first = refused(bot, "case_close", OFFICER)
-    assert "3 partner notices are not acknowledged or waived yet (first: " in first
-    assert any(name in first for name in NAMES.values()), first
+    assert first.startswith("NC-1 cannot be closed yet. Still missing:\n"), first
+    for name in NAMES.values():
+        assert f"• Notice to {name}: sent, waiting for receipt — to be acknowledged" in first
 
     for channel in (ACME, NORTHWIND):
         ack_answer(bot, channel, PARTNER_USER)
     settle(bot)
     second = refused(bot, "case_close", OFFICER)
-    assert "1 partner notice is not acknowledged or waived yet (EU Import GmbH)" in second
+    assert second == (
+        "NC-1 cannot be closed yet. Still missing:\n"
+        "• Notice to EU Import GmbH: sent, waiting for receipt — to be acknowledged or waived"
+    ), second
 
     table = notice_table(bot)
     # a triage officer may not waive
@@ -389,16 +394,18 @@ def test_a_dutch_workspace_is_told_how_many_notices_are_open_in_dutch(
     with LocalBot(dutch, database_url=sqlite_url, clock=clock) as bot:
         walk_to(bot, "measure_done")
         first = refused(bot, "case_close", OFFICER)
-        assert "3 meldingen aan partners zijn nog niet bevestigd of vrijgesteld (eerste: " in first
+        assert first.startswith("NC-1 kan nog niet gesloten worden. Nog open:\n"), first
+        for name in NAMES.values():
+            assert f"• Melding aan {name}: verstuurd, wacht op ontvangstbevestiging" in first
 
         for channel in (ACME, NORTHWIND):
             ack_answer(bot, channel, PARTNER_USER)
         settle(bot)
         second = refused(bot, "case_close", OFFICER)
-        assert (
-            "1 melding aan een partner is nog niet bevestigd of vrijgesteld (EU Import GmbH)."
-            in (second)
-        )
+        assert second == (
+            "NC-1 kan nog niet gesloten worden. Nog open:\n• Melding aan EU Import GmbH: "
+            "verstuurd, wacht op ontvangstbevestiging — te bevestigen of vrij te stellen"
+        ), second
 
 
 # --- the catalogue -----------------------------------------------------------------------------

@@ -189,7 +189,10 @@ def test_the_complete_report_comes_after_the_initial_one_and_is_needed_to_close(
     for duty in ("investigate", "inform_authority", "inform_notified_body", "initial_report"):
         record_duty(bot, duty)
     answer = refused(bot, "case_close", OFFICER)
-    assert answer == "Not yet recorded: Complete report (Art. 73(5)).", answer
+    assert answer == (
+        "NC-1 cannot be closed yet. Still missing:\n"
+        "• Not yet recorded: Complete report (Art. 73(5))."
+    ), answer
 
     record_duty(bot, "complete_report")
     decide(bot, "case_close", OFFICER)

@@ -55,13 +55,14 @@ def at_once(*requests: Callable[[], DriverResponse]) -> list[DriverResponse]:
 
 
 def thread_posts(bot: LocalBot) -> int:
-    """Timeline messages posted in the case thread (one per transition)."""
+    """Step messages posted in the case thread (one per transition)."""
     return len(
         [
             c
             for c in bot.standin.calls("chat.postMessage")
             if c.args.get("channel") == TRIAGE
-            and (c.args.get("blocks") or [{}])[0].get("block_id") == "timeline"
+            and c.args.get("thread_ts")
+            and (c.args.get("blocks") or [{}])[0].get("block_id") == "step"
         ]
     )
 

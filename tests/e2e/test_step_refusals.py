@@ -114,7 +114,7 @@ def test_a_triage_member_who_is_also_an_approver_cannot_approve_their_own_propos
 ) -> None:
     bot = bot_with_roles
     walk_to(bot, "measure_proposed")  # proposed by OFFICER, triage and approver
-    asking = last_step_message(bot).blocks[1]["text"]["text"]
+    asking = last_step_message(bot).blocks[0]["text"]["text"]
     assert f"<@{APPROVER}>" in asking and f"<@{OFFICER}>" not in asking
     four_eyes = "You proposed this corrective action"
     assert refused(bot, "measure_approve", OFFICER).startswith(four_eyes)

@@ -123,7 +123,8 @@ def test_two_replicas_fire_every_level_exactly_once_in_total(tmp_path: Path) -> 
                 for m in standin.messages(TRIAGE)
                 if m.is_reply and "*Escalation level" in m.text
             )
-            assert lines == {"Escalation level 1": CASES, "Escalation level 2": 3 * CASES}
+            # One line per case in the thread, kept current: its last firing.
+            assert lines == {"Escalation level 2": CASES}
             assert escalated(database_url) == {n: EXPECTED for n in range(1, CASES + 1)}
             # Neither replica failed while the other held claims.
             logs = [(tmp_path / f"r{i}.log").read_text(encoding="utf-8") for i in (1, 2)]

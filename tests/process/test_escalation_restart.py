@@ -105,6 +105,7 @@ def test_a_level_due_while_the_bot_was_killed_fires_once_after_restart(tmp_path:
         assert len(escalation_dms(standin, OFFICER)) == 1
         assert len(escalation_dms(standin, ADMIN)) == 1
         assert len([m for m in standin.messages(MANAGERS) if "NC-1" in m.text]) == 1
-        assert len(thread_lines(standin, 1)) == 1
+        # One thread line, kept current: it now says level 2.
+        assert len(thread_lines(standin, 1)) == 0
         assert len(thread_lines(standin, 2)) == 1
         assert escalated(database_url) == [(1, 0), (2, 0)]

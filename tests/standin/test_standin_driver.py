@@ -225,3 +225,63 @@ def test_an_event_names_the_workspace_it_happened_in(driver: SlackDriver, bot: F
     driver.app_home_opened("U0OFFICER1", team_id="T0PARTNER1")
     envelope = json.loads(bot.requests[-1]["body"])
     assert (envelope["team_id"], envelope["event"]["user"]) == ("T0PARTNER1", "U0OFFICER1")
+
+
+# --- message shortcuts (issue 19) ---------------------------------------------------------------
+
+MESSAGE_ACTION_KEYS = {
+    "type",
+    "token",
+    "action_ts",
+    "team",
+    "user",
+    "channel",
+    "is_enterprise_install",
+    "enterprise",
+    "callback_id",
+    "trigger_id",
+    "response_url",
+    "message_ts",
+    "message",
+}
+
+
+def test_a_message_shortcut_sends_slacks_message_action_with_the_whole_message(
+    standin: SlackStandIn, bot: FakeBot, driver: SlackDriver
+) -> None:
+    standin.add_channel("C0RANDOM01", bot_is_member=False, members=["U0REPORTR1"])
+    alert = standin.add_message(
+        "C0RANDOM01",
+        "",
+        user="U0MONITOR1",
+        bot_id="B0MONITOR1",
+        attachments=[{"fallback": "drift", "text": "Approval rate fell"}],
+    )
+    driver.message_shortcut("C0RANDOM01", alert.ts, "report_message", user="U0REPORTR1")
+    request = bot.requests[-1]
+    assert request["valid"]
+    form = urllib.parse.parse_qs(request["body"].decode())
+    payload = json.loads(form["payload"][0])
+    assert set(payload) == MESSAGE_ACTION_KEYS
+    assert payload["type"] == "message_action" and payload["callback_id"] == "report_message"
+    assert payload["channel"] == {"id": "C0RANDOM01", "name": "c0random01"}
+    assert payload["message_ts"] == alert.ts == payload["message"]["ts"]
+    assert payload["message"]["attachments"] == [
+        {"fallback": "drift", "text": "Approval rate fell"}
+    ]
+    assert payload["message"]["type"] == "message" and payload["message"]["text"] == ""
+    assert payload["user"]["id"] == "U0REPORTR1" and payload["team"]["domain"]
+    assert payload["response_url"].startswith(standin.base_url)
+
+
+def test_slack_gives_no_permalink_in_a_private_channel_the_bot_is_not_in(
+    standin: SlackStandIn,
+) -> None:
+    standin.add_channel("G0PRIVATE1", bot_is_member=False, is_private=True)
+    standin.add_channel("C0RANDOM01", bot_is_member=False)
+    secret = standin.add_message("G0PRIVATE1", "hush", user="U0REPORTR1")
+    public = standin.add_message("C0RANDOM01", "hello", user="U0REPORTR1")
+    client = WebClient(token="xoxb-standin", base_url=standin.api_url)
+    assert client.chat_getPermalink(channel="C0RANDOM01", message_ts=public.ts)["permalink"]
+    with pytest.raises(Exception, match="channel_not_found"):
+        client.chat_getPermalink(channel="G0PRIVATE1", message_ts=secret.ts)

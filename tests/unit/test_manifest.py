@@ -70,3 +70,17 @@ def test_the_manifest_subscribes_to_app_home_opened_over_http(manifest: dict[str
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
     assert settings.get("socket_mode_enabled") is False  # else Slack ignores the request URLs
+
+
+def test_the_manifest_declares_the_report_message_shortcut(manifest: dict[str, Any]) -> None:
+    """Issue 19: "Report as non-conformity" on any message; its callback id is the listener's."""
+    from bot.views import ids
+
+    assert manifest["features"]["shortcuts"] == [
+        {
+            "name": "Report as non-conformity",
+            "type": "message",
+            "callback_id": ids.REPORT_MESSAGE,
+            "description": "Report this message as a suspected non-conformity (AI Act Art. 20)",
+        }
+    ]

@@ -48,3 +48,10 @@ def test_the_socket_mode_app_is_the_http_app_without_its_urls() -> None:
     http = _without_request_urls(_load("manifest.yml"))
     http["settings"]["socket_mode_enabled"] = True
     assert _load("manifest.socket.yml") == http
+
+
+def test_the_socket_mode_app_offers_the_same_message_shortcut() -> None:
+    shortcuts = _load("manifest.socket.yml")["features"]["shortcuts"]
+    assert [(s["name"], s["type"], s["callback_id"]) for s in shortcuts] == [
+        ("Report as non-conformity", "message", "report_message")
+    ]

@@ -135,15 +135,15 @@ def test_without_a_measure_owner_only_triage_may_mark_it_done() -> None:
     assert outcome == Refused("refusal.not_allowed", {"action": "mark_done", "who": "@triage"})
 
 
-def test_close_is_refused_with_the_first_blocker_while_any_remain() -> None:
-    case = facts(
-        CaseState.MEASURE_DONE,
+def test_close_is_refused_with_every_blocker_while_any_remain() -> None:
+    blockers = (
         ("close.partner_unacknowledged", {"partner": "Acme"}),
         ("close.authority_missing", {}),
     )
+    case = facts(CaseState.MEASURE_DONE, *blockers)
     for kind in ("triage", "case_owner"):
         outcome = decide(case, Action.CLOSE, ACTORS[kind])
-        assert outcome == Refused("close.partner_unacknowledged", {"partner": "Acme"})
+        assert outcome == Refused("close.blocked.all", {"blockers": blockers})
 
 
 def test_blockers_do_not_hide_that_the_actor_may_not_close_at_all() -> None:

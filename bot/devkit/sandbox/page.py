@@ -275,6 +275,10 @@ class PageView:
             body = blocks_html(m.blocks, self.names, self.pickable)
         else:
             body = f'<div class="bk-text">{to_html(m.text, self.names)}</div>'
+        for attachment in m.attachments or []:  # a legacy attachment, as an alert posts it
+            title = esc(str(attachment.get("title") or ""))
+            text = to_html(str(attachment.get("text") or ""), self.names)
+            body += f'<div class="bk-attachment"><b>{title}</b><div>{text}</div></div>'
         edited = ' <span class="edited">(edited)</span>' if m.updated else ""
         summary = ""
         if replies and not in_thread:
@@ -293,7 +297,10 @@ class PageView:
             f'<div class="msg" data-channel="{esc(m.channel)}" data-ts="{esc(m.ts)}">'
             f'{_avatar(name, is_bot)}<div class="msg-main">'
             f'<div class="msg-head"><b class="msg-name">{esc(name)}</b>{badge}'
-            f'<span class="msg-time">{self._time(m.ts)}</span>{edited}</div>'
+            f'<span class="msg-time">{self._time(m.ts)}</span>{edited}'
+            # Slack's "More actions" menu: the app's message shortcut, on any message
+            f'<a href="#" class="msg-shortcut" data-shortcut="report_message" '
+            f'title="More actions">⋯ Report as non-conformity</a></div>'
             f'<div class="msg-body">{body}</div>'
             f'<div class="msg-foot">{summary}</div></div></div>'
         )

@@ -32,6 +32,30 @@ from storage.models import Base
 log = logging.getLogger("ncbot.sandbox")
 
 
+MONITORING = "C0MONITOR1"
+
+
+def seed_monitoring(standin: SlackStandIn) -> None:
+    """A channel the bot is not in, with an alert in it: try "Report as non-conformity" on a
+    message, as an engineer who notices a problem there would (issue 19)."""
+    people = [u.id for u in standin.users() if not u.id.startswith("U0PARTNER")]
+    standin.add_user("U0ALERTMGR", real_name="Alertmanager")
+    standin.add_channel(MONITORING, name="monitoring", members=people, bot_is_member=False)
+    standin.add_message(
+        MONITORING,
+        "",
+        user="U0ALERTMGR",
+        attachments=[
+            {
+                "fallback": "[FIRING:1] ApprovalRateDrift credit-scoring",
+                "title": "[FIRING:1] ApprovalRateDrift credit-scoring",
+                "text": "Approval rate for applicants over 60 fell 31% below the declared "
+                "accuracy range (Art. 15) over the last 24 h.",
+            }
+        ],
+    )
+
+
 @dataclass
 class Generation:
     number: int
@@ -101,6 +125,7 @@ class Sandbox:
         standin = SlackStandIn(bot_token=f"xoxb-sandbox-{self._count}-{secrets.token_hex(8)}")
         standin.settings.base_url = self.base_url  # served by our WSGI app, not its own server
         seed(standin, self.workspace)
+        seed_monitoring(standin)
         tmp: tempfile.TemporaryDirectory[str] | None = None
         database_url = self.database_url
         if database_url is None:

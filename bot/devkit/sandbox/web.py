@@ -42,6 +42,7 @@ class SandboxApp:
             "submit": self._submit,
             "close": self._close,
             "home": self._home,
+            "shortcut": self._shortcut,
         }
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -194,6 +195,13 @@ class SandboxApp:
         else:
             current.standin.close_views(user, view_id)
         return {"ok": True}
+
+    def _shortcut(self, current: Generation, body: JSON) -> JSON:
+        """A message shortcut from a message's "More actions" menu."""
+        user, channel, ts = body["user"], str(body["channel"]), str(body["ts"])
+        callback_id = str(body.get("callback_id") or "")
+        response = current.driver.message_shortcut(channel, ts, callback_id, user=user)
+        return {"ok": response.status == 200, "status": response.status}
 
     def _home(self, current: Generation, body: JSON) -> JSON:
         response = current.driver.app_home_opened(body["user"])

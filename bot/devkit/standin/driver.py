@@ -167,6 +167,31 @@ class SlackDriver:
         }
         return self._post_form(self.commands_url, fields)
 
+    # ------------------------------------------------------------ shortcuts
+
+    def message_shortcut(
+        self, channel: str, message_ts: str, callback_id: str, *, user: str
+    ) -> DriverResponse:
+        """A message shortcut used on a stored message, as Slack sends ``message_action``:
+        whether or not the bot is in the channel (the payload carries the whole message)."""
+        message = self.standin.message(channel, message_ts)
+        payload: JSON = {
+            "type": "message_action",
+            "token": VERIFICATION_TOKEN,
+            "action_ts": f"{time.time():.6f}",
+            "team": self._team(),
+            "user": self._user(user),
+            "channel": {"id": channel, "name": self._channel_name(channel)},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": self.standin.issue_trigger(user=user),
+            "response_url": self.standin.issue_response_url(channel=channel, user=user),
+            "message_ts": message.ts,
+            "message": message.to_api(include_metadata=False),
+        }
+        return self._post_payload(payload)
+
     # ------------------------------------------------------------ views
 
     def last_view(self, user: str) -> JSON:

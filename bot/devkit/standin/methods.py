@@ -349,6 +349,8 @@ def chat_post_ephemeral(ctx: Context, args: JSON) -> JSON:
 
 def chat_get_permalink(ctx: Context, args: JSON) -> JSON:
     channel = _channel(ctx, args["channel"])
+    if channel.is_private and not channel.bot_is_member:
+        raise ApiError("channel_not_found")  # Slack does not show a private channel to outsiders
     message = ctx.ws.find_message(channel.id, str(args["message_ts"]))
     if message is None:
         raise ApiError("message_not_found")

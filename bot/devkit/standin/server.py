@@ -239,14 +239,19 @@ class SlackStandIn:
         user: str,
         blocks: list[Any] | None = None,
         thread_ts: str | None = None,
+        attachments: list[Any] | None = None,
+        bot_id: str | None = None,
     ) -> Message:
-        """A message written by a person (not the bot), e.g. to test cant_update_message."""
+        """A message written by a person or another app (not this bot), e.g. to test
+        cant_update_message or a monitoring alert's attachments."""
         with self.ws.lock:
             message = Message(
                 channel=channel,
                 ts=self.ws.next_ts(),
                 text=text,
                 blocks=blocks,
+                attachments=attachments,
+                bot_id=bot_id,
                 user=user,
                 team=self.settings.team_id,
                 thread_ts=thread_ts,

@@ -148,6 +148,7 @@ class Message:
     blocks: list[Any] | None = None
     user: str | None = None
     bot_id: str | None = None
+    attachments: list[Any] | None = None
     app_id: str | None = None
     team: str | None = None
     thread_ts: str | None = None
@@ -175,6 +176,8 @@ class Message:
             out["team"] = self.team
         if self.blocks is not None:
             out["blocks"] = self.blocks
+        if self.attachments:
+            out["attachments"] = self.attachments
         if self.thread_ts:
             out["thread_ts"] = self.thread_ts
         if self.files:

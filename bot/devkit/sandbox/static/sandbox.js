@@ -263,7 +263,7 @@ document.addEventListener("click", (event) => {
   if (link && followPermalink(link)) { event.preventDefault(); return; }
   const target = event.target.closest(
     "[data-channel].sb-item, [data-channel].tab, [data-thread], [data-close-thread], " +
-      ".bk-button, [data-modal-submit], [data-modal-close], [data-fill]",
+      ".bk-button, [data-modal-submit], [data-modal-close], [data-fill], [data-shortcut]",
   );
   if (!target) return;
   event.preventDefault();
@@ -271,6 +271,14 @@ document.addEventListener("click", (event) => {
   else if (target.matches("[data-thread]")) { view.thread = target.dataset.thread; writeHash(); refresh(); }
   else if (target.matches("[data-close-thread]")) { view.thread = ""; writeHash(); refresh(); }
   else if (target.matches(".bk-button")) clickElement(target);
+  else if (target.matches("[data-shortcut]")) {
+    const message = target.closest(".msg[data-ts]");
+    post("shortcut", { channel: message.dataset.channel, ts: message.dataset.ts,
+                       callback_id: target.dataset.shortcut }).then((answer) => {
+      if (!answer.ok) toast("The shortcut was not delivered: " + (answer.error || "HTTP " + answer.status));
+      soon();
+    });
+  }
   else if (target.matches("[data-modal-submit]")) submitModal(target);
   else if (target.matches("[data-modal-close]")) {
     const dialog = target.closest(".md-dialog");
