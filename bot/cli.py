@@ -309,34 +309,54 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     """Exit 0 when every checked chain is intact, 1 when one is broken, 2 for bad input."""
-    from bot.audit.trail import verify_case
+    from bot.audit.trail import missing_numbers, verify_case
     from bot.cases.service import parse_ref
     from storage import cases as case_rows
     from storage.db import Database
 
     db = Database(settings.DATABASE_URL)
-    broken = 0
+    bad: set[int] = set()
+    checked = 0
     with db.transaction() as session:
+        missing, beyond = missing_numbers(session)
         if args.case:
             number = parse_ref(args.case)
             if number is None:
                 raise ConfigError(f"'{args.case}' is not a case reference like NC-12")
             case = case_rows.by_number(session, number)
-            if case is None:
+            if case is None and number not in missing:
                 raise ConfigError(f"there is no case {args.case}")
-            cases = [case]
+            cases = [case] if case is not None else []
+            missing = [number] if case is None else []
+            beyond = [number] if number in beyond else []
         else:
             cases = list(case_rows.all_cases(session))
         for case in cases:
+            checked += 1
             result = verify_case(session, case)
             if result.ok:
                 print(f"{case.ref}: ok ({result.checked} events, chain intact)")
             else:
-                broken += 1
-                where = f"event {result.first_bad_seq}: {result.problem}"
-                print(f"{case.ref}: BROKEN at {where} — {result.detail}")
-    print(f"{len(cases)} case(s) checked, {broken} broken")
-    return 1 if broken else 0
+                bad.add(case.number)
+                seq = result.first_bad_seq
+                where = f" at event {seq}" if seq is not None else ""
+                print(f"{case.ref}: BROKEN{where}: {result.problem} — {result.detail}")
+        issued = case_rows.numbers_issued(session)
+        for number in missing:
+            checked += 1
+            bad.add(number)
+            print(
+                f"NC-{number}: MISSING — the counter gave out NC-1..NC-{issued} and this case "
+                "is gone with its events (deleted whole)"
+            )
+        for number in beyond:
+            bad.add(number)
+            print(
+                f"NC-{number}: BROKEN — above the number counter (NC-{issued}): "
+                "the counter was set back"
+            )
+    print(f"{checked} case(s) checked, {len(bad)} broken")
+    return 1 if bad else 0
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
