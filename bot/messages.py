@@ -495,6 +495,10 @@ EN: Final[dict[str, str | Forms]] = {
     "event.alert_repeated": "{when} — the monitoring alert fired again",
     "event.alert_resolved": "{when} — monitoring reported the alert resolved (the case stays as it is)",
     "event.alert_suppressed": "{when} — the monitoring alert fired again after the case was closed; no new case",
+    "audit.checkpoint": "🔏 Audit checkpoint {seq} ({reason}, {cases} cases, {at}): the signed heads of every case's audit trail. Keep this message: `nonconformity-bot audit check-checkpoint` checks it with the public key.",
+    "audit.checkpoint.reason.close": "a case was closed",
+    "audit.checkpoint.reason.daily": "daily",
+    "audit.checkpoint.reason.manual": "made by hand",
 }
 
 NL: Final[dict[str, str | Forms]] = {
@@ -967,6 +971,10 @@ NL: Final[dict[str, str | Forms]] = {
     "event.alert_repeated": "{when} — de alert van monitoring ging opnieuw af",
     "event.alert_resolved": "{when} — monitoring meldde de alert als opgelost (de zaak blijft zoals ze is)",
     "event.alert_suppressed": "{when} — de alert van monitoring ging opnieuw af nadat de zaak was gesloten; geen nieuwe zaak",
+    "audit.checkpoint": "🔏 Auditcontrolepunt {seq} ({reason}, {cases} zaken, {at}): de ondertekende koppen van het audittrail van elke zaak. Bewaar dit bericht: `nonconformity-bot audit check-checkpoint` controleert het met de publieke sleutel.",
+    "audit.checkpoint.reason.close": "een zaak is gesloten",
+    "audit.checkpoint.reason.daily": "dagelijks",
+    "audit.checkpoint.reason.manual": "met de hand gemaakt",
 }
 
 CATALOGUE: Final[dict[Language, dict[str, str | Forms]]] = {"en": EN, "nl": NL}

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from slack_sdk import WebClient
 
 from bot.alerts.service import Alerts
+from bot.audit.anchoring import Anchoring
 from bot.cases.service import Cases
 from bot.cases.steps import Steps
 from bot.clock import Clock, today_in
@@ -38,6 +40,7 @@ class Services:
     home: Home
     dossiers: Dossiers
     alerts: Alerts
+    anchoring: Anchoring
     team_id: str | None = None  # our own workspace; set from auth.test when known
 
     @property
@@ -57,6 +60,8 @@ def build_services(
     *,
     team_id: str | None = None,
     bot_user_id: str | None = None,
+    audit_key: str | None = None,
+    checkpoint_file: Path | None = None,
 ) -> Services:
     people = People(workspace, team_id)
     deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
@@ -77,6 +82,7 @@ def build_services(
         home=home,
         dossiers=Dossiers(db, client, workspace, clock),
         alerts=alerts,
+        anchoring=Anchoring(db, workspace, clock, audit_key, checkpoint_file),
         timers=TimerEngine(
             db, client, workspace, clock, lambda case_id: deliveries.deliver_due(case_id=case_id)
         ),

@@ -348,3 +348,23 @@ class PartnerNotice(Base):
     waived_reason: Mapped[str | None] = mapped_column(Text)
     waived_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class AuditCheckpoint(Base):
+    """A signed checkpoint of every case's chain head (``bot.audit.checkpoint``), as made and
+    published. Kept here so that ``audit verify`` can compare each chain with the newest one;
+    the copies that count are those outside the database (a Slack channel, a file)."""
+
+    __tablename__ = "audit_checkpoints"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    made_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(16))
+    # The signed statement (canonical JSON: seq, time, reason, heads digest, previous hash).
+    statement: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+    public_key: Mapped[str] = mapped_column(String(64))
+    # What the digest covers: {"NC-n": [event count, head hash]} for every case at that time.
+    heads: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The newest case_events.id it covers: a Close recorded after it makes the next one due.
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)

@@ -60,6 +60,7 @@ PARTNER_NOTICE = Kind("partner_notice", edits=False, needs_card=False, lane=Lane
 NOTICE_UPDATE = Kind("notice_update", edits=True, needs_card=False, lane=Lane.CASE)
 DM = Kind("dm", edits=False, needs_card=False, lane=Lane.CHANNEL)
 CHANNEL = Kind("channel", edits=False, needs_card=False, lane=Lane.CHANNEL)
+AUDIT_CHECKPOINT = Kind("audit_checkpoint", edits=False, needs_card=False, lane=Lane.CHANNEL)
 
 KINDS: Mapping[str, Kind] = {
     kind.name: kind
@@ -75,6 +76,7 @@ KINDS: Mapping[str, Kind] = {
         NOTICE_UPDATE,
         DM,
         CHANNEL,
+        AUDIT_CHECKPOINT,
     )
 }
 
@@ -323,3 +325,12 @@ def notice_refresh(case: Case, notice: PartnerNotice, reason: str) -> Outgoing:
         render.partner_notice(notice.id),
         refs={"notice_id": notice.id},
     )
+
+
+# --- the audit trail ---
+
+
+def audit_checkpoint(channel: str, seq: int, text: str) -> Outgoing:
+    """A signed audit checkpoint in the operator's audit channel: outside the database, so a
+    chain rewritten there no longer matches it (``bot.audit.anchoring``). One per checkpoint."""
+    return Outgoing(AUDIT_CHECKPOINT, f"audit-checkpoint:{seq}", channel, None, _given(text))

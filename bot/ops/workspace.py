@@ -318,6 +318,8 @@ class Catalogue(_Strict):
 class Workspace(_Strict):
     language: Literal["en", "nl"] = "en"
     triage_channel: ChannelId
+    # Where signed audit checkpoints are posted (issue 15); none when left out.
+    audit_channel: ChannelId | None = None
     timezone: str = "UTC"
     roles: Roles = Field(default_factory=Roles)
     escalation: Escalation = Field(default_factory=Escalation)
