@@ -9,8 +9,10 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from bot.clock import utc_now
 from bot.errors import ConfigError
 from bot.ops import logs
 from bot.ops.settings import Settings, load_settings
@@ -38,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "SLACK_SIGNING_SECRET",
                     "SLACK_APP_TOKEN",
                     "ALERTS_TOKEN",
+                    "AUDIT_KEY",
                 )
                 if getattr(settings, name, None) is not None
             )
@@ -83,9 +86,36 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.set_defaults(handler=_sandbox)
     audit = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit.add_subparsers(title="audit commands")
-    verify = audit_sub.add_parser("verify", help="check the hash chain of one case or of all")
+    verify = audit_sub.add_parser(
+        "verify",
+        help="check the hash chains, the case rows against their events, and the checkpoints",
+    )
     verify.add_argument("case", nargs="?", help="NC-<n>; all cases when left out")
+    verify.add_argument(
+        "--checkpoints",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="checkpoints kept outside the database (the file, or the audit channel's "
+        "messages saved as text); AUDIT_CHECKPOINT_FILE is read too",
+    )
+    verify.add_argument(
+        "--public-key", help="the checkpoints' public key (default AUDIT_PUBLIC_KEY or AUDIT_KEY's)"
+    )
     verify.set_defaults(handler=_audit_verify)
+    keygen = audit_sub.add_parser(
+        "keygen", help="print a new AUDIT_KEY for signing checkpoints, and its public key"
+    )
+    keygen.set_defaults(handler=_audit_keygen, environment=False)
+    check = audit_sub.add_parser(
+        "check-checkpoint",
+        help="check signed checkpoints with the public key alone (no database needed)",
+    )
+    check.add_argument("file", nargs="?", help="the checkpoints (a file, or - for stdin)")
+    check.add_argument("--public-key", help="base64 (default AUDIT_PUBLIC_KEY or AUDIT_KEY's)")
+    check.set_defaults(handler=_audit_check_checkpoint)
+    make = audit_sub.add_parser("checkpoint", help="make a signed checkpoint now (needs AUDIT_KEY)")
+    make.set_defaults(handler=_audit_checkpoint)
     export = sub.add_parser(
         "export",
         help="a case dossier (md, json, pdf), or with --all the register of corrective actions",
@@ -328,34 +358,173 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     """Exit 0 when every checked chain is intact, 1 when one is broken, 2 for bad input."""
-    from bot.audit.trail import verify_case
+    from bot.audit import anchoring
+    from bot.audit.trail import missing_numbers, verify_case
     from bot.cases.service import parse_ref
     from storage import cases as case_rows
     from storage.db import Database
 
+    key = _public_key(settings, args.public_key, required=False)
+    external = _external_checkpoints(settings, args.checkpoints)
     db = Database(settings.DATABASE_URL)
-    broken = 0
+    bad: set[int] = set()
+    checked = 0
     with db.transaction() as session:
+        missing, beyond = missing_numbers(session)
+        anchored = anchoring.check(session, key, external)
         if args.case:
             number = parse_ref(args.case)
             if number is None:
                 raise ConfigError(f"'{args.case}' is not a case reference like NC-12")
             case = case_rows.by_number(session, number)
-            if case is None:
+            if case is None and number not in missing:
                 raise ConfigError(f"there is no case {args.case}")
-            cases = [case]
+            cases = [case] if case is not None else []
+            missing = [number] if case is None else []
+            beyond = [number] if number in beyond else []
+            rewritten = {n: d for n, d in anchored.cases.items() if n == number}
         else:
             cases = list(case_rows.all_cases(session))
+            rewritten = anchored.cases
         for case in cases:
+            checked += 1
             result = verify_case(session, case)
-            if result.ok:
+            if case.number in rewritten:
+                bad.add(case.number)
+                print(f"{case.ref}: BROKEN: rewritten — {rewritten[case.number]}")
+            elif result.ok:
                 print(f"{case.ref}: ok ({result.checked} events, chain intact)")
-            else:
-                broken += 1
-                where = f"event {result.first_bad_seq}: {result.problem}"
-                print(f"{case.ref}: BROKEN at {where} — {result.detail}")
-    print(f"{len(cases)} case(s) checked, {broken} broken")
-    return 1 if broken else 0
+            if not result.ok:
+                bad.add(case.number)
+                seq = result.first_bad_seq
+                where = f" at event {seq}" if seq is not None else ""
+                print(f"{case.ref}: BROKEN{where}: {result.problem} — {result.detail}")
+        issued = case_rows.numbers_issued(session)
+        for number in missing:
+            checked += 1
+            bad.add(number)
+            print(
+                f"NC-{number}: MISSING — the counter gave out NC-1..NC-{issued} and this case "
+                "is gone with its events (deleted whole)"
+            )
+        for number in beyond:
+            bad.add(number)
+            print(
+                f"NC-{number}: BROKEN — above the number counter (NC-{issued}): "
+                "the counter was set back"
+            )
+    print(_checkpoint_summary(anchored))
+    for problem in anchored.problems:
+        print(f"checkpoints: BROKEN — {problem}")
+    print(f"{checked} case(s) checked, {len(bad)} broken")
+    return 1 if bad or anchored.problems else 0
+
+
+def _checkpoint_summary(anchored: Any) -> str:
+    if not anchored.checked and not anchored.stored:
+        return "checkpoints: none — the chains are not anchored outside the database (AUDIT_KEY)"
+    if not anchored.checked:
+        return (
+            "checkpoints: not checked — set AUDIT_PUBLIC_KEY (or pass --public-key) to check "
+            "the chains against the signed checkpoints"
+        )
+    if anchored.newest is None:
+        return "checkpoints: none sound yet — the chains are not anchored outside the database"
+    return f"checkpoints: every chain checked against checkpoint {anchored.newest}"
+
+
+def _public_key(settings: Settings, given: str | None, *, required: bool) -> Any:
+    """The key checkpoints are checked with: given, AUDIT_PUBLIC_KEY, or AUDIT_KEY's own."""
+    from bot.audit import checkpoint as cp
+
+    try:
+        if given or settings.AUDIT_PUBLIC_KEY:
+            return cp.public_key(given or settings.AUDIT_PUBLIC_KEY or "")
+        if settings.AUDIT_KEY is not None:
+            return cp.private_key(settings.AUDIT_KEY.get_secret_value()).public_key()
+    except cp.BadKey as exc:
+        raise ConfigError(str(exc)) from None
+    if required:
+        raise ConfigError("no public key: pass --public-key or set AUDIT_PUBLIC_KEY")
+    return None
+
+
+def _external_checkpoints(settings: Settings, files: list[str]) -> list[Any]:
+    from bot.audit import checkpoint as cp
+
+    paths = [Path(f) for f in files]
+    kept = settings.AUDIT_CHECKPOINT_FILE
+    if kept is not None and str(kept).strip() and Path(kept).exists():
+        paths.append(Path(kept))
+    found: list[Any] = []
+    for path in paths:
+        try:
+            found += cp.parse(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the checkpoints ({exc.strerror})") from None
+    return found
+
+
+def _audit_keygen(_settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.audit import checkpoint as cp
+
+    seed = cp.new_seed()
+    print(f"AUDIT_KEY={seed}")
+    print(f"public key: {cp.public_b64(cp.private_key(seed))}")
+    print(
+        "Keep AUDIT_KEY in the bot's environment only (never in the database); give the public "
+        "key to whoever checks checkpoints (AUDIT_PUBLIC_KEY, or --public-key)."
+    )
+    return 0
+
+
+def _audit_check_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
+    """Exit 0 when every checkpoint is signed by the key and follows the one before."""
+    from bot.audit import checkpoint as cp
+
+    key = _public_key(settings, args.public_key, required=True)
+    if args.file in (None, "-"):
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(args.file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{args.file}: cannot read it ({exc.strerror})") from None
+    found = cp.parse(text)
+    if not found:
+        raise ConfigError('no checkpoint found (a line starting with {"checkpoint")')
+    for item in sorted(found, key=lambda i: i.seq):
+        signed = "signature ok" if cp.signed_by(item, key) else "SIGNATURE DOES NOT MATCH"
+        s = item.statement
+        print(
+            f"checkpoint {item.seq} ({s.get('at')}, {s.get('reason')}, {s.get('cases')} cases, "
+            f"heads digest {str(s.get('heads_digest'))[:16]}…): {signed}"
+        )
+    problems = cp.check_sequence(found, key)
+    for problem in problems:
+        print(f"BROKEN — {problem}")
+    print(f"{len(found)} checkpoint(s) checked, {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def _audit_checkpoint(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.audit.anchoring import Anchoring
+    from bot.ops.runtime import workspace_from
+    from storage.db import Database
+
+    settings.require("AUDIT_KEY")
+    workspace = workspace_from(settings, allow_sample=True)
+    anchoring = Anchoring(
+        Database(settings.DATABASE_URL),
+        workspace,
+        utc_now,
+        settings.secret("AUDIT_KEY"),
+        settings.AUDIT_CHECKPOINT_FILE,
+    )
+    seq = anchoring.make("manual")
+    anchoring.sync_file()
+    print(f"checkpoint {seq} made" if seq else "no checkpoint made")
+    return 0
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:

@@ -728,6 +728,10 @@ EN: Final[dict[str, str | Forms]] = {
     "art73.not_serious": "{ref} is not a serious incident: there is no Art. 73 report to draft.",
     "art73.button": "Draft the Art. 73 report",
     # --- end Art. 73 report ---
+    "audit.checkpoint": "🔏 Audit checkpoint {seq} ({reason}, {cases} cases, {at}): the signed heads of every case's audit trail. Keep this message: `nonconformity-bot audit check-checkpoint` checks it with the public key.",
+    "audit.checkpoint.reason.close": "a case was closed",
+    "audit.checkpoint.reason.daily": "daily",
+    "audit.checkpoint.reason.manual": "made by hand",
 }
 
 NL: Final[dict[str, str | Forms]] = {
@@ -1433,6 +1437,10 @@ NL: Final[dict[str, str | Forms]] = {
     "art73.not_serious": "{ref} is geen ernstig incident: er is geen melding volgens art. 73 op te stellen.",
     "art73.button": "Stel de melding volgens art. 73 op",
     # --- end Art. 73 report ---
+    "audit.checkpoint": "🔏 Auditcontrolepunt {seq} ({reason}, {cases} zaken, {at}): de ondertekende koppen van het audittrail van elke zaak. Bewaar dit bericht: `nonconformity-bot audit check-checkpoint` controleert het met de publieke sleutel.",
+    "audit.checkpoint.reason.close": "een zaak is gesloten",
+    "audit.checkpoint.reason.daily": "dagelijks",
+    "audit.checkpoint.reason.manual": "met de hand gemaakt",
 }
 
 CATALOGUE: Final[dict[Language, dict[str, str | Forms]]] = {"en": EN, "nl": NL}

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from slack_sdk import WebClient
 
 from bot.alerts.service import Alerts
+from bot.audit.anchoring import Anchoring
 from bot.cases.service import Cases
 from bot.cases.steps import Steps
 from bot.clock import Clock, today_in
@@ -40,6 +42,7 @@ class Services:
     dossiers: Dossiers
     alerts: Alerts
     names: Names  # who acted, by name as Slack showed them (looked up once per person)
+    anchoring: Anchoring
     team_id: str | None = None  # our own workspace; set from auth.test when known
 
     @property
@@ -59,6 +62,8 @@ def build_services(
     *,
     team_id: str | None = None,
     bot_user_id: str | None = None,
+    audit_key: str | None = None,
+    checkpoint_file: Path | None = None,
 ) -> Services:
     people = People(workspace, team_id)
     names = Names(db, client, clock)
@@ -81,6 +86,7 @@ def build_services(
         dossiers=Dossiers(db, client, workspace, clock, names, people),
         alerts=alerts,
         names=names,
+        anchoring=Anchoring(db, workspace, clock, audit_key, checkpoint_file),
         timers=TimerEngine(
             db, client, workspace, clock, lambda case_id: deliveries.deliver_due(case_id=case_id)
         ),

@@ -14,7 +14,7 @@ from storage.models import Case, Counter
 CASE_COUNTER = "case"
 
 
-def next_number(session: Session) -> int:
+def next_number(session: Session, counter: str = CASE_COUNTER) -> int:
     """Take the next NC number inside the caller's transaction.
 
     The counter row is locked by the UPDATE until commit (PostgreSQL row lock; SQLite's
@@ -25,16 +25,26 @@ def next_number(session: Session) -> int:
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
         insert(Counter)
-        .values(name=CASE_COUNTER, value=0)
+        .values(name=counter, value=0)
         .on_conflict_do_nothing(index_elements=["name"])
     )
     value = session.execute(
         update(Counter)
-        .where(Counter.name == CASE_COUNTER)
+        .where(Counter.name == counter)
         .values(value=Counter.value + 1)
         .returning(Counter.value)
     ).scalar_one()
     return int(value)
+
+
+def numbers_issued(session: Session) -> int:
+    """How many NC numbers the counter has given out: NC-1..n, each to a case that exists."""
+    value = session.scalar(select(Counter.value).where(Counter.name == CASE_COUNTER))
+    return int(value or 0)
+
+
+def numbers(session: Session) -> list[int]:
+    return list(session.scalars(select(Case.number).order_by(Case.number)))
 
 
 def by_submission(session: Session, key: str) -> Case | None:

@@ -361,3 +361,23 @@ class Person(Base):
     name: Mapped[str | None] = mapped_column(String(250))  # None: Slack did not know the user
     title: Mapped[str | None] = mapped_column(String(250))
     looked_up_at: Mapped[datetime] = mapped_column()
+
+
+class AuditCheckpoint(Base):
+    """A signed checkpoint of every case's chain head (``bot.audit.checkpoint``), as made and
+    published. Kept here so that ``audit verify`` can compare each chain with the newest one;
+    the copies that count are those outside the database (a Slack channel, a file)."""
+
+    __tablename__ = "audit_checkpoints"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    made_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(16))
+    # The signed statement (canonical JSON: seq, time, reason, heads digest, previous hash).
+    statement: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+    public_key: Mapped[str] = mapped_column(String(64))
+    # What the digest covers: {"NC-n": [event count, head hash]} for every case at that time.
+    heads: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The newest case_events.id it covers: a Close recorded after it makes the next one due.
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)

@@ -17,7 +17,21 @@ from typing import Literal
 
 GENESIS: str = "0" * 64
 
-Problem = Literal["changed", "deleted", "inserted", "out_of_order", "tail_removed", "head_mismatch"]
+Problem = Literal[
+    "changed",
+    "deleted",
+    "inserted",
+    "out_of_order",
+    "tail_removed",
+    "head_mismatch",
+    # found by replaying the events against the case row (``bot.audit.replay``)
+    "no_report",
+    "unknown_kind",
+    "out_of_step",
+    "row_differs",
+    # found against a signed checkpoint (``bot.audit.checkpoints``)
+    "rewritten",
+]
 
 
 def canonical_json(payload: Mapping[str, object]) -> str:
@@ -98,8 +112,10 @@ def verify(rows: Sequence[ChainRow], head_hash: str | None, count: int) -> Verif
     4. seq beyond the count the case recorded: ``inserted``.
     5. hash does not match prev_hash and payload: ``changed``.
 
-    Then the whole: fewer rows than the count is ``tail_removed``; a head naming an earlier row
-    means rows were appended behind the case's back (``inserted``); any other head that is not
+    Then the whole: fewer rows than the count is ``tail_removed``; no rows at all is
+    ``deleted`` at seq 1, whatever count and head say (every case has its report); a head naming
+    an earlier row means rows were appended behind the case's back (``inserted``); any other
+    head that is not
     the last row's hash is ``head_mismatch``, blamed on the last row, since it or the head was
     rewritten and the two cannot be told apart.
     """
@@ -124,16 +140,19 @@ def verify(rows: Sequence[ChainRow], head_hash: str | None, count: int) -> Verif
     n = len(rows)
     if n < count:
         return _bad(n, n + 1, "tail_removed", f"{count - n} of {count} rows are missing at the end")
-    last_hash = rows[-1].hash if rows else None
-    if head_hash != last_hash and not (n == 0 and head_hash == GENESIS):
+    if n == 0:
+        # Every case starts with its report: a case without events lost its whole trail, even
+        # when its count and head were reset to match.
+        return _bad(0, 1, "deleted", "the case has no events, although every case has its report")
+    if head_hash != rows[-1].hash:
         j = position_of.get(head_hash or "")
         if j is not None:
             return _bad(
                 j + 1, j + 2, "inserted", f"rows after {j + 1} were added without moving the head"
             )
         return _bad(
-            max(n - 1, 0),
-            n or None,
+            n - 1,
+            n,
             "head_mismatch",
             "the head recorded on the case does not match the last row",
         )

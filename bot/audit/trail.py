@@ -14,7 +14,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.audit import replay
 from bot.audit.chain import GENESIS, ChainRow, Verification, canonical_json, link_hash, verify
+from storage import cases as case_rows
+from storage import notices as notice_rows
 from storage.events import events_of
 from storage.models import Case, CaseEvent
 
@@ -57,7 +60,8 @@ def record(
 
 def verify_case(session: Session, case: Case) -> Verification:
     """Check the case's stored events against their hashes, links, sequence, and the head and
-    count the case row keeps."""
+    count the case row keeps; then replay them and compare what they make with the case row,
+    its measures and its partner notices."""
     events = events_of(session, case.id)
     rows = [
         ChainRow(seq=event.seq, payload=event.payload, prev_hash=event.prev_hash, hash=event.hash)
@@ -79,4 +83,80 @@ def verify_case(session: Session, case: Case) -> Verification:
         ):
             detail = f"the kind, actor or time column of event {event.seq} differs from its hash"
             return Verification(False, result.checked, event.seq, "changed", detail)
+    replayed = [
+        replay.Event(
+            seq=event.seq,
+            kind=event.kind,
+            actor=event.actor_id,
+            data=_data(event.payload),
+        )
+        for event in events
+    ]
+    found = replay.replay(replayed, _row_facts(session, case)) or _measure_columns(case)
+    if found is not None:
+        return Verification(False, result.checked, found.seq, found.problem, found.detail)
     return result
+
+
+def _data(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    data = payload.get("data")
+    return data if isinstance(data, Mapping) else {}
+
+
+def _row_facts(session: Session, case: Case) -> replay.RowFacts:
+    details = case.details
+    return replay.RowFacts(
+        state=case.state,
+        version=case.version,
+        owner=case.owner_id,
+        reporter=case.reporter_id,
+        system_id=case.system_id,
+        title=case.title,
+        description=case.description,
+        severity=case.severity,
+        risk=case.risk,
+        measures=tuple(
+            replay.MeasureFacts(
+                measure=m.measure.value,
+                owner=m.owner,
+                proposer=m.proposer,
+                status=m.status.value,
+                approvals=tuple(a.by for a in m.approvals),
+                done_by=m.done.by if m.done else None,
+            )
+            for m in (row.measure for row in case.measures)
+        ),
+        duties={name: record.by for name, record in details.duties.items()},
+        aware_on=details.aware_on.isoformat() if details.aware_on else None,
+        notices=tuple(
+            replay.NoticeFacts(
+                id=n.id,
+                partner=n.partner_id,
+                measure_version=n.measure_version,
+                status=n.status,
+                staff_clicks=len(n.staff_clicks or []),
+            )
+            for n in notice_rows.of_case(session, case.id)
+        ),
+    )
+
+
+def _measure_columns(case: Case) -> replay.Finding | None:
+    """App Home reads a measure's status, owner and proposer from columns copied out of it."""
+    for row in case.measures:
+        m = row.measure
+        if (row.status, row.owner_id, row.proposer_id) != (m.status.value, m.owner, m.proposer):
+            detail = f"measure {row.position}'s status, owner or proposer column differs from it"
+            return replay.Finding(None, "row_differs", detail)
+    return None
+
+
+def missing_numbers(session: Session) -> tuple[list[int], list[int]]:
+    """NC numbers are gapless (a rolled-back report gives its number back), so a number the
+    counter gave out without a case means a case was deleted whole, row and events; a case
+    above the counter means the counter was set back. Returns (missing, beyond the counter)."""
+    issued = case_rows.numbers_issued(session)
+    present = case_rows.numbers(session)
+    have = set(present)
+    missing = [n for n in range(1, issued + 1) if n not in have]
+    return missing, [n for n in present if n > issued]

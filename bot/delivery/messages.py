@@ -62,6 +62,7 @@ NOTICE_UPDATE = Kind("notice_update", edits=True, needs_card=False, lane=Lane.CA
 DM = Kind("dm", edits=False, needs_card=False, lane=Lane.CHANNEL)
 CHANNEL = Kind("channel", edits=False, needs_card=False, lane=Lane.CHANNEL)
 COPY_UPDATE = Kind("copy_update", edits=True, needs_card=False, lane=Lane.CHANNEL)
+AUDIT_CHECKPOINT = Kind("audit_checkpoint", edits=False, needs_card=False, lane=Lane.CHANNEL)
 
 KINDS: Mapping[str, Kind] = {
     kind.name: kind
@@ -78,6 +79,7 @@ KINDS: Mapping[str, Kind] = {
         DM,
         CHANNEL,
         COPY_UPDATE,
+        AUDIT_CHECKPOINT,
     )
 }
 
@@ -337,3 +339,12 @@ def notice_refresh(case: Case, notice: PartnerNotice, reason: str, provider: Pro
         render.partner_notice(notice.id, provider),
         refs={"notice_id": notice.id},
     )
+
+
+# --- the audit trail ---
+
+
+def audit_checkpoint(channel: str, seq: int, text: str) -> Outgoing:
+    """A signed audit checkpoint in the operator's audit channel: outside the database, so a
+    chain rewritten there no longer matches it (``bot.audit.anchoring``). One per checkpoint."""
+    return Outgoing(AUDIT_CHECKPOINT, f"audit-checkpoint:{seq}", channel, None, _given(text))

@@ -74,6 +74,7 @@ class Senders:
             messages.PANEL_POST.name: self._post,
             messages.PANEL_UPDATE.name: self._edit,
             messages.COPY_UPDATE.name: self._edit,
+            messages.AUDIT_CHECKPOINT.name: self._post,
         }
         missing = set(messages.KINDS) ^ set(self.by_kind)
         assert not missing, f"message kinds without a sender, or senders without a kind: {missing}"

@@ -59,6 +59,8 @@ def seed(standin: SlackStandIn, workspace: Workspace) -> None:
         "C0GENERAL1": "general",
         "C0MANAGERS": "managers",
     }
+    if workspace.audit_channel:
+        channels[workspace.audit_channel] = "nc-audit"
     groups: dict[str, list[str]] = {}
     for policy in workspace.escalation.policies.values():
         for level in policy.levels:
@@ -105,6 +107,8 @@ class LocalBot:
         standin: SlackStandIn | None = None,
         workers: int = 8,
         alerts_token: str | None = None,
+        audit_key: str | None = None,
+        checkpoint_file: Path | None = None,
     ) -> None:
         self.workspace = workspace or load_workspace(sample_path())
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -117,6 +121,8 @@ class LocalBot:
         self.database_url = database_url
         self.clock = clock
         self.workers = workers
+        self.audit_key = audit_key  # signs audit checkpoints, as AUDIT_KEY does
+        self.checkpoint_file = checkpoint_file  # as AUDIT_CHECKPOINT_FILE
         self.alerts_token = alerts_token  # serves POST /alerts/… when set, as ALERTS_TOKEN does
         self._alerts_endpoint: AlertsEndpoint | None = None
         self._server: HttpServer | None = None
@@ -133,6 +139,8 @@ class LocalBot:
             SLACK_SIGNING_SECRET=SecretStr(self.signing_secret),
             SLACK_API_URL=self.standin.api_url,
             DATABASE_URL=self.database_url,
+            AUDIT_KEY=SecretStr(self.audit_key) if self.audit_key else None,
+            AUDIT_CHECKPOINT_FILE=self.checkpoint_file,
         )
         runtime = start_runtime(settings, workspace=self.workspace, clock=self.clock)
         self.services = runtime.services

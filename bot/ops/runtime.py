@@ -68,5 +68,14 @@ def start_runtime(
     catalogue.sync(db, workspace)
     return Runtime(
         settings,
-        build_services(workspace, db, client, clock, team_id=team_id, bot_user_id=bot_user_id),
+        build_services(
+            workspace,
+            db,
+            client,
+            clock,
+            team_id=team_id,
+            bot_user_id=bot_user_id,
+            audit_key=settings.AUDIT_KEY.get_secret_value() if settings.AUDIT_KEY else None,
+            checkpoint_file=settings.AUDIT_CHECKPOINT_FILE,
+        ),
     )

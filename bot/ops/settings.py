@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     SHUTDOWN_TIMEOUT: float = Field(default=10.0, gt=0, le=600)
     # Monitoring's bearer token for POST /alerts/…; the endpoints exist only when it is set.
     ALERTS_TOKEN: SecretStr | None = None
+    # The audit chains' signing key (base64 of an Ed25519 seed, `audit keygen`): signed
+    # checkpoints are made only when it is set. Never stored in the database.
+    AUDIT_KEY: SecretStr | None = None
+    # The public key `audit verify` checks checkpoints with (else the one AUDIT_KEY gives).
+    AUDIT_PUBLIC_KEY: str | None = None
+    # An append-only file every checkpoint is also written to, one JSON line each.
+    AUDIT_CHECKPOINT_FILE: Path | None = None
 
     @field_validator("SLACK_API_URL")
     @classmethod

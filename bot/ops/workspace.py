@@ -339,6 +339,8 @@ class Provider(_Strict):
 class Workspace(_Strict):
     language: Literal["en", "nl"] = "en"
     triage_channel: ChannelId
+    # Where signed audit checkpoints are posted (issue 15); none when left out.
+    audit_channel: ChannelId | None = None
     timezone: str = "UTC"
     roles: Roles = Field(default_factory=Roles)
     escalation: Escalation = Field(default_factory=Escalation)

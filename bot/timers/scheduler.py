@@ -21,14 +21,19 @@ log = logging.getLogger("ncbot.scheduler")
 
 
 def sweep(services: Services, stopping: threading.Event | None = None) -> None:
-    """One pass: fire every timer that is due (each overdue level once, in order), then deliver
-    every message that is due. Loops until nothing due is left, so a late tick catches up.
+    """One pass: fire every timer that is due (each overdue level once, in order), make the
+    signed audit checkpoint if one is due (a case closed since the last, or a day passed), then
+    deliver every message that is due. Loops until nothing due is left, so a late tick catches up.
 
     ``stopping`` (SIGTERM) ends the pass after the batch in hand: every claimed row is finished,
     and what is left stays due in the database for the next replica or the restart."""
     while services.timers.fire_due(limit=100):
         if stopping is not None and stopping.is_set():
             return
+    try:
+        services.anchoring.make_due()
+    except Exception:  # a checkpoint that failed is made by the next pass; deliveries go on
+        log.exception("audit checkpoint failed")
     while services.outbox.deliver_due(limit=100) == 100:
         if stopping is not None and stopping.is_set():
             return

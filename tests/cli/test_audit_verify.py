@@ -59,7 +59,11 @@ def test_an_intact_case_exits_0_and_a_tampered_one_exits_1_naming_the_row(
 
     intact = audit_verify(bot, "NC-1")
     assert (intact.returncode, intact.stderr) == (0, "")
-    assert intact.stdout == f"NC-1: ok ({n} events, chain intact)\n1 case(s) checked, 0 broken\n"
+    assert intact.stdout == (
+        f"NC-1: ok ({n} events, chain intact)\n"
+        "checkpoints: none — the chains are not anchored outside the database (AUDIT_KEY)\n"
+        "1 case(s) checked, 0 broken\n"
+    )
 
     approved, case_id = seq_of(bot, "approve"), case_row(bot).id
     with bot.services.db.engine.begin() as connection:

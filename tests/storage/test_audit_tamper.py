@@ -151,7 +151,9 @@ def forged(
 def test_an_untouched_trail_verifies(walked: LocalBot, capsys: Any, monkeypatch: Any) -> None:
     assert verify(walked, capsys, monkeypatch) == (
         0,
-        f"NC-1: ok ({count(walked)} events, chain intact)\n1 case(s) checked, 0 broken\n",
+        f"NC-1: ok ({count(walked)} events, chain intact)\n"
+        "checkpoints: none — the chains are not anchored outside the database (AUDIT_KEY)\n"
+        "1 case(s) checked, 0 broken\n",
     )
 
 

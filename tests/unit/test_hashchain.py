@@ -100,8 +100,9 @@ def test_an_intact_chain_verifies() -> None:
 
 
 @pytest.mark.parametrize("head", [None, GENESIS])
-def test_a_case_without_events_verifies(head: str | None) -> None:
-    assert verify([], head, 0).ok
+def test_a_case_without_events_is_a_deleted_trail(head: str | None) -> None:
+    """Every case has at least its report: an empty trail with a reset count was emptied."""
+    assert outcome([], head, 0) == ("deleted", 1)
 
 
 # --- tampering --------------------------------------------------------------------------------

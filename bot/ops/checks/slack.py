@@ -94,6 +94,8 @@ class SlackChecks:
 
     def channels(self) -> list[Result]:
         results = [self._membership("triage channel", self.workspace.triage_channel)]
+        if self.workspace.audit_channel:
+            results.append(self._membership("audit channel", self.workspace.audit_channel))
         for partner in self.workspace.catalogue.partners:
             if partner.channel:
                 results.append(
