@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -107,6 +107,34 @@ def mark_sent(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)
         .values(status=SENT, slack_channel=channel, slack_ts=ts, sent_at=now, claimed_until=None)
+    )
+
+
+WAITING_ON_ANOTHER = ("waiting_for_card", "waiting_for_step", "waiting_for_newer")
+
+
+def wake_waiting(session: Session, sent: OutboxMessage, now: datetime) -> None:
+    """What waited on ``sent`` is due now, not after its back-off: edits of the post it was
+    (they waited for its ``ts``), older edits of the post it edited (they waited for it, and
+    are now moot), and, for a case card, the case's messages that waited for the card."""
+    waiting = or_(
+        OutboxMessage.target == sent.dedupe_key,
+        and_(OutboxMessage.target == sent.target, OutboxMessage.kind == sent.kind),
+    )
+    if sent.kind == "card_post" and sent.case_id is not None:
+        waiting = or_(waiting, OutboxMessage.case_id == sent.case_id)
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == PENDING,
+            OutboxMessage.claimed_until.is_(None),
+            OutboxMessage.last_error.in_(
+                ("waiting_for_card", "waiting_for_step", "waiting_for_newer")
+            ),
+            OutboxMessage.not_before > now,
+            waiting,
+        )
+        .values(not_before=now)
     )
 
 

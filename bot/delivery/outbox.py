@@ -221,6 +221,7 @@ class Outbox:
         now = self.clock()
         with self.db.transaction() as session:
             rows.mark_sent(session, row.id, channel=channel, ts=ts, now=now)
+            rows.wake_waiting(session, row, now)
             if row.case_id is None:
                 return
             case = case_rows.by_id(session, row.case_id, lock=True)

@@ -406,10 +406,14 @@ def test_a_storm_of_repeats_edits_the_line_at_most_every_ten_seconds(
     settle(bot, WAIT)
 
     with bot.services.db.read() as session:
+        # The edits that reached Slack, at the times they were due (an update queued while the
+        # line itself was still on its way may wait for a newer one and then be skipped).
         updates = session.scalars(
-            select(OutboxMessage.not_before).where(OutboxMessage.kind == "panel_update")
+            select(OutboxMessage.not_before)
+            .where(OutboxMessage.kind == "panel_update", OutboxMessage.status == "sent")
+            .order_by(OutboxMessage.id)
         ).all()
-    assert 3 <= len(updates) <= 4, updates  # 90 repeats in 30 s: an edit per 10 s at most
+    assert 2 <= len(updates) <= 4, updates  # 90 repeats in 30 s: an edit per 10 s at most
     assert all(
         later - earlier >= timedelta(seconds=10) for earlier, later in itertools.pairwise(updates)
     )
