@@ -20,7 +20,14 @@ from slack_sdk.errors import SlackApiError
 from bot.audit import trail as audit
 from bot.cases.state import CaseRecord
 from bot.clock import Clock
-from bot.delivery.messages import CARD_POST, KINDS, PARTNER_NOTICE, REPORTER_NOTICE, Lane
+from bot.delivery.messages import (
+    CARD_POST,
+    CARD_UPDATE,
+    KINDS,
+    PARTNER_NOTICE,
+    REPORTER_NOTICE,
+    Lane,
+)
 from bot.delivery.senders import METADATA_EVENT, NotYet, Senders
 from bot.delivery.slack_api import Failure, classify
 from bot.ops import metrics
@@ -143,10 +150,19 @@ class Outbox:
 
     def _why_not(self, row: OutboxMessage, case: CaseRecord | None) -> str | None:
         """Why ``row`` is no longer worth sending, if it is not: an edit whose post a newer
-        edit replaces anyway (that one shows newer state), or a reminder already answered."""
+        edit replaces anyway (that one shows newer state), an edit that would show exactly what
+        the post shows already (a transition queues the card's refresh from several places;
+        Slack counts each ``chat.update``), or a reminder already answered."""
         if KINDS[row.kind].edits:
             with self.db.read() as session:
-                return "superseded" if rows.newer_edit(session, row) else None
+                if rows.newer_edit(session, row):
+                    return "superseded"
+                shown = rows.last_shown(session, row)
+            if shown is not None and _content(shown) == _content(row.payload):
+                if row.kind == CARD_UPDATE.name and case is not None:
+                    self.senders.case_shown(case.id)  # the App Home may still differ
+                return "unchanged"
+            return None
         return None if self._still_wanted(row, case) else "case_moved_on"
 
     def _still_wanted(self, row: OutboxMessage, case: CaseRecord | None) -> bool:
@@ -270,3 +286,8 @@ class Outbox:
                 rows.mark_failed(session, row.id, error=failure.error)
                 if row.kind == PARTNER_NOTICE.name and row.case_id is not None:
                     self.senders.notice_failed(session, row, failure.error, now)
+
+
+def _content(payload: dict[str, Any]) -> tuple[object, object]:
+    """What a person sees of a message: its text and blocks."""
+    return payload.get("text", ""), payload.get("blocks")

@@ -149,7 +149,7 @@ class Senders:
             channel=channel, ts=ts, text=row.payload.get("text", ""), blocks=row.payload["blocks"]
         )
         if row.kind == messages.CARD_UPDATE.name and case is not None:
-            self._case_shown(case.id)
+            self.case_shown(case.id)
         return channel, ts
 
     def _edited(self, row: OutboxMessage) -> tuple[str, str] | None:
@@ -163,7 +163,7 @@ class Senders:
             raise NotYet
         return posted.slack_channel, posted.slack_ts
 
-    def _case_shown(self, case_id: int) -> None:
+    def case_shown(self, case_id: int) -> None:
         if self.on_case_shown is not None:
             self.on_case_shown(case_id)  # must not raise: it only queues background work
 
@@ -178,7 +178,7 @@ class Senders:
             stored = case_rows.by_id(session, case_id, lock=True)
             if stored is not None:
                 stored.details = stored.details.model_copy(update={"permalink": link})
-        self._case_shown(case_id)  # after the link is stored: the Home links to the thread
+        self.case_shown(case_id)  # after the link is stored: the Home links to the thread
 
     def _tell_reporter(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         assert case is not None and case.card_ts is not None
