@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
+from bot.delivery.tiers import tier
 from bot.ops import metrics
 
 PERMANENT_ERRORS = frozenset(
@@ -53,12 +54,12 @@ class CountingWebClient(WebClient):
         try:
             response = super().api_call(api_method, **kwargs)
         except SlackApiError as exc:
-            metrics.count_slack_call(api_method, outcome(exc))
+            metrics.count_slack_call(api_method, outcome(exc), tier(api_method))
             raise
         except Exception as exc:
-            metrics.count_slack_call(api_method, type(exc).__name__)
+            metrics.count_slack_call(api_method, type(exc).__name__, tier(api_method))
             raise
-        metrics.count_slack_call(api_method, "ok")
+        metrics.count_slack_call(api_method, "ok", tier(api_method))
         return response
 
 
