@@ -314,6 +314,19 @@ def test_a_usergroup_that_cannot_be_resolved_is_tried_again_not_dropped(
     assert len(escalation_dms(bot, APPROVER)) == len([lv for lv in levels if lv[0] == 2])
 
 
+def test_a_usergroup_answered_429_is_tried_again_after_retry_after(
+    bot: LocalBot, clock: FakeClock
+) -> None:
+    reported(bot, 1)
+    tick(bot, clock, LEVEL_1)
+    bot.standin.inject("usergroups.users.list", retry_after=4)
+    tick(bot, clock, LEVEL_2 - LEVEL_1)
+    assert escalation_dms(bot, APPROVER) == []  # Slack said wait: nothing half-sent
+    tick(bot, clock, timedelta(seconds=4))  # Retry-After, not the 30 s of other failures
+    assert len(escalation_dms(bot, APPROVER)) == 1
+    assert [(e["level"], e["repeat"]) for e in escalated_events(bot)].count((2, 0)) == 1
+
+
 def test_a_late_sweep_fires_each_overdue_level_once_in_order(
     bot: LocalBot, clock: FakeClock
 ) -> None:
@@ -331,6 +344,9 @@ def test_a_late_sweep_fires_each_overdue_level_once_in_order(
     assert len(escalation_dms(bot, OFFICER, 1)) == 1
     assert len(escalation_dms(bot, APPROVER, 1)) == 1  # not a burst of the three repeats
     assert len(channel_posts(bot, MANAGERS, 2)) == 1
+    # both cases' level 2 notify the approvers' group: Slack was asked for its members once
+    # (usergroups.users.list is Tier 2, about 20 a minute; a burst of escalations reuses it)
+    assert len(bot.standin.calls("usergroups.users.list")) == 1
     # The repeat comes one interval after the late firing, not all at once.
     tick(bot, clock, timedelta(seconds=29))
     assert len(escalation_dms(bot, APPROVER, 1)) == 1
