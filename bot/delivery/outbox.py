@@ -29,7 +29,7 @@ from bot.delivery.messages import (
     Lane,
 )
 from bot.delivery.senders import METADATA_EVENT, NotYet, Senders
-from bot.delivery.slack_api import Failure, classify
+from bot.delivery.slack_api import Failure, RateLimited, classify
 from bot.ops import metrics
 from bot.ops.request_context import ContextExecutor, case_scope
 from bot.ops.workspace import Workspace
@@ -132,7 +132,7 @@ class Outbox:
             self._retry(row, self.clock() + WAIT_FOR_CARD, "waiting_for_step")
             return None
         except Exception as exc:
-            if not isinstance(exc, (SlackApiError, OSError)):
+            if not isinstance(exc, (SlackApiError, OSError, RateLimited)):
                 log.exception("unexpected failure sending", extra={"outbox_id": row.id})
             failure = classify(exc)
             self._failed(row, failure)

@@ -285,8 +285,10 @@ def test_a_slack_failure_is_retried_next_sweep_and_does_not_hold_up_other_cases(
     officer_dm = bot.standin.dm_channel(OFFICER)
     bot.standin.inject("chat.postMessage", channel=officer_dm, **fault)
     tick(bot, clock, LEVEL_1)
-    # The other case's escalation, and the other officer, went out in the same sweep.
-    assert len(escalation_dms(bot, OFFICER, 2)) == 1
+    # The other case's escalation, and the other officer, went out in the same sweep; after a
+    # 429 Slack's wait holds that one DM channel (issue 23), so case 2's DM there waits too.
+    held = "retry_after" in fault
+    assert len(escalation_dms(bot, OFFICER, 2)) == (0 if held else 1)
     assert len(escalation_dms(bot, OFFICER2, 1)) == 1
     assert len(escalation_dms(bot, OFFICER2, 2)) == 1
     assert len(escalation_lines(bot, 1)) == len(escalation_lines(bot, 2)) == 1

@@ -3,6 +3,7 @@ in changes, and the same visibility rule as ``list`` and ``status``."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -115,6 +116,32 @@ def test_the_home_follows_the_case_without_being_opened_again(bot: LocalBot) -> 
         what="the approvers' Home refreshed",
     )
     assert t("home.empty") in (section_text(view, "approval") or "")
+
+
+def test_a_home_refresh_answered_429_is_published_after_retry_after_not_dropped(
+    bot: LocalBot,
+) -> None:
+    walk_to(bot, "measure_proposed")
+    opened_home(bot, APPROVER2, after=publishes(bot, APPROVER2))
+    before = len(bot.standin.calls("views.publish"))
+    bot.standin.inject("views.publish", retry_after=1)
+    decide(bot, "measure_approve", APPROVER)
+    wait_for(lambda: [c for c in bot.standin.calls("views.publish") if c.status == 429])
+    bot.clock.advance(timedelta(seconds=1))  # type: ignore[attr-defined]
+    view = wait_for(
+        lambda: (lambda v: v if "NC-1" not in (section_text(v, "approval") or "") else None)(
+            bot.standin.published_home(APPROVER2)
+        ),
+        timeout=15,
+        what="the approvers' Home refreshed after the 429",
+    )
+    assert t("home.empty") in (section_text(view, "approval") or "")
+    calls = bot.standin.calls("views.publish")[before:]
+    refused = [c for c in calls if c.status == 429]
+    assert len(refused) == 1  # the 429 held every publish back, none was sent into it
+    # none after it before Retry-After (1 s), bar one already on its way (two publish at once)
+    waited = [c.at - refused[0].at for c in calls if c.at - refused[0].at > 0.1]
+    assert waited and min(waited) >= 0.9
 
 
 def test_someone_without_a_role_sees_only_their_own_reports(bot: LocalBot) -> None:
