@@ -70,6 +70,7 @@ class Refresher:
     def shutdown(self) -> None:
         with self._cond:
             self._stopped = True
+            self._due.clear()
             self._cond.notify()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -89,8 +90,12 @@ class Refresher:
     def _run(self, user: str) -> None:
         retry_after: float | None = None
         try:
+            if self._stopped:
+                return  # shutting down: nothing more is published
             self._work(user)
         except Exception as exc:
+            if self._stopped:
+                return  # the server went away under a publish that was already running
             failure = classify(exc)
             if failure.kind == "rate_limited":
                 retry_after = max(failure.retry_after, 1.0)
