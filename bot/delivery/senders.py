@@ -9,6 +9,7 @@ What a message says was rendered when it was queued (``bot.delivery.messages``).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,6 +79,11 @@ class Senders:
         assert not missing, f"message kinds without a sender, or senders without a kind: {missing}"
         # Called with a case id after its card was posted or updated (the App Home refresh).
         self.on_case_shown: Callable[[int], None] | None = None
+        # A person's DM with the bot keeps its channel id: ``conversations.open`` (Tier 3,
+        # about 50 a minute) is asked once per person, not once per DM — a burst of
+        # escalations DMs the same few people hundreds of times.
+        self._dm_channels: dict[str, str] = {}
+        self._dm_lock = threading.Lock()
 
     def send(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         """Send ``row``; returns the channel and ``ts`` of what Slack accepted."""
@@ -207,8 +213,15 @@ class Senders:
 
     def channel_for(self, row: OutboxMessage) -> str:
         if row.kind == messages.DM.name and row.target.startswith(("U", "W")):
+            with self._dm_lock:
+                known = self._dm_channels.get(row.target)
+            if known is not None:
+                return known
             opened = self.client.conversations_open(users=row.target)
-            return str(opened["channel"]["id"])
+            channel = str(opened["channel"]["id"])
+            with self._dm_lock:
+                self._dm_channels[row.target] = channel
+            return channel
         return row.target
 
     def notice_delivered(

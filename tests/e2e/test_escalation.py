@@ -349,6 +349,9 @@ def test_a_late_sweep_fires_each_overdue_level_once_in_order(
     # both cases' level 2 notify the approvers' group: Slack was asked for its members once
     # (usergroups.users.list is Tier 2, about 20 a minute; a burst of escalations reuses it)
     assert len(bot.standin.calls("usergroups.users.list")) == 1
+    # and each person's DM channel was opened once, however many DMs went to them
+    opened = [c.args["users"] for c in bot.standin.calls("conversations.open")]
+    assert opened and len(opened) == len(set(opened)), opened
     # The repeat comes one interval after the late firing, not all at once.
     tick(bot, clock, timedelta(seconds=29))
     assert len(escalation_dms(bot, APPROVER, 1)) == 1
