@@ -10,6 +10,7 @@ instead of posting twice.
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,6 +67,10 @@ class Outbox:
         self.clock = clock
         self.lease = lease
         self.senders = Senders(db, client, workspace, clock, bot_user_id)
+        # One lane at a time in this process: a listener's delivery and the sweep may claim two
+        # edits of one card at once, and the older must not land after the newer.
+        self._lanes: dict[str, threading.Lock] = {}
+        self._lanes_lock = threading.Lock()
         # Lanes keep the caller's request id (and case id) on their log lines.
         self._pool = ContextExecutor(
             ThreadPoolExecutor(max_workers=FAN_OUT, thread_name_prefix="outbox")
@@ -82,14 +87,22 @@ class Outbox:
         for row in claimed:
             by_channel.setdefault(self._lane(row), []).append(row)
         if len(by_channel) <= 1:
-            for group in by_channel.values():
-                self._deliver_in_order(group)
+            for lane, group in by_channel.items():
+                self._deliver_lane(lane, group)
         else:
             for future in [
-                self._pool.submit(self._deliver_in_order, g) for g in by_channel.values()
+                self._pool.submit(self._deliver_lane, lane, g) for lane, g in by_channel.items()
             ]:
                 future.result()
         return len(claimed)
+
+    def _deliver_lane(self, lane: str, group: list[OutboxMessage]) -> None:
+        """Deliver ``group`` while no other thread delivers the same lane: the check before an
+        edit (is a newer one sent? does it change anything?) and the edit stay together."""
+        with self._lanes_lock:
+            lock = self._lanes.setdefault(lane, threading.Lock())
+        with lock:
+            self._deliver_in_order(group)
 
     def _lane(self, row: OutboxMessage) -> str:
         """Rows that go out one after another. A case's own messages (card, thread, reporter
