@@ -152,6 +152,9 @@ class Outbox:
             return failure
         self._record(row, channel, ts)
         metrics.OUTBOX_DELIVERED.labels(kind=row.kind, outcome="sent").inc()
+        if row.kind == PARTNER_NOTICE.name and row.case_id is not None:
+            # The Homes list unsettled notices with when they went out; the card may not change.
+            self.senders.case_shown(row.case_id)
         if row.kind == CARD_POST.name and case is not None and ts is not None:
             self.senders.remember_permalink(case.id, channel, ts)
         return None
