@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import json
 import logging
+import re
 import signal
 import tempfile
 import time
@@ -129,6 +131,11 @@ def settled(bot: LocalBot) -> bool:
     return not pending and bot.services.home.idle()
 
 
+def timeless(blocks: object) -> str:
+    """A Home's blocks without the moment it says it shows ("As of …", once a second)."""
+    return re.sub(r"As of <!date\^\d+\^[^>]*>", "As of", json.dumps(blocks, sort_keys=True))
+
+
 def checks(bot: LocalBot, cases: int) -> dict[str, int]:
     """What was lost, what came twice, what is stale."""
     with bot.services.db.read() as session:
@@ -163,9 +170,18 @@ def checks(bot: LocalBot, cases: int) -> dict[str, int]:
         users = list(bot.standin.ws.homes)
     for user in users:
         published = bot.standin.published_home(user) or {}
-        if published.get("blocks") != bot.services.home.view(user).get("blocks"):
+        if timeless(published.get("blocks")) != timeless(bot.services.home.view(user)["blocks"]):
             stale_homes += 1
-            print(f"stale App Home: {user}")
+            shown, now = published.get("blocks") or [], bot.services.home.view(user)["blocks"]
+            first = next(
+                (i for i, (a, b) in enumerate(zip(shown, now, strict=False)) if a != b), None
+            )
+            detail = (
+                f"block {first}: {shown[first]} -> {now[first]}"
+                if first is not None
+                else (f"{len(shown)} blocks -> {len(now)}")
+            )
+            print(f"stale App Home: {user}: {str(detail)[:600]}")
     return {
         "outbox rows": len(rows),
         "outbox rows lost (pending or failed)": statuses["pending"] + statuses["failed"],

@@ -16,7 +16,8 @@ import json
 import logging
 import threading
 from collections.abc import Mapping
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -49,6 +50,7 @@ from storage.models import (
 log = logging.getLogger("ncbot.home")
 
 OPEN_CASE_STATES = tuple(CaseState(state) for state in OPEN_STATES)
+TIMELESS = datetime(2000, 1, 1, tzinfo=UTC)
 APPROVAL_EVENTS = (Action.PROPOSE_MEASURE.value, Action.APPROVE.value, Action.REJECT.value)
 
 
@@ -101,8 +103,11 @@ class Home:
         if pages is None:
             pages = self._pages.get(user_id, {})
         self._pages[user_id] = dict(pages)
-        view = self.view(user_id, pages)
-        digest = hashlib.sha256(json.dumps(view, sort_keys=True).encode()).hexdigest()
+        data = self.data(user_id, pages)
+        view = home_view(data, pages, self.workspace.language)
+        # What the Home shows, without its "as of" moment (which changes every second).
+        timeless = home_view(replace(data, as_of=TIMELESS), pages, self.workspace.language)
+        digest = hashlib.sha256(json.dumps(timeless, sort_keys=True).encode()).hexdigest()
         with self._lock:
             if not always and self._shown.get(user_id) == digest:
                 return  # the Home shows this already: a publish would cost a call for nothing
