@@ -206,6 +206,26 @@ def latest_edit(session: Session, target: str) -> OutboxMessage | None:
     ).first()
 
 
+def last_shown(session: Session, row: OutboxMessage) -> dict[str, Any] | None:
+    """What the post ``row`` edits shows now: the payload of the last edit of it that was sent,
+    else of the post itself (None while neither was sent)."""
+    edited = session.scalar(
+        select(OutboxMessage.payload)
+        .where(
+            OutboxMessage.kind == row.kind,
+            OutboxMessage.target == row.target,
+            OutboxMessage.id < row.id,
+            OutboxMessage.status == SENT,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    )
+    if edited is not None:
+        return dict(edited)
+    posted = by_key(session, row.target)
+    return dict(posted.payload) if posted is not None and posted.status == SENT else None
+
+
 def by_key(session: Session, dedupe_key: str) -> OutboxMessage | None:
     return session.scalars(
         select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)

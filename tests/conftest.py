@@ -106,10 +106,16 @@ def workspace() -> Workspace:
     return load_workspace(sample_path())
 
 
+# Slack's rate limits are on in every end-to-end test (issue 23), a minute of Slack's passing
+# in a second so that the suite stays fast: every method's tier, posting per channel.
+SLACK_LIMITS_SCALE = 60.0
+
+
 @pytest.fixture
 def bot(workspace: Workspace, sqlite_url: str, clock: FakeClock) -> Iterator[LocalBot]:
     """The real bot over HTTP on SQLite with a fake clock, and the Slack stand-in."""
     with LocalBot(workspace, database_url=sqlite_url, clock=clock) as local:
+        local.standin.set_limits(SLACK_LIMITS_SCALE)
         yield local
 
 
@@ -117,4 +123,5 @@ def bot(workspace: Workspace, sqlite_url: str, clock: FakeClock) -> Iterator[Loc
 def any_db_bot(workspace: Workspace, database_url: str, clock: FakeClock) -> Iterator[LocalBot]:
     """The same, once on SQLite and once on PostgreSQL."""
     with LocalBot(workspace, database_url=database_url, clock=clock) as local:
+        local.standin.set_limits(SLACK_LIMITS_SCALE)
         yield local

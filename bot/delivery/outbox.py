@@ -10,6 +10,7 @@ instead of posting twice.
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,9 +21,16 @@ from slack_sdk.errors import SlackApiError
 from bot.audit import trail as audit
 from bot.cases.state import CaseRecord
 from bot.clock import Clock
-from bot.delivery.messages import CARD_POST, KINDS, PARTNER_NOTICE, REPORTER_NOTICE, Lane
+from bot.delivery.messages import (
+    CARD_POST,
+    CARD_UPDATE,
+    KINDS,
+    PARTNER_NOTICE,
+    REPORTER_NOTICE,
+    Lane,
+)
 from bot.delivery.senders import METADATA_EVENT, NotYet, Senders
-from bot.delivery.slack_api import Failure, classify
+from bot.delivery.slack_api import Failure, RateLimited, classify
 from bot.ops import metrics
 from bot.ops.request_context import ContextExecutor, case_scope
 from bot.ops.workspace import Workspace
@@ -61,6 +69,10 @@ class Outbox:
         self.clock = clock
         self.lease = lease
         self.senders = Senders(db, client, workspace, clock, bot_user_id)
+        # One lane at a time in this process: a listener's delivery and the sweep may claim two
+        # edits of one card at once, and the older must not land after the newer.
+        self._lanes: dict[str, threading.Lock] = {}
+        self._lanes_lock = threading.Lock()
         # Lanes keep the caller's request id (and case id) on their log lines.
         self._pool = ContextExecutor(
             ThreadPoolExecutor(max_workers=FAN_OUT, thread_name_prefix="outbox")
@@ -77,14 +89,22 @@ class Outbox:
         for row in claimed:
             by_channel.setdefault(self._lane(row), []).append(row)
         if len(by_channel) <= 1:
-            for group in by_channel.values():
-                self._deliver_in_order(group)
+            for lane, group in by_channel.items():
+                self._deliver_lane(lane, group)
         else:
             for future in [
-                self._pool.submit(self._deliver_in_order, g) for g in by_channel.values()
+                self._pool.submit(self._deliver_lane, lane, g) for lane, g in by_channel.items()
             ]:
                 future.result()
         return len(claimed)
+
+    def _deliver_lane(self, lane: str, group: list[OutboxMessage]) -> None:
+        """Deliver ``group`` while no other thread delivers the same lane: the check before an
+        edit (is a newer one sent? does it change anything?) and the edit stay together."""
+        with self._lanes_lock:
+            lock = self._lanes.setdefault(lane, threading.Lock())
+        with lock:
+            self._deliver_in_order(group)
 
     def _lane(self, row: OutboxMessage) -> str:
         """Rows that go out one after another. A case's own messages (card, thread, reporter
@@ -137,13 +157,16 @@ class Outbox:
             self._retry(row, self.clock() + WAIT_FOR_CARD, "waiting_for_step")
             return None
         except Exception as exc:
-            if not isinstance(exc, (SlackApiError, OSError)):
+            if not isinstance(exc, (SlackApiError, OSError, RateLimited)):
                 log.exception("unexpected failure sending", extra={"outbox_id": row.id})
             failure = classify(exc)
             self._failed(row, failure)
             return failure
         self._record(row, channel, ts)
         metrics.OUTBOX_DELIVERED.labels(kind=row.kind, outcome="sent").inc()
+        if row.kind == PARTNER_NOTICE.name and row.case_id is not None:
+            # The Homes list unsettled notices with when they went out; the card may not change.
+            self.senders.case_shown(row.case_id)
         if row.kind == CARD_POST.name and case is not None and ts is not None:
             self.senders.remember_permalink(case.id, channel, ts)
         return None
@@ -154,7 +177,18 @@ class Outbox:
         return row.attempts > 1 and row.last_error not in NOTHING_SENT
 
     def _why_not(self, row: OutboxMessage, case: CaseRecord | None) -> str | None:
-        """Why ``row`` is no longer worth sending, if it is not: a reminder already answered."""
+        """Why ``row`` is no longer worth sending, if it is not: an edit that would show exactly
+        what the post shows already (a transition queues the card's refresh from several places;
+        Slack counts each ``chat.update``), or a reminder already answered. (An edit that a newer
+        edit of the same post replaces is handled in ``_deliver``.)"""
+        if KINDS[row.kind].edits:
+            with self.db.read() as session:
+                shown = rows.last_shown(session, row)
+            if shown is not None and _content(shown) == _content(row.payload):
+                if row.kind == CARD_UPDATE.name and case is not None:
+                    self.senders.case_shown(case.id)  # the App Home may still differ
+                return "unchanged"
+            return None
         return None if self._still_wanted(row, case) else "case_moved_on"
 
     def _still_wanted(self, row: OutboxMessage, case: CaseRecord | None) -> bool:
@@ -279,3 +313,8 @@ class Outbox:
                 rows.mark_failed(session, row.id, error=failure.error)
                 if row.kind == PARTNER_NOTICE.name and row.case_id is not None:
                     self.senders.notice_failed(session, row, failure.error, now)
+
+
+def _content(payload: dict[str, Any]) -> tuple[object, object]:
+    """What a person sees of a message: its text and blocks."""
+    return payload.get("text", ""), payload.get("blocks")

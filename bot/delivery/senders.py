@@ -9,6 +9,7 @@ What a message says was rendered when it was queued (``bot.delivery.messages``).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,6 +81,11 @@ class Senders:
         assert not missing, f"message kinds without a sender, or senders without a kind: {missing}"
         # Called with a case id after its card was posted or updated (the App Home refresh).
         self.on_case_shown: Callable[[int], None] | None = None
+        # A person's DM with the bot keeps its channel id: ``conversations.open`` (Tier 3,
+        # about 50 a minute) is asked once per person, not once per DM — a burst of
+        # escalations DMs the same few people hundreds of times.
+        self._dm_channels: dict[str, str] = {}
+        self._dm_lock = threading.Lock()
 
     def send(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         """Send ``row``; returns the channel and ``ts`` of what Slack accepted."""
@@ -165,7 +171,7 @@ class Senders:
             channel=channel, ts=ts, text=row.payload.get("text", ""), blocks=row.payload["blocks"]
         )
         if row.kind == messages.CARD_UPDATE.name and case is not None:
-            self._case_shown(case.id)
+            self.case_shown(case.id)
         return channel, ts
 
     def _edited(self, row: OutboxMessage) -> tuple[str, str] | None:
@@ -179,7 +185,7 @@ class Senders:
             raise NotYet
         return posted.slack_channel, posted.slack_ts
 
-    def _case_shown(self, case_id: int) -> None:
+    def case_shown(self, case_id: int) -> None:
         if self.on_case_shown is not None:
             self.on_case_shown(case_id)  # must not raise: it only queues background work
 
@@ -194,7 +200,7 @@ class Senders:
             stored = case_rows.by_id(session, case_id, lock=True)
             if stored is not None:
                 stored.details = stored.details.model_copy(update={"permalink": link})
-        self._case_shown(case_id)  # after the link is stored: the Home links to the thread
+        self.case_shown(case_id)  # after the link is stored: the Home links to the thread
 
     def _tell_reporter(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
         assert case is not None and case.card_ts is not None
@@ -223,8 +229,15 @@ class Senders:
 
     def channel_for(self, row: OutboxMessage) -> str:
         if row.kind == messages.DM.name and row.target.startswith(("U", "W")):
+            with self._dm_lock:
+                known = self._dm_channels.get(row.target)
+            if known is not None:
+                return known
             opened = self.client.conversations_open(users=row.target)
-            return str(opened["channel"]["id"])
+            channel = str(opened["channel"]["id"])
+            with self._dm_lock:
+                self._dm_channels[row.target] = channel
+            return channel
         return row.target
 
     def notice_delivered(

@@ -3,12 +3,22 @@
 slack-sdk's default retry handler can post a message twice after a connection error, and its
 rate-limit handler sleeps in the calling thread; both are switched off. The outbox decides when
 to try again, and checks Slack's history first when it cannot know whether a post landed.
+
+Slack's limits are per method and workspace (``chat.postMessage``: per channel), and one client
+serves one workspace. So the client remembers each 429's ``Retry-After`` for its method (and
+channel) and, until it has passed, refuses further calls of that method itself with
+:class:`RateLimited` instead of sending them into the wall; other methods go on. Callers treat
+both alike: the outbox defers the row, the App Home refresher and the timers wait and try again.
+Modals are exempt: a person waits for them and a ``trigger_id`` lives three seconds.
 """
 
 from __future__ import annotations
 
 import socket
+import threading
+import time
 import urllib.error
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +26,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
+from bot.clock import Clock
+from bot.delivery.tiers import tier
 from bot.ops import metrics
 
 PERMANENT_ERRORS = frozenset(
@@ -41,24 +53,82 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
-def make_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
-    return CountingWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+UNGATED = frozenset({"views.open", "views.push", "views.update", "auth.test"})
+
+
+def make_client(
+    token: str, base_url: str, *, timeout: int = 10, clock: Clock | None = None
+) -> WebClient:
+    """The bot's client; ``clock`` (the outbox's) times the rate gate, so that a row the
+    outbox defers by ``Retry-After`` finds the gate open when it is due again."""
+    client = CountingWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+    if clock is not None:
+        client.gate = RateGate(now=lambda: clock().timestamp())
+    return client
+
+
+class RateLimited(Exception):
+    """Slack asked us to wait before calling ``method`` again, and the wait is not over: the
+    call was not made."""
+
+    def __init__(self, method: str, retry_after: float) -> None:
+        super().__init__(f"{method} is rate limited for another {retry_after:.1f} s")
+        self.method = method
+        self.retry_after = retry_after
+
+
+class RateGate:
+    """Until when each method (``chat.postMessage``: each channel) must not be called."""
+
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        self._now = now
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(method: str, args: dict[str, Any]) -> str:
+        channel = args.get("channel")
+        return f"{method} {channel}" if method == "chat.postMessage" and channel else method
+
+    def remaining(self, key: str) -> float:
+        with self._lock:
+            left = self._until.get(key, 0.0) - self._now()
+            if left <= 0:
+                self._until.pop(key, None)
+            return max(left, 0.0)
+
+    def hold(self, key: str, seconds: float) -> None:
+        with self._lock:
+            self._until[key] = max(self._until.get(key, 0.0), self._now() + seconds)
 
 
 class CountingWebClient(WebClient):
-    """Counts every Web API call by method and outcome for ``/metrics``: every typed method of
-    the SDK goes through ``api_call``, so one override sees them all."""
+    """Counts every Web API call by method and outcome for ``/metrics``, and keeps Slack's
+    ``Retry-After`` per method (the gate): every typed method of the SDK goes through
+    ``api_call``, so one override sees them all."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = RateGate()
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        args = kwargs.get("json") or kwargs.get("data") or kwargs.get("params") or {}
+        key = RateGate.key(api_method, args if isinstance(args, dict) else {})
+        if api_method not in UNGATED:
+            left = self.gate.remaining(key)
+            if left > 0:
+                raise RateLimited(api_method, left)
         try:
             response = super().api_call(api_method, **kwargs)
         except SlackApiError as exc:
-            metrics.count_slack_call(api_method, outcome(exc))
+            metrics.count_slack_call(api_method, outcome(exc), tier(api_method))
+            if exc.response.status_code == 429:
+                self.gate.hold(key, classify(exc).retry_after)
             raise
         except Exception as exc:
-            metrics.count_slack_call(api_method, type(exc).__name__)
+            metrics.count_slack_call(api_method, type(exc).__name__, tier(api_method))
             raise
-        metrics.count_slack_call(api_method, "ok")
+        metrics.count_slack_call(api_method, "ok", tier(api_method))
         return response
 
 
@@ -83,6 +153,8 @@ class Failure:
 
 
 def classify(exc: BaseException) -> Failure:
+    if isinstance(exc, RateLimited):
+        return Failure("rate_limited", "ratelimited", max(exc.retry_after, 0.1))
     if isinstance(exc, SlackApiError):
         status = exc.response.status_code
         error = str(exc.response.get("error") or f"http_{status}")

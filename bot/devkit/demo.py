@@ -295,6 +295,8 @@ class Demo:
                 return
 
     def _outbox_idle(self) -> bool:
+        if not self.bot.services.home.idle():
+            return False  # an App Home refresh is still waiting for the step's last change
         with self.bot.services.db.read() as session:
             return outbox_rows.due_by(session, self.bot.clock() + OUTBOX_SOON) == 0
 

@@ -185,6 +185,7 @@ class LocalBot:
         self._listeners.shutdown(wait=True)
         if self._alerts_endpoint is not None:
             self._alerts_endpoint.close()  # its deliveries too
+        self.services.home.shutdown()  # no App Home refresh after the stand-in is gone
         self.services.db.dispose()
         if self._own_standin:
             self.standin.stop()

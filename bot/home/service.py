@@ -4,17 +4,20 @@ The lists follow the visibility rule of ``list`` and ``status``: members of the 
 case, anyone else only their own reports. Everything is read in one snapshot with a handful of
 queries (open cases, the viewer's reports, fired timers, unsettled notices), whatever the number
 of cases. Publishing happens after the request was acknowledged, and refreshes after a case
-changes run on a small pool of their own, coalesced per user, so the outbox never waits on
-``views.publish``.
+changes run on a small pool of their own, coalesced and debounced per user (``refresher.py``),
+so the outbox never waits on ``views.publish``; a refresh that would show exactly what the
+person already sees is not sent at all.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -26,6 +29,7 @@ from bot.cases.service import OPEN_STATES
 from bot.cases.state import MeasureStatus, list_order, state_range
 from bot.cases.workflow import Action, CaseState
 from bot.clock import Clock, today_in
+from bot.home.refresher import Refresher
 from bot.home.views import PAGE, Entry, HomeData, Label, Section, home_view
 from bot.ops.people import People
 from bot.ops.workspace import Workspace
@@ -47,6 +51,7 @@ from storage.models import (
 log = logging.getLogger("ncbot.home")
 
 OPEN_CASE_STATES = tuple(CaseState(state) for state in OPEN_STATES)
+TIMELESS = datetime(2000, 1, 1, tzinfo=UTC)
 APPROVAL_EVENTS = (Action.PROPOSE_MEASURE.value, Action.APPROVE.value, Action.REJECT.value)
 
 
@@ -65,10 +70,9 @@ class Home:
         self.clock = clock
         self.people = people or People(workspace, None)
         self._pages: dict[str, dict[str, int]] = {}  # per user, what they expanded last
-        self._running = 0  # background refreshes queued or under way
-        self._pending: set[str] = set()
+        self._shown: dict[str, str] = {}  # per user, a digest of the view last published
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="home")
+        self._refresher = Refresher(self._refresh)
 
     # --- reading ---
 
@@ -109,12 +113,33 @@ class Home:
     def publish(
         self, user_id: str, pages: Mapping[str, int] | None = None, team_id: str | None = None
     ) -> None:
-        """Render and publish now (call after the request was acknowledged)."""
+        """Render and publish now (call after the request was acknowledged): the person opened
+        the tab or asked for more, so it is published even if nothing changed. ``team_id``: the
+        workspace the request came from (reads follow the rule of decisions)."""
+        self._publish(user_id, pages, always=True, team_id=team_id)
+
+    def _publish(
+        self,
+        user_id: str,
+        pages: Mapping[str, int] | None,
+        *,
+        always: bool,
+        team_id: str | None = None,
+    ) -> None:
         if pages is None:
             pages = self._pages.get(user_id, {})
         self._pages[user_id] = dict(pages)
-        view = self.view(user_id, pages, team_id)
+        data = self.data(user_id, pages, team_id)
+        view = home_view(data, pages, self.workspace.language)
+        # What the Home shows, without its "as of" moment (which changes every second).
+        timeless = home_view(replace(data, as_of=TIMELESS), pages, self.workspace.language)
+        digest = hashlib.sha256(json.dumps(timeless, sort_keys=True).encode()).hexdigest()
+        with self._lock:
+            if not always and self._shown.get(user_id) == digest:
+                return  # the Home shows this already: a publish would cost a call for nothing
         self.client.views_publish(user_id=user_id, view=view)
+        with self._lock:
+            self._shown[user_id] = digest
 
     def refresh_case(self, case_id: int) -> None:
         """A case was posted or changed: refresh the Home of everyone involved, in the
@@ -128,29 +153,14 @@ class Home:
             self.refresh_user(user_id)
 
     def refresh_user(self, user_id: str) -> None:
-        with self._lock:
-            if user_id in self._pending:
-                return  # a refresh is queued and will read the newest state anyway
-            self._pending.add(user_id)
-            self._running += 1
-        self._pool.submit(self._refresh, user_id)
+        self._refresher.request(user_id)
+
+    def idle(self) -> bool:
+        """No refresh waits or runs: every Home shows the state of the last change."""
+        return self._refresher.idle()
 
     def _refresh(self, user_id: str) -> None:
-        with self._lock:
-            self._pending.discard(user_id)
-        try:
-            self.publish(user_id)
-        except Exception as exc:
-            log.warning("App Home refresh failed", extra={"user": user_id, "error": str(exc)})
-        finally:
-            with self._lock:
-                self._running -= 1
-
-    @property
-    def refreshing(self) -> bool:
-        """Whether a background refresh is queued or publishing (what a drain waits for)."""
-        with self._lock:
-            return self._running > 0
+        self._publish(user_id, None, always=False)
 
     def involved(self, case_id: int) -> list[str]:
         """Reporter, owner, measure owner, and the approvers while the measure awaits them
@@ -168,7 +178,7 @@ class Home:
         return list(dict.fromkeys(u for u in users if u and not actors.is_system(u)))
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._refresher.shutdown()
 
 
 # --- queries and shaping (one snapshot; pure functions of the rows) ---

@@ -51,6 +51,19 @@ SLACK_CALLS = Counter(
     ["method", "error"],
     registry=REGISTRY,
 )
+SLACK_CALLS_BY_TIER = Counter(
+    "ncbot_slack_api_calls_by_tier",
+    "Slack Web API calls by method and Slack's rate-limit tier (tier1-tier4, special); divided "
+    "by the cases reported it is what a case costs against the workspace's limits",
+    ["method", "tier"],
+    registry=REGISTRY,
+)
+SLACK_RATE_LIMITED = Counter(
+    "ncbot_slack_api_rate_limited",
+    "Slack Web API calls answered 429 (each is tried again after Retry-After)",
+    ["method"],
+    registry=REGISTRY,
+)
 ESCALATIONS = Counter(
     "ncbot_escalations_sent",
     "Escalation levels fired for unacknowledged cases",
@@ -96,8 +109,11 @@ def observe_ack(kind: str, seconds: float) -> None:
     ACK_SECONDS.labels(kind=kind).observe(seconds)
 
 
-def count_slack_call(method: str, error: str) -> None:
+def count_slack_call(method: str, error: str, tier: str) -> None:
     SLACK_CALLS.labels(method=method, error=error).inc()
+    SLACK_CALLS_BY_TIER.labels(method=method, tier=tier).inc()
+    if error == "ratelimited":
+        SLACK_RATE_LIMITED.labels(method=method).inc()
 
 
 class DatabaseCollector(Collector):

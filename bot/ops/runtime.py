@@ -45,7 +45,7 @@ def start_runtime(
     """Everything ``serve`` and ``socket`` share. Fails with a ConfigError naming what is wrong."""
     workspace = workspace or workspace_from(settings)
     token = settings.secret("SLACK_BOT_TOKEN")
-    client = make_client(token, settings.SLACK_API_URL)
+    client = make_client(token, settings.SLACK_API_URL, clock=clock)
     team_id: str | None = None
     bot_user_id: str | None = None
     if verify_token:

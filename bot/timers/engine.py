@@ -11,6 +11,7 @@ without holding up other cases.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from bot.cases.views import when
 from bot.cases.workflow import Action, CaseState
 from bot.clock import Clock
 from bot.delivery import messages
+from bot.delivery.slack_api import classify
 from bot.messages import has, t
 from bot.ops import metrics
 from bot.ops.request_context import case_scope
@@ -79,6 +81,10 @@ STOPPED_BY: dict[Action, tuple[str, ...]] = {
     Action.REOPEN: ALL_KINDS,
 }
 RETRY_RESOLVE = timedelta(seconds=30)
+# Timers fire in bursts (a sweep after an outage, many cases reported together) and each firing
+# that notifies a user group asks Slack for its members: ``usergroups.users.list`` is Tier 2,
+# about 20 a minute per workspace. Members change rarely, so an answer is reused this long.
+GROUP_MEMBERS_TTL = timedelta(minutes=2)
 
 
 # --- starting and stopping (inside the caller's transaction; no Slack) ---
@@ -235,6 +241,8 @@ class TimerEngine:
         self.clock = clock
         self.deliver = deliver  # sends what a firing queued for a case, right away
         self.lease = lease
+        self._groups: dict[str, tuple[datetime, list[str]]] = {}  # group -> (asked at, members)
+        self._groups_lock = threading.Lock()
 
     def fire_due(self, limit: int = 100) -> int:
         """Fire every timer due now; returns how many were claimed. Safe from any replica."""
@@ -244,10 +252,17 @@ class TimerEngine:
             with case_scope(timer.case_id):
                 try:
                     self._fire(timer)
-                except Exception:
-                    log.exception("timer failed", extra={"timer_id": timer.id})
+                except Exception as exc:
+                    # A 429 (a user group's members, say) waits Retry-After, not a fixed 30 s.
+                    failure = classify(exc)
+                    wait = RETRY_RESOLVE
+                    if failure.kind == "rate_limited":
+                        wait = timedelta(seconds=max(failure.retry_after, 1.0))
+                        log.info("timer rate limited", extra={"timer_id": timer.id})
+                    else:
+                        log.exception("timer failed", extra={"timer_id": timer.id})
                     with self.db.transaction() as session:
-                        rows.postpone(session, timer.id, self.clock() + RETRY_RESOLVE)
+                        rows.postpone(session, timer.id, self.clock() + wait)
         return len(claimed)
 
     def _fire(self, timer: Timer) -> None:
@@ -346,9 +361,18 @@ class TimerEngine:
         return list(dict.fromkeys(users)), groups, channels
 
     def _members(self, group: str) -> list[str]:
+        """The group's members, asked of Slack at most once per ``GROUP_MEMBERS_TTL``."""
+        now = self.clock()
+        with self._groups_lock:
+            cached = self._groups.get(group)
+        if cached is not None and now - cached[0] < GROUP_MEMBERS_TTL:
+            return list(cached[1])
         response = self.client.usergroups_users_list(usergroup=group)
         users: list[Any] = response.get("users", [])
-        return [str(user) for user in users]
+        members = [str(user) for user in users]
+        with self._groups_lock:
+            self._groups[group] = (now, members)
+        return list(members)
 
     def _queue(
         self,

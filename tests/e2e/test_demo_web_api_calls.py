@@ -324,7 +324,10 @@ def post_differences(expected: list[Effect], actual: list[Effect]) -> list[str]:
 def edit_differences(expected: list[Effect], actual: list[Effect]) -> list[str]:
     """Every recorded edit happens in its step and leaves the recorded shape. An edit the record
     lacks is only tolerated when it changes nothing visible (an idempotent update retried later,
-    a queued App Home refresh): its shape is the one the thing already had."""
+    a queued App Home refresh): its shape is the one the thing already had. The other way round
+    too: the bot sends no edit that would show what the thing shows already (issue 23), and the
+    record keeps shapes without texts, so a recorded edit to the shape the thing already had may
+    be missing (whether its text changed in that step or the one before depends on timing)."""
     posted = {(e.place, e.target): e.shape for e in expected if e.method == "chat.postMessage"}
     recorded: dict[tuple[str, str, str], dict[int, str]] = {}
     for e in states(expected):
@@ -339,7 +342,8 @@ def edit_differences(expected: list[Effect], actual: list[Effect]) -> list[str]:
         shape = _blocks_only(posted.get((place, target), "nothing yet"))
         for step in sorted(want.keys() | got.keys()):
             if step in want:
-                if got.get(step) != want[step]:
+                absent_unchanged = step not in got and want[step] == shape
+                if got.get(step) != want[step] and not absent_unchanged:
                     problems.append(
                         f"  step {step} · {place} · {method} {target}: recorded {want[step]!r}, "
                         f"this run {got.get(step, 'no edit')!r}"

@@ -3,6 +3,7 @@ in changes, and the same visibility rule as ``list`` and ``status``."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from tests.scenarios import (
     case_row,
     decide,
     guided_workspace,
+    settle,
     wait_for,
     walk_to,
 )
@@ -115,6 +117,40 @@ def test_the_home_follows_the_case_without_being_opened_again(bot: LocalBot) -> 
         what="the approvers' Home refreshed",
     )
     assert t("home.empty") in (section_text(view, "approval") or "")
+
+
+def test_a_home_refresh_answered_429_is_published_after_retry_after_not_dropped(
+    bot: LocalBot,
+) -> None:
+    walk_to(bot, "measure_proposed")
+    opened_home(bot, APPROVER2, after=publishes(bot, APPROVER2))
+    before = len(bot.standin.calls("views.publish"))
+    bot.standin.inject("views.publish", retry_after=1)
+    decide(bot, "measure_approve", APPROVER)
+    gate = bot.services.home.client.gate  # type: ignore[attr-defined]
+    wait_for(lambda: gate.remaining("views.publish") > 0, what="the client to hold publishing")
+    bot.clock.advance(timedelta(seconds=1))  # type: ignore[attr-defined]
+    [refused] = [c for c in bot.standin.calls("views.publish")[before:] if c.status == 429]
+    user = refused.args["user_id"]
+
+    def published_again() -> bool:
+        calls = bot.standin.calls("views.publish")[before:]
+        return any(
+            c.status == 200 and c.at > refused.at and c.args["user_id"] == user for c in calls
+        )
+
+    wait_for(published_again, timeout=15, what=f"{user}'s Home published after the 429")
+    settle(bot)
+    wait_for(bot.services.home.idle, what="no refresh waiting")
+    # the refused person's Home is what the bot would show now: not dropped, not stale
+    assert bot.standin.published_home(user)["blocks"] == bot.services.home.view(user)["blocks"]  # type: ignore[index]
+    approver2 = bot.standin.published_home(APPROVER2) or {}
+    assert t("home.empty") in (section_text(approver2, "approval") or "")
+    calls = bot.standin.calls("views.publish")[before:]
+    assert [c.status for c in calls].count(429) == 1  # none was sent into the wall
+    # none after it before Retry-After (1 s), bar one already on its way (two publish at once)
+    waited = [c.at - refused.at for c in calls if c.at - refused.at > 0.1]
+    assert waited and min(waited) >= 0.9
 
 
 def test_someone_without_a_role_sees_only_their_own_reports(bot: LocalBot) -> None:

@@ -59,6 +59,10 @@ def test_metrics_after_a_case_reported_assessed_and_approved(
     acks = counter("ncbot_ack_seconds_count", kind="view")
     posts = counter("ncbot_slack_api_calls_total", method="chat.postMessage", error="ok")
     sent = counter("ncbot_outbox_delivered_total", kind="partner_notice", outcome="sent")
+    tiered = {
+        (method, tier): counter("ncbot_slack_api_calls_by_tier_total", method=method, tier=tier)
+        for method, tier in (("chat.update", "tier3"), ("chat.postMessage", "special"))
+    }
 
     walk_to(bot, "measure_approved")
     settle(bot)
@@ -81,6 +85,16 @@ def test_metrics_after_a_case_reported_assessed_and_approved(
     assert ok_posts >= posts + 3 + 1  # three partner notices, the card, the thread...
     partner = value(samples, "ncbot_outbox_delivered_total", kind="partner_notice", outcome="sent")
     assert partner == sent + 3
+    # what the case cost, by Slack's rate-limit tier (issue 23): the card edited as it moved,
+    # and the card, the thread and three partner notices posted
+    edited = value(
+        samples, "ncbot_slack_api_calls_by_tier_total", method="chat.update", tier="tier3"
+    )
+    assert edited >= tiered[("chat.update", "tier3")] + 3
+    posted = value(
+        samples, "ncbot_slack_api_calls_by_tier_total", method="chat.postMessage", tier="special"
+    )
+    assert posted >= tiered[("chat.postMessage", "special")] + 3 + 1
 
 
 def test_escalations_reminders_and_overdue_timers(bot: LocalBot, metrics: MetricsServer) -> None:

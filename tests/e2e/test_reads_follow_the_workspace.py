@@ -71,7 +71,7 @@ def test_the_app_home_opened_from_another_workspace_shows_what_an_outsider_sees(
 ) -> None:
     bot = acknowledged
     settle(bot)  # the refreshes the acknowledgement started would publish the member's Home
-    wait_for(lambda: not bot.services.home.refreshing, what="App Home refreshes to finish")
+    wait_for(bot.services.home.idle, what="App Home refreshes to finish")
     before = publishes(bot, OFFICER)
     response = bot.driver.app_home_opened(OFFICER, team_id=PARTNER_TEAM)
     assert response.status == 200, response.body

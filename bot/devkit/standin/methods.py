@@ -7,6 +7,7 @@ documentation so a bot that forgets a required argument fails here, not in produ
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import time
@@ -245,6 +246,44 @@ def _limit(args: JSON, default: int) -> int:
         raise ApiError("invalid_limit") from exc
 
 
+def _page(args: JSON, items: list[Any], default: int) -> tuple[list[Any], str]:
+    """One page of ``items`` from ``cursor`` on, and the cursor of the next ("" at the end),
+    opaque as Slack's are (base64 of where the page stops)."""
+    start = 0
+    cursor = args.get("cursor")
+    if cursor:
+        try:
+            decoded = base64.b64decode(str(cursor), validate=True).decode()
+            prefix, _, offset = decoded.partition(":")
+            start = int(offset)
+            if prefix != "next" or start < 0:
+                raise ValueError(decoded)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError("invalid_cursor") from exc
+    limit = _limit(args, default)
+    page = items[start : start + limit]
+    more = start + limit < len(items)
+    return page, base64.b64encode(f"next:{start + limit}".encode()).decode() if more else ""
+
+
+def _history_scope(ctx: Context, channel: Channel) -> None:
+    """Reading a conversation needs the scope of its type: ``channels:history`` for a public
+    channel, ``groups:history`` for a private one, ``im:history`` for a DM (a Slack Connect
+    channel is public or private like any other)."""
+    _scope(ctx, channel, "history")
+
+
+def _read_scope(ctx: Context, channel: Channel) -> None:
+    _scope(ctx, channel, "read")
+
+
+def _scope(ctx: Context, channel: Channel, what: str) -> None:
+    kind = "im" if channel.is_im else "groups" if channel.is_private else "channels"
+    needed = f"{kind}:{what}"
+    if needed not in ctx.cfg.scopes:
+        raise ApiError("missing_scope", needed=needed, provided=",".join(ctx.cfg.scopes))
+
+
 def _ts_float(value: Any, default: float) -> float:
     if value in (None, ""):
         return default
@@ -378,12 +417,12 @@ def conversations_open(ctx: Context, args: JSON) -> JSON:
 
 def conversations_history(ctx: Context, args: JSON) -> JSON:
     channel = _channel(ctx, args["channel"])
+    _history_scope(ctx, channel)
     _readable(ctx, channel)
     include_metadata = truthy(args.get("include_all_metadata"))
     oldest = _ts_float(args.get("oldest"), 0.0)
     latest = _ts_float(args.get("latest"), float("inf"))
     inclusive = truthy(args.get("inclusive"))
-    limit = _limit(args, 100)
     top = [
         m
         for m in ctx.ws.messages.get(channel.id, [])
@@ -391,17 +430,18 @@ def conversations_history(ctx: Context, args: JSON) -> JSON:
         and (oldest <= float(m.ts) <= latest if inclusive else oldest < float(m.ts) < latest)
     ]
     top.sort(key=lambda m: float(m.ts), reverse=True)
-    page = top[:limit]
+    page, cursor = _page(args, top, 100)
     return {
         "messages": [_with_thread_info(ctx, m, include_metadata) for m in page],
-        "has_more": len(top) > limit,
+        "has_more": bool(cursor),
         "pin_count": 0,
-        "response_metadata": {"next_cursor": ""},
+        "response_metadata": {"next_cursor": cursor},
     }
 
 
 def conversations_replies(ctx: Context, args: JSON) -> JSON:
     channel = _channel(ctx, args["channel"])
+    _history_scope(ctx, channel)
     _readable(ctx, channel)
     found = ctx.ws.find_message(channel.id, str(args["ts"]))
     if found is None:
@@ -412,16 +452,17 @@ def conversations_replies(ctx: Context, args: JSON) -> JSON:
         m for m in ctx.ws.messages.get(channel.id, []) if m.ts == root_ts or m.thread_ts == root_ts
     ]
     thread.sort(key=lambda m: float(m.ts))
-    limit = _limit(args, 1000)
+    page, cursor = _page(args, thread, 1000)
     return {
-        "messages": [_with_thread_info(ctx, m, include_metadata) for m in thread[:limit]],
-        "has_more": len(thread) > limit,
-        "response_metadata": {"next_cursor": ""},
+        "messages": [_with_thread_info(ctx, m, include_metadata) for m in page],
+        "has_more": bool(cursor),
+        "response_metadata": {"next_cursor": cursor},
     }
 
 
 def conversations_info(ctx: Context, args: JSON) -> JSON:
     channel = _channel(ctx, args["channel"])
+    _read_scope(ctx, channel)
     if channel.is_private and not channel.bot_is_member:
         raise ApiError("channel_not_found")
     return {"channel": channel.to_api()}
@@ -429,12 +470,25 @@ def conversations_info(ctx: Context, args: JSON) -> JSON:
 
 def conversations_members(ctx: Context, args: JSON) -> JSON:
     channel = _channel(ctx, args["channel"])
+    _read_scope(ctx, channel)
     if channel.is_private and not channel.bot_is_member:
         raise ApiError("channel_not_found")
     members = list(channel.members)
     if channel.bot_is_member and ctx.cfg.bot_user_id not in members:
         members.append(ctx.cfg.bot_user_id)
-    return {"members": members, "response_metadata": {"next_cursor": ""}}
+    page, cursor = _page(args, members, 100)
+    return {"members": page, "response_metadata": {"next_cursor": cursor}}
+
+
+def users_list(ctx: Context, args: JSON) -> JSON:
+    # Slack lists the workspace's own members; Slack Connect users of other teams are not.
+    users = [u.to_api() for u in ctx.ws.users.values() if u.team_id in (None, ctx.cfg.team_id)]
+    page, cursor = _page(args, users, 100)
+    return {
+        "members": page,
+        "cache_ts": int(time.time()),
+        "response_metadata": {"next_cursor": cursor},
+    }
 
 
 def users_info(ctx: Context, args: JSON) -> JSON:
@@ -713,10 +767,12 @@ METHODS: dict[str, Method] = _table(
     Method("chat.postEphemeral", chat_post_ephemeral, ("channel", "user"), "chat:write"),
     Method("chat.getPermalink", chat_get_permalink, ("channel", "message_ts")),
     Method("conversations.open", conversations_open, (), "im:write"),
-    Method("conversations.history", conversations_history, ("channel",), "channels:history"),
-    Method("conversations.replies", conversations_replies, ("channel", "ts"), "channels:history"),
-    Method("conversations.info", conversations_info, ("channel",), "channels:read"),
-    Method("conversations.members", conversations_members, ("channel",), "channels:read"),
+    # Reading a conversation needs the scope of its type, checked by the method itself.
+    Method("conversations.history", conversations_history, ("channel",)),
+    Method("conversations.replies", conversations_replies, ("channel", "ts")),
+    Method("conversations.info", conversations_info, ("channel",)),
+    Method("conversations.members", conversations_members, ("channel",)),
+    Method("users.list", users_list, (), "users:read"),
     Method("users.info", users_info, ("user",), "users:read", missing={"user": "user_not_found"}),
     Method("usergroups.list", usergroups_list, (), "usergroups:read"),
     Method("usergroups.users.list", usergroups_users_list, ("usergroup",), "usergroups:read"),

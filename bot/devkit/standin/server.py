@@ -19,6 +19,7 @@ from typing import Any
 
 from .blockkit import validate_message_blocks, validate_view
 from .faults import Fault, FaultTable, RateLimiter, call_channel
+from .limits import SlackLimits
 from .methods import (
     DEFAULT_SCOPES,
     METHODS,
@@ -84,6 +85,7 @@ class SlackStandIn:
         self.ws = Workspace()
         self.faults = FaultTable()
         self.rate_limiter = RateLimiter()
+        self.limits: SlackLimits | None = None  # Slack's tiers, when a test or bench asks
         self._host = host
         self._port = port
         self._httpd: ThreadingHTTPServer | None = None
@@ -433,6 +435,12 @@ class SlackStandIn:
     def set_rate_limit(self, per_channel_per_second: float | None) -> None:
         self.rate_limiter.set(per_channel_per_second)
 
+    def set_limits(self, scale: float | None = 1.0) -> SlackLimits | None:
+        """Enforce Slack's rate limits (every method's tier per workspace, posting per
+        channel), ``scale`` times faster than Slack; None turns them off."""
+        self.limits = SlackLimits(scale) if scale is not None else None
+        return self.limits
+
     # ------------------------------------------------------------ socket mode
 
     def _socket_server(self) -> Any:
@@ -536,18 +544,23 @@ class SlackStandIn:
                         "missing_scope", needed=spec.scope, provided=",".join(self.settings.scopes)
                     )
                 check_required(spec, args)
-                if method == "chat.postMessage":
-                    self._rate_check(args)
+                if method == "chat.postMessage" or self.limits is not None:
+                    self._rate_check(method, args)
                 return {"ok": True, **spec.handler(self._ctx, args)}
             except ApiError as exc:
                 return exc.body()
 
-    def _rate_check(self, args: JSON) -> None:
+    def _rate_check(self, method: str, args: JSON) -> None:
         channel = call_channel(args)
-        if channel is None:
-            return
-        if channel[:1] in ("U", "W") and channel in self.ws.users:
+        if channel is not None and channel[:1] in ("U", "W") and channel in self.ws.users:
             channel = self.ws.dm_for(channel, self.settings.bot_user_id).id
+        if self.limits is not None:
+            known = channel if channel in self.ws.channels else None
+            waited = self.limits.check(method, known)
+            if waited is not None:
+                raise ApiError("ratelimited", retry_after=waited)
+        if method != "chat.postMessage" or channel is None:
+            return
         if channel not in self.ws.channels:
             return  # the handler answers channel_not_found
         retry_after = self.rate_limiter.acquire(channel)
