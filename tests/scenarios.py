@@ -628,8 +628,8 @@ def record_duty(
     settle(bot)
 
 
-def view_text(view: dict[str, Any]) -> str:
-    """Every text a modal shows, joined."""
+def block_texts(blocks: Any) -> list[str]:
+    """Every text in a tree of Block Kit blocks, in order (mrkdwn as written)."""
     out: list[str] = []
 
     def walk(node: Any) -> None:
@@ -642,8 +642,13 @@ def view_text(view: dict[str, Any]) -> str:
             for value in node:
                 walk(value)
 
-    walk(view.get("blocks"))
-    return "\n".join(out)
+    walk(blocks)
+    return out
+
+
+def view_text(view: dict[str, Any]) -> str:
+    """Every text a modal shows, joined."""
+    return "\n".join(block_texts(view.get("blocks")))
 
 
 def expire_leases(database_url: str) -> int:

@@ -27,6 +27,7 @@ from tests.scenarios import (
     PARTNER_USER,
     REPORTER,
     TRIAGE,
+    block_texts,
     case_card,
     case_events,
     case_row,
@@ -63,20 +64,7 @@ def everything(message: Any) -> str:
 
 def readable(message: Any) -> str:
     """The text of every block, joined (mrkdwn as written, without JSON escaping)."""
-    out: list[str] = [message.text]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("text"), str):
-                out.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(message.blocks)
-    return "\n".join(out).replace("*", "")
+    return "\n".join([message.text, *block_texts(message.blocks)]).replace("*", "")
 
 
 def buttons(message: Any) -> dict[str, str]:

@@ -30,6 +30,7 @@ from tests.scenarios import (
     MEASURE_PLAN,
     OFFICER,
     PARTNER_USER,
+    block_texts,
     case_card,
     case_row,
     decide,
@@ -48,20 +49,7 @@ ASKED = {**MEASURE_PLAN, "partner_ask": ASK, "partner_by": "2026-12-08"}
 
 def readable(message: Any) -> str:
     """What a person reads: the text of every block, bold markers dropped."""
-    out: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if isinstance(node.get("text"), str):
-                out.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(message.blocks)
-    return "\n".join(out).replace("*", "")
+    return "\n".join(block_texts(message.blocks)).replace("*", "")
 
 
 def approved(bot: LocalBot, plan: dict[str, Any], measure: str = "withdraw") -> None:
