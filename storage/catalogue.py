@@ -61,6 +61,13 @@ def system(session: Session, system_id: str) -> AISystem | None:
     return session.get(AISystem, system_id)
 
 
+def system_name(session: Session, system_id: str) -> str:
+    """How messages name the AI system: its catalogue name, else its id (a system since
+    removed from the workspace file is still named)."""
+    found = system(session, system_id)
+    return found.name if found else system_id
+
+
 def partners_of(session: Session, system_id: str) -> Sequence[Partner]:
     return session.scalars(
         select(Partner)

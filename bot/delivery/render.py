@@ -42,11 +42,6 @@ def _case(session: Session, case_id: int) -> CaseRecord:
     return case.record()
 
 
-def _system_name(session: Session, case: CaseRecord) -> str:
-    system = catalogue_rows.system(session, case.system_id)
-    return system.name if system else case.system_id
-
-
 def case_notes(session: Session, case: CaseRecord) -> list[str]:
     """What the case waits on, for its card and ``status``: the next escalation, the Art. 73
     deadline, and how many partner notices are acknowledged."""
@@ -126,7 +121,7 @@ def card(case_id: int) -> Renderer:
             if missing:
                 next_step = t("next.close.blocked", lang, items="; ".join(missing))
         notes = case_notes(session, case)
-        name = _system_name(session, case)
+        name = catalogue_rows.system_name(session, case.system_id)
         return (
             case_views.card_text(case, lang),
             case_views.case_card(case, name, next_step, lang, notes)
@@ -152,7 +147,7 @@ def _distributor_warning(session: Session, case: CaseRecord, lang: str) -> Block
     partners = catalogue_rows.partners_of(session, case.system_id)
     if any(p.role == PartnerRole.DISTRIBUTOR for p in partners):
         return []
-    name = safe(_system_name(session, case), 150)
+    name = safe(catalogue_rows.system_name(session, case.system_id), 150)
     warning = t("report.no_distributor", lang, system=name)
     return [{"type": "context", "elements": [{"type": "mrkdwn", "text": warning}]}]
 
@@ -243,7 +238,7 @@ def partner_notice(notice_id: int, provider: Provider) -> Renderer:
             case,
             notice,
             partner.name if partner else notice.partner_id,
-            _system_name(session, case),
+            catalogue_rows.system_name(session, case.system_id),
             notice.language or "en",
             provider_of(case, provider),
         )

@@ -76,11 +76,10 @@ def on_assessment(
         )
     panels.open_panel(session, case, "duties", now)
     if deployer and deployer.channel and INVESTIGATE in required(case.details):
-        system = catalogue_rows.system(session, case.system_id)
         text, blocks = duty_views.investigation_invite(
             case.record(),
             deployer.name,
-            system.name if system else case.system_id,
+            catalogue_rows.system_name(session, case.system_id),
             workspace.language,
         )
         key = f"investigate-invite:{case.id}:{case.version}"
@@ -269,12 +268,11 @@ class Duties:
         partner = catalogue_rows.partner(session, partner_id) if partner_id else None
         if partner is None or not partner.channel:
             return None
-        system = catalogue_rows.system(session, case.system_id)
         return duty_views.authority_notice(
             case,
             partner.channel,
             partner.name,
-            system.name if system else case.system_id,
+            catalogue_rows.system_name(session, case.system_id),
             partner.language or "en",
             self.provider(case),
         )

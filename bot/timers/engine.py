@@ -428,8 +428,7 @@ class TimerEngine:
         blocks = channel_blocks = None
         if timer.kind == ESCALATION:  # say what the case is, and let them act where they are
             record = case.record()
-            system = catalogue_rows.system(session, case.system_id)
-            name = system.name if system else case.system_id
+            name = catalogue_rows.system_name(session, case.system_id)
             how_long = escalation_views.waited(now - timer.anchor_at, lang)
             blocks = escalation_views.escalation(
                 record, name, text, how_long, lang, position.level + 1
