@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from bot.cases.state import CaseRecord, CorrectiveMeasure
 from bot.devkit.local import LocalBot
@@ -30,7 +30,15 @@ GOOD_REPORT: dict[str, Any] = {
 }
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 5.0, what: str = "condition") -> Any:
+# How long a test waits for what should come at once before it gives up. A wait that succeeds
+# returns the moment its condition holds, so this costs nothing when all is well; it is long
+# because a loaded 2-core CI machine can pause a process for seconds (a 5-s wait was flaky).
+PATIENCE: Final = 60.0
+
+
+def wait_for(
+    condition: Callable[[], object], timeout: float = PATIENCE, what: str = "condition"
+) -> Any:
     """Poll until ``condition`` returns something truthy: the bot acks first and calls Slack
     right after, so what a test checks arrives a few milliseconds after the HTTP answer."""
     deadline = time.monotonic() + timeout
@@ -156,7 +164,7 @@ def pending_deliveries(bot: LocalBot) -> int:
         return outbox_rows.depth(session)
 
 
-def settle(bot: LocalBot, timeout: float = 5.0) -> None:
+def settle(bot: LocalBot, timeout: float = PATIENCE) -> None:
     """Wait until the outbox owes Slack nothing, delivering what is due as the scheduler's
     sweep does; with a fake clock, a delivery put off for a moment (waiting for the card) is
     made due by moving the clock to it, as the next sweep would find it."""
@@ -487,7 +495,7 @@ def notice_table(bot: LocalBot) -> Any:
     )
 
 
-def drain(bot: LocalBot, timeout: float = 5.0) -> None:
+def drain(bot: LocalBot, timeout: float = PATIENCE) -> None:
     """Deliver what is due now, without moving the clock (unlike ``settle``): rows put off until
     later (a Retry-After, a back-off) stay put off. Returns when nothing is due or in flight."""
     from sqlalchemy import func, or_, select

@@ -24,7 +24,7 @@ from bot.ops.socket_mode import SocketModeRunner
 from bot.ops.workspace import load_workspace, sample_path
 from bot.services import Services
 from bot.views import ids
-from tests.scenarios import GENERAL, REPORTER
+from tests.scenarios import GENERAL, PATIENCE, REPORTER
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,7 +85,7 @@ def test_help_is_answered_in_the_acknowledgement_envelope(
     standin: SlackStandIn, socket_bot: Services
 ) -> None:
     envelope_id = standin.socket_send("slash_commands", slash_command(standin, "help"))
-    ack = standin.wait_socket_ack(envelope_id, timeout=5)
+    ack = standin.wait_socket_ack(envelope_id, timeout=PATIENCE)
     assert ack["envelope_id"] == envelope_id
     assert ack["payload"]["text"] == t("help.text", socket_bot.lang)
     connection = standin.calls("apps.connections.open")[0]
@@ -99,7 +99,7 @@ def test_report_acknowledges_and_opens_the_modal_within_the_trigger(
     payload = slash_command(standin, "report drift")
     sent = time.monotonic()
     envelope_id = standin.socket_send("slash_commands", payload)
-    ack = standin.wait_socket_ack(envelope_id, timeout=5)
+    ack = standin.wait_socket_ack(envelope_id, timeout=PATIENCE)
     assert ack["envelope_id"] == envelope_id
     assert not ack.get("payload")  # an empty ack: the answer is the modal
     deadline = sent + 3.0  # the trigger_id's lifetime

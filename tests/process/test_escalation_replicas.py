@@ -20,6 +20,7 @@ from tests.conftest import drop_postgres, postgres_url
 from tests.scenarios import (
     ADMIN,
     OFFICER,
+    PATIENCE,
     TRIAGE,
     ServeProcess,
     report,
@@ -107,7 +108,7 @@ def test_two_replicas_fire_every_level_exactly_once_in_total(tmp_path: Path) -> 
                         all(len(v) == len(EXPECTED) for v in escalated(database_url).values())
                         and len(escalated(database_url)) == CASES
                     ),
-                    timeout=5,
+                    timeout=PATIENCE,
                     what="every level of every case",
                 )
                 time.sleep(2.0)

@@ -20,6 +20,7 @@ from bot.devkit.standin import SlackStandIn
 from tests.scenarios import (
     ADMIN,
     OFFICER,
+    PATIENCE,
     TRIAGE,
     ServeProcess,
     expire_leases,
@@ -96,8 +97,8 @@ def test_a_level_due_while_the_bot_was_killed_fires_once_after_restart(tmp_path:
             time.sleep(max(0.0, 5.0 - (time.monotonic() - reported_at)))
             assert escalation_dms(standin, OFFICER) == []
             second.start()
-            wait_for(lambda: escalation_dms(standin, OFFICER), timeout=5, what="level 1")
-            wait_for(lambda: escalation_dms(standin, ADMIN), timeout=8, what="level 2")
+            wait_for(lambda: escalation_dms(standin, OFFICER), timeout=PATIENCE, what="level 1")
+            wait_for(lambda: escalation_dms(standin, ADMIN), timeout=PATIENCE, what="level 2")
             time.sleep(2.5)  # two more sweeps: nothing fires again
         finally:
             first.kill()

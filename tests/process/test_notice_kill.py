@@ -31,6 +31,7 @@ from tests.scenarios import (
     ASSESSMENT,
     MEASURE_PLAN,
     OFFICER,
+    PATIENCE,
     ServeProcess,
     expire_leases,
     many_partners_workspace,
@@ -99,7 +100,7 @@ def test_a_bot_killed_mid_fan_out_notifies_every_partner_once_after_restart(
             # Slack finishes what it was doing for the dead process
             wait_for(
                 lambda: all(tagged_notices(standin, c) for c in STORED_LATE),
-                timeout=5,
+                timeout=PATIENCE,
                 what="the late notices to be stored",
             )
             wait_for(
@@ -107,7 +108,7 @@ def test_a_bot_killed_mid_fan_out_notifies_every_partner_once_after_restart(
                     len([c for c in standin.calls(post) if c.args.get("channel") in FAILED_LATE])
                     == len(FAILED_LATE)
                 ),
-                timeout=5,
+                timeout=PATIENCE,
                 what="the late failures to be answered",
             )
             assert expire_leases(database_url) >= len([*STORED_LATE, *FAILED_LATE, HELD_REPLY])
@@ -117,7 +118,7 @@ def test_a_bot_killed_mid_fan_out_notifies_every_partner_once_after_restart(
                 lambda: all(
                     status == "sent" for status, _ in notice_statuses(database_url).values()
                 ),
-                timeout=15,
+                timeout=PATIENCE,
                 what="every notice recorded as sent",
             )
             time.sleep(2.5)  # two more sweeps: nothing goes out again

@@ -33,4 +33,4 @@ def standin() -> Iterator[SlackStandIn]:
 
 @pytest.fixture
 def client(standin: SlackStandIn) -> WebClient:
-    return WebClient(token="xoxb-standin", base_url=standin.api_url, timeout=5)
+    return WebClient(token="xoxb-standin", base_url=standin.api_url, timeout=30)

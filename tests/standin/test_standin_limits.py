@@ -135,13 +135,13 @@ def narrow() -> Iterator[SlackStandIn]:
 def test_reading_a_conversation_needs_the_scope_of_its_type(
     narrow: SlackStandIn, channel: str, needed: str
 ) -> None:
-    client = WebClient(token="xoxb-standin", base_url=narrow.api_url, timeout=5)
+    client = WebClient(token="xoxb-standin", base_url=narrow.api_url, timeout=30)
     error = refused(attempt(client.conversations_history, channel=channel))
     assert error.response["error"] == "missing_scope"
     assert error.response["needed"] == needed
 
 
 def test_public_and_slack_connect_channels_need_channels_history(narrow: SlackStandIn) -> None:
-    client = WebClient(token="xoxb-standin", base_url=narrow.api_url, timeout=5)
+    client = WebClient(token="xoxb-standin", base_url=narrow.api_url, timeout=30)
     client.conversations_history(channel="C0PUBLIC01")
     client.conversations_history(channel="C0CONNECT1")

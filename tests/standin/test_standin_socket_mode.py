@@ -8,6 +8,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.devkit.standin import SlackStandIn
+from tests.scenarios import PATIENCE
 
 
 def test_a_socket_mode_client_connects_and_acks_a_slash_command(standin: SlackStandIn) -> None:
@@ -30,7 +31,7 @@ def test_a_socket_mode_client_connects_and_acks_a_slash_command(standin: SlackSt
         envelope_id = standin.socket_send(
             "slash_commands", {"command": "/nonconformity", "text": "help", "user_id": "U0REPORTR1"}
         )
-        ack = standin.wait_socket_ack(envelope_id, timeout=5)
+        ack = standin.wait_socket_ack(envelope_id, timeout=PATIENCE)
     finally:
         client.close()
     assert ack == {"envelope_id": envelope_id, "payload": {"text": "got it"}}

@@ -15,13 +15,13 @@ from bot.cases.report_input import ReportInput
 from bot.devkit.local import LocalBot
 from bot.devkit.standin import DriverResponse
 from storage.models import Case, OutboxMessage
-from tests.scenarios import GENERAL, GOOD_REPORT, REPORTER
+from tests.scenarios import GENERAL, GOOD_REPORT, PATIENCE, REPORTER
 
 T = TypeVar("T")
 REPORTS = 20
 
 
-def eventually(condition: Callable[[], T], timeout: float = 5.0) -> T:
+def eventually(condition: Callable[[], T], timeout: float = PATIENCE) -> T:
     deadline = time.monotonic() + timeout
     while True:
         result = condition()

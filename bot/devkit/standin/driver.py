@@ -68,7 +68,7 @@ class SlackDriver:
         *,
         commands_url: str | None = None,
         interactivity_url: str | None = None,
-        timeout: float = 10.0,
+        timeout: float = 60.0,
     ) -> None:
         self.standin = standin
         self.events_url = events_url

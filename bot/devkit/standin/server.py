@@ -460,11 +460,11 @@ class SlackStandIn:
     def socket_acks(self) -> list[JSON]:
         return list(self._socket_server().acks())
 
-    def wait_socket_ack(self, envelope_id: str, timeout: float = 5.0) -> JSON:
+    def wait_socket_ack(self, envelope_id: str, timeout: float = 30.0) -> JSON:
         ack: JSON = self._socket_server().wait_ack(envelope_id, timeout)
         return ack
 
-    def wait_socket_connected(self, timeout: float = 5.0) -> None:
+    def wait_socket_connected(self, timeout: float = 30.0) -> None:
         self._socket_server().wait_connected(timeout)
 
     # ------------------------------------------------------------ request handling
