@@ -137,6 +137,33 @@ def several_of(allowed: Collection[str]) -> AfterValidator:
     return AfterValidator(check)
 
 
+def any_of(allowed: Collection[str]) -> AfterValidator:
+    """Any number of choices among ``allowed``, none included (an optional multi-select)."""
+    options = frozenset(allowed)
+
+    def check(values: list[str]) -> list[str]:
+        if any(item not in options for item in values):
+            raise PydanticCustomError("report.error.choice", "choose")
+        return list(dict.fromkeys(values))
+
+    return AfterValidator(check)
+
+
+def count_up_to(limit: int) -> BeforeValidator:
+    """A whole number from 0 to ``limit``, or nothing: what a ``number_input`` sends is text,
+    and a number the browser let through (``1e3``, ``-1``, ``2.5``) is refused here."""
+
+    def check(value: object) -> int | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip()
+        if not text.isascii() or not text.isdigit() or int(text) > limit:
+            raise PydanticCustomError("form.error.count", "count", {"count": limit})
+        return int(text)
+
+    return BeforeValidator(check)
+
+
 def _none_if_empty(value: str | None) -> str | None:
     return value or None
 

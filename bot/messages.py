@@ -85,6 +85,7 @@ EN: Final[dict[str, str | Forms]] = {
     },
     "report.error.url": "Please give an http:// or https:// link.",
     "report.error.choice": "Please choose one of the options.",
+    "form.error.count": "Please give a whole number from 0 to {count}.",
     "report.error.storage": "Your report could not be saved (the database did not answer). Nothing was stored; please submit again.",
     "report.done": "Thanks — your report is {ref}: {link}. Triage has been asked to acknowledge it; you'll hear from the thread.",
     "report.done.nolink": "Thanks — your report is {ref}. Triage has been asked to acknowledge it.",
@@ -143,6 +144,9 @@ EN: Final[dict[str, str | Forms]] = {
     "approval.assessment": "*What is to be approved* — the assessment by {who}:",
     "approval.risk.label": "Risk (Art. 79(1))",
     "approval.incident.label": "Serious incident (Art. 3(49))",
+    "approval.where.label": "Where",
+    "approval.persons.label": "Persons affected",
+    "approval.persons.unknown": "not known yet",
     "close.checklist": "*What closing needs:*",
     "close.item.measure_done": "Measure carried out (recorded by {who})",
     "close.item.measure_open": "Measure not recorded as carried out yet",
@@ -379,6 +383,12 @@ EN: Final[dict[str, str | Forms]] = {
     "assess.risk.label": "Does the system present a risk (Art. 79(1))?",
     "assess.incident.label": "Serious incident (Art. 3(49))?",
     "assess.aware.label": "Provider became aware on",
+    "assess.member_states.label": "Serious incident: the Member States where it occurred",
+    "assess.member_states.hint": "Required for a serious incident: the Art. 73 report goes to the market surveillance authority of each.",
+    "assess.member_states.placeholder": "Choose Member States",
+    "assess.member_states.required": "A serious incident is reported where it occurred: choose one or more Member States.",
+    "assess.persons.label": "Serious incident: number of persons affected",
+    "assess.persons.hint": "Leave empty if not known yet; the Art. 73 report then says it is to be completed.",
     "dismiss.title": "Not a non-conformity",
     "dismiss.submit": "Close case",
     "dismiss.reason.label": "Why is this not a non-conformity?",
@@ -652,6 +662,7 @@ EN: Final[dict[str, str | Forms]] = {
     "chronology.reported": "{who} reported the non-conformity “{title}” (severity {severity}).",
     "chronology.acknowledge": "{who} acknowledged the report and became the case owner.",
     "chronology.confirm": "{who} confirmed the non-conformity: risk under Art. 79(1): {risk}; {incident}.",
+    "chronology.confirm.where": "It occurred in {states}.",
     "chronology.dismiss": "{who} found it was not a non-conformity: {reason}",
     "chronology.propose_measure": "{who} proposed a corrective measure ({measure}), owned by {owner}, target date {target}.",
     "chronology.approve": "{who} approved the corrective measure.",
@@ -685,6 +696,7 @@ EN: Final[dict[str, str | Forms]] = {
     # --- the Art. 73 report (issue 18) ---
     "art73.title": "Serious incident report (AI Act Art. 73), {type}: {ref}",
     "art73.intro": "Draft drawn from case {ref} by nonconformity-bot, following the structure of the European Commission's draft reporting template for serious incidents under Article 73. What the case does not record is marked “to be completed”; check every field before filing.",
+    "art73.addressee": "{authority}, {member_state}",
     "art73.type.initial": "initial report",
     "art73.type.follow-up": "follow-up report",
     "art73.type.final": "final report",
@@ -693,7 +705,7 @@ EN: Final[dict[str, str | Forms]] = {
     "art73.report_type.date": "Date of this report",
     "art73.report_type.case": "Provider's case reference",
     "art73.report_type.addressed_to": "Addressed to (market surveillance authority)",
-    "art73.report_type.member_states": "Member States of that authority",
+    "art73.report_type.member_states": "Member States of those authorities",
     "art73.section.provider": "2. Provider and authorised representative",
     "art73.provider.provider": "Provider",
     "art73.provider.authorised_representative": "Authorised representative",
@@ -723,6 +735,7 @@ EN: Final[dict[str, str | Forms]] = {
     "art73.other_reports.other": "Other reports (sectoral law, other authorities)",
     "art73.section.contacts": "8. Contacts",
     "art73.contacts.contact": "Contact person",
+    "art73.contacts.provider_contact": "The provider's contact for authorities",
     "art73.contacts.case": "Case record",
     "art73.comment": "📄 Draft {type} for the authority under Art. 73, for {ref}, asked for by {who}. Fields marked “to be completed” are not in the case: fill them in before filing.",
     "art73.not_serious": "{ref} is not a serious incident: there is no Art. 73 report to draft.",
@@ -794,6 +807,7 @@ NL: Final[dict[str, str | Forms]] = {
     },
     "report.error.url": "Geef een link die met http:// of https:// begint.",
     "report.error.choice": "Kies een van de opties.",
+    "form.error.count": "Geef een geheel getal van 0 tot en met {count}.",
     "report.error.storage": "Je melding kon niet worden opgeslagen (de database antwoordde niet). Er is niets bewaard; verstuur opnieuw.",
     "report.done": "Dank je — je melding is {ref}: {link}. Triage is gevraagd haar in behandeling te nemen; je hoort meer in de thread.",
     "report.done.nolink": "Dank je — je melding is {ref}. Triage is gevraagd haar in behandeling te nemen.",
@@ -852,6 +866,9 @@ NL: Final[dict[str, str | Forms]] = {
     "approval.assessment": "*Wat goedgekeurd wordt* — de beoordeling door {who}:",
     "approval.risk.label": "Risico (art. 79, lid 1)",
     "approval.incident.label": "Ernstig incident (art. 3, punt 49)",
+    "approval.where.label": "Waar",
+    "approval.persons.label": "Getroffen personen",
+    "approval.persons.unknown": "nog niet bekend",
     "close.checklist": "*Wat nodig is om te sluiten:*",
     "close.item.measure_done": "Maatregel uitgevoerd (vastgelegd door {who})",
     "close.item.measure_open": "Maatregel nog niet als uitgevoerd vastgelegd",
@@ -1088,6 +1105,12 @@ NL: Final[dict[str, str | Forms]] = {
     "assess.risk.label": "Vormt het systeem een risico (art. 79, lid 1)?",
     "assess.incident.label": "Ernstig incident (art. 3, punt 49)?",
     "assess.aware.label": "Aanbieder kreeg kennis op",
+    "assess.member_states.label": "Ernstig incident: lidstaat of lidstaten waar het zich voordeed",
+    "assess.member_states.hint": "Verplicht bij een ernstig incident: het art. 73-verslag gaat naar de markttoezichtautoriteit van elk.",
+    "assess.member_states.placeholder": "Kies lidstaten",
+    "assess.member_states.required": "Een ernstig incident wordt gemeld waar het zich voordeed: kies de lidstaat of lidstaten.",
+    "assess.persons.label": "Ernstig incident: aantal getroffen personen",
+    "assess.persons.hint": "Laat leeg als het nog niet bekend is; het art. 73-verslag zegt dan dat het nog moet worden ingevuld.",
     "dismiss.title": "Geen non-conformiteit",
     "dismiss.submit": "Zaak sluiten",
     "dismiss.reason.label": "Waarom is dit geen non-conformiteit?",
@@ -1361,6 +1384,7 @@ NL: Final[dict[str, str | Forms]] = {
     "chronology.reported": "{who} meldde de non-conformiteit „{title}” (ernst {severity}).",
     "chronology.acknowledge": "{who} nam de melding in behandeling en werd eigenaar van de zaak.",
     "chronology.confirm": "{who} bevestigde de non-conformiteit: risico (art. 79, lid 1): {risk}; {incident}.",
+    "chronology.confirm.where": "Het deed zich voor in {states}.",
     "chronology.dismiss": "{who} oordeelde dat het geen non-conformiteit was: {reason}",
     "chronology.propose_measure": "{who} stelde een corrigerende maatregel voor ({measure}), met {owner} als eigenaar, streefdatum {target}.",
     "chronology.approve": "{who} keurde de corrigerende maatregel goed.",
@@ -1394,6 +1418,7 @@ NL: Final[dict[str, str | Forms]] = {
     # --- the Art. 73 report (issue 18) ---
     "art73.title": "Melding van een ernstig incident (AI-verordening art. 73), {type}: {ref}",
     "art73.intro": "Concept opgesteld uit zaak {ref} door nonconformity-bot, volgens de opbouw van het ontwerpmeldingsformulier van de Europese Commissie voor ernstige incidenten onder artikel 73. Wat de zaak niet vastlegt, staat als „nog in te vullen”; controleer elk veld voordat u meldt.",
+    "art73.addressee": "{authority}, {member_state}",
     "art73.type.initial": "eerste melding",
     "art73.type.follow-up": "vervolgmelding",
     "art73.type.final": "eindmelding",
@@ -1402,7 +1427,7 @@ NL: Final[dict[str, str | Forms]] = {
     "art73.report_type.date": "Datum van deze melding",
     "art73.report_type.case": "Zaakkenmerk van de aanbieder",
     "art73.report_type.addressed_to": "Gericht aan (markttoezichtautoriteit)",
-    "art73.report_type.member_states": "Lidstaat of lidstaten van die autoriteit",
+    "art73.report_type.member_states": "Lidstaten van die autoriteiten",
     "art73.section.provider": "2. Aanbieder en gemachtigde",
     "art73.provider.provider": "Aanbieder",
     "art73.provider.authorised_representative": "Gemachtigde",
@@ -1432,6 +1457,7 @@ NL: Final[dict[str, str | Forms]] = {
     "art73.other_reports.other": "Andere meldingen (sectorale wetgeving, andere autoriteiten)",
     "art73.section.contacts": "8. Contactpersonen",
     "art73.contacts.contact": "Contactpersoon",
+    "art73.contacts.provider_contact": "Contactgegevens van de aanbieder voor autoriteiten",
     "art73.contacts.case": "Zaakdossier",
     "art73.comment": "📄 Concept-{type} voor de autoriteit volgens art. 73, voor {ref}, gevraagd door {who}. Velden met „nog in te vullen” staan niet in de zaak: vul ze in voordat u meldt.",
     "art73.not_serious": "{ref} is geen ernstig incident: er is geen melding volgens art. 73 op te stellen.",
@@ -1480,6 +1506,13 @@ def tn(key: str, lang: str, n: int, /, **params: object) -> str:
         raise TypeError(f"{key} has no plural forms: use t()")
     form = PLURAL_RULES[language](n)
     return entry.get(form, entry["other"]).format(**params, count=n)
+
+
+def member_state(code: str, lang: str) -> str:
+    """A Member State by name in ``lang`` with its code ("Nederland (NL)"), from CLDR through
+    Babel rather than a list of our own; a code CLDR does not know is shown as it is."""
+    name = Locale.parse(_language(lang)).territories.get(code)
+    return f"{name} ({code})" if name else code
 
 
 def has(key: str) -> bool:

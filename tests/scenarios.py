@@ -576,7 +576,9 @@ def many_partners_workspace(
 # --- authorities and serious incidents (issue 7) -----------------------------------------------
 
 RISK_ASSESSMENT: dict[str, Any] = {**ASSESSMENT, "risk": "yes"}  # Art. 79(1): a risk
-SERIOUS_ASSESSMENT: dict[str, Any] = {**RISK_ASSESSMENT, "serious_incident": "a_health"}
+# A serious incident says where it occurred (Art. 73(1)) and, where known, whom it affected.
+WHERE: dict[str, Any] = {"member_states": ["NL"], "persons_affected": "1"}
+SERIOUS_ASSESSMENT: dict[str, Any] = {**RISK_ASSESSMENT, "serious_incident": "a_health", **WHERE}
 SENT: dict[str, Any] = {"on": "2026-11-30", "how": "Authority's web form", "reference": "MSA-17"}
 FINDINGS: dict[str, Any] = {
     "findings": "The March retraining sample had no applicants over 60.",

@@ -38,6 +38,16 @@ DESCRIPTION_MAX: Final = 2900
 URL_MAX: Final = 2000
 
 
+# Where a serious incident can occur under the AI Act: the EU's 27 Member States and the EEA's
+# Iceland, Liechtenstein and Norway, by ISO 3166-1 code (Greece is GR, not the EU's "EL").
+# Their names are Babel's, in the reader's language.
+MEMBER_STATES: Final[tuple[str, ...]] = (
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+)  # fmt: skip
+PERSONS_AFFECTED_MAX: Final = 1_000_000_000
+
+
 class Measure(StrEnum):
     """The corrective actions Article 20(1) names."""
 

@@ -9,7 +9,14 @@ from typing import Annotated
 
 from pydantic import Field
 
-from bot.cases.domain import DESCRIPTION_MAX, REASON_MAX, Measure, SeriousIncident
+from bot.cases.domain import (
+    DESCRIPTION_MAX,
+    MEMBER_STATES,
+    PERSONS_AFFECTED_MAX,
+    REASON_MAX,
+    Measure,
+    SeriousIncident,
+)
 from bot.forms import (
     Choice,
     ChosenDate,
@@ -18,7 +25,9 @@ from bot.forms import (
     OptionalText,
     Text,
     Url,
+    any_of,
     at_most,
+    count_up_to,
     one_of,
     required,
 )
@@ -36,6 +45,11 @@ class Assessment(Form):
     risk: YesNo
     serious_incident: Annotated[Choice, one_of([s.value for s in SeriousIncident])]
     aware_on: ChosenDate
+    # A serious incident's where and how many (Art. 73 report, section 4): the Member States
+    # are required for one (``Steps`` says so: the modal cannot make a field depend on another),
+    # the number of persons may not be known yet.
+    member_states: Annotated[list[str], any_of(MEMBER_STATES)] = Field(default_factory=list)
+    persons_affected: Annotated[int | None, count_up_to(PERSONS_AFFECTED_MAX)] = None
 
 
 class Reasoned(Form):

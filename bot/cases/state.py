@@ -47,6 +47,10 @@ class Assessment(Stamp):
     risk: YesNo
     serious_incident: SeriousIncident
     aware_on: date
+    # Where a serious incident occurred (ISO 3166 codes) and how many persons it affected, when
+    # known; absent from assessments recorded before they were asked.
+    member_states: tuple[str, ...] = ()
+    persons_affected: int | None = None
 
 
 class Reasoned(Stamp):
@@ -150,6 +154,14 @@ COMPLETE_REPORT = "complete_report"
 DUTY_ORDER = (INVESTIGATE, INFORM_AUTHORITY, INFORM_NOTIFIED_BODY, INITIAL_REPORT, COMPLETE_REPORT)
 
 
+class IncidentAuthority(_State):
+    """Art. 73(1): a Member State where a serious incident occurred, and the market surveillance
+    authority (a catalogue partner id; None when the catalogue names none) it is reported to."""
+
+    member_state: str
+    authority: str | None
+
+
 class CaseDetails(_State):
     """Everything about a case that is not a column of its own and not a measure."""
 
@@ -161,6 +173,8 @@ class CaseDetails(_State):
     authority: str | None = None
     notified_body: str | None = None
     reporting_deployer: PartnerRef | None = None
+    # Fixed with them for a serious incident: the authority of each Member State it occurred in.
+    incident_authorities: tuple[IncidentAuthority, ...] = ()
     # Fixed when the case is reported (None for cases reported before providers were named).
     provider: ProviderRef | None = None
     # A corrected awareness date (Art. 73 counts from it); the assessment keeps the first one.

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from bot.cases.domain import Measure, SeriousIncident
-from bot.cases.state import CaseRecord
+from bot.cases.domain import MEMBER_STATES, PERSONS_AFFECTED_MAX, Measure, SeriousIncident
+from bot.cases.state import Assessment, CaseRecord
 from bot.cases.views import button_value, user, when
 from bot.cases.workflow import CaseState
-from bot.messages import t
+from bot.messages import member_state, t
 from bot.views import ids
 from bot.views.text import cap, mrkdwn, plain, safe
 
@@ -76,7 +76,22 @@ def assessment_summary(case: CaseRecord, lang: str) -> str:
             f"*{t('approval.incident.label', lang)}:* "
             f"{t(f'incident.{found.serious_incident.value}', lang)}",
             f"*{t('assess.nature.label', lang)}:* {safe(found.nature, 1500)}",
+            *([where_and_how_many(found, lang)] if found.member_states else []),
         ]
+    )
+
+
+def where_and_how_many(found: Assessment, lang: str) -> str:
+    """A serious incident's Member States and the persons affected ("not known yet")."""
+    states = ", ".join(member_state(code, lang) for code in found.member_states)
+    persons = (
+        str(found.persons_affected)
+        if found.persons_affected is not None
+        else t("approval.persons.unknown", lang)
+    )
+    return (
+        f"*{t('approval.where.label', lang)}:* {states} · "
+        f"*{t('approval.persons.label', lang)}:* {persons}"
     )
 
 
@@ -441,6 +456,38 @@ def assess_modal(case: CaseRecord, lang: str, today: date) -> dict[str, Any]:
             _radio("risk", t("assess.risk.label", lang), yes_no, initial_risk),
             incident_select,
             _date("aware_on", t("assess.aware.label", lang), today),
+            # Optional to Slack (a modal cannot make one input depend on another); Confirm
+            # refuses a serious incident without its Member States.
+            {
+                "type": "input",
+                "block_id": "member_states",
+                "optional": True,
+                "label": plain(t("assess.member_states.label", lang)),
+                "hint": plain(t("assess.member_states.hint", lang)),
+                "element": {
+                    "type": "multi_static_select",
+                    "action_id": ids.INPUT_ACTION,
+                    "placeholder": plain(t("assess.member_states.placeholder", lang)),
+                    "options": [
+                        {"text": plain(member_state(code, lang)), "value": code}
+                        for code in MEMBER_STATES
+                    ],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "persons_affected",
+                "optional": True,
+                "label": plain(t("assess.persons.label", lang)),
+                "hint": plain(t("assess.persons.hint", lang)),
+                "element": {
+                    "type": "number_input",
+                    "action_id": ids.INPUT_ACTION,
+                    "is_decimal_allowed": False,
+                    "min_value": "0",
+                    "max_value": str(PERSONS_AFFECTED_MAX),
+                },
+            },
         ],
     )
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.audit import trail as audit
 from bot.cases import actors, panels, step_views
 from bot.cases import inputs as step_inputs
-from bot.cases.domain import Measure
+from bot.cases.domain import Measure, SeriousIncident
 from bot.cases.state import (
     Art73Warning,
     Assessment,
@@ -189,6 +189,13 @@ class Steps:
         if action is Action.CONFIRM and date.fromisoformat(data["aware_on"]) > today:
             # Art. 73's deadlines count from this day: a future date would postpone them.
             raise UserError("assess.aware.future", field="aware_on")
+        if (
+            action is Action.CONFIRM
+            and data["serious_incident"] != SeriousIncident.NONE
+            and not data.get("member_states")
+        ):
+            # Art. 73(1): reported to the authorities of the Member States where it occurred.
+            raise UserError("assess.member_states.required", field="member_states")
         if action is not Action.PROPOSE_MEASURE:
             return
         if date.fromisoformat(data["target_date"]) < today:

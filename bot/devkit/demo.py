@@ -350,6 +350,8 @@ ASSESSMENT = {
     "causal_link": "The May retraining used a sample without applicants over 60.",
     "risk": "yes",
     "serious_incident": "a_health",
+    "member_states": ["NL", "BE"],
+    "persons_affected": "1",
 }
 PLAN = {
     "plan": "Retrain 2.3 on a sample that includes applicants over 60; re-validate accuracy.",

@@ -30,7 +30,7 @@ from bot.dossier.formats.document import (
     People,
     moment,
 )
-from bot.messages import t
+from bot.messages import member_state, t
 
 ReportType = Literal["initial", "follow-up", "final"]
 REPORT_TYPES: Final[tuple[ReportType, ...]] = ("initial", "follow-up", "final")
@@ -78,7 +78,23 @@ def draft(dossier: Dossier, lang: str, kind: ReportType | None = None) -> Art73R
     art73 = authorities.get("art73") or {}
     assessment = dossier["assessment"] or {}
     report = (dossier["report"] or {}).get("data") or {}
-    authority = (authorities.get("authority") or {}).get("name")
+    states = list(assessment.get("member_states") or [])
+    where = ", ".join(member_state(code, lang) for code in states) or None
+    # Art. 73(1): the authority of each Member State where it occurred, else the system's.
+    addressees = [
+        t(
+            "art73.addressee",
+            lang,
+            authority=found["authority"]["name"],
+            member_state=member_state(found["member_state"], lang),
+        )
+        for found in authorities.get("incident_authorities") or []
+        if found.get("authority")
+    ]
+    authority = "; ".join(dict.fromkeys(addressees)) or (
+        (authorities.get("authority") or {}).get("name")
+    )
+    persons = assessment.get("persons_affected")
     representative = next(
         (
             n["partner_name"]
@@ -94,6 +110,10 @@ def draft(dossier: Dossier, lang: str, kind: ReportType | None = None) -> Art73R
         _measure(m, lang, who) for m in measures if not m.get("done") and m["status"] == "current"
     ]
     owner = case.get("owner")
+    # The provider named when the case was reported (its name and address; how to reach it
+    # goes under contacts); older dossiers carry only the system's.
+    named = dossier.get("provider") or {}
+    provider = ", ".join(v for v in (named.get("name"), named.get("address")) if v) or None
     sections = [
         _section(
             "report_type",
@@ -102,12 +122,12 @@ def draft(dossier: Dossier, lang: str, kind: ReportType | None = None) -> Art73R
             date=str(dossier["generated_at"])[:10],
             case=case["ref"],
             addressed_to=authority,
-            member_states=None,
+            member_states=where,
         ),
         _section(
             "provider",
             lang,
-            provider=system.get("provider"),
+            provider=provider or system.get("provider"),
             authorised_representative=representative,
         ),
         _section(
@@ -124,11 +144,11 @@ def draft(dossier: Dossier, lang: str, kind: ReportType | None = None) -> Art73R
             lang,
             occurred_on=None,
             aware_on=art73.get("aware_on") or assessment.get("aware_on"),
-            member_states=None,
+            member_states=where,
             description=report.get("description") or None,
             nature=assessment.get("nature") or None,
             harm=t(f"incident.{incident}", lang) if incident and incident != "none" else None,
-            persons_affected=None,
+            persons_affected=str(persons) if persons is not None else None,
         ),
         _section("causal", lang, causal_link=assessment.get("causal_link") or None),
         _section(
@@ -142,6 +162,7 @@ def draft(dossier: Dossier, lang: str, kind: ReportType | None = None) -> Art73R
             "contacts",
             lang,
             contact=who(owner) if owner else None,
+            provider_contact=named.get("contact"),
             case=case.get("permalink") or case["ref"],
         ),
     ]

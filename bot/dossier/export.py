@@ -21,7 +21,7 @@ from bot.cases.state import Assessment as AssessmentState
 from bot.cases.state import CorrectiveMeasure as MeasureState
 from bot.cases.state import DutyRecord, MeasureStatus, Reasoned, Stamp
 
-SCHEMA_VERSION: Final = "2.0"
+SCHEMA_VERSION: Final = "2.1"
 
 DossierJSON = dict[str, Any]
 """A dossier as JSON (``Dossier`` dumped): what the renderings read."""
@@ -157,6 +157,16 @@ class Assessment(Decision):
     risk: Literal["yes", "no"]
     serious_incident: SeriousIncident
     aware_on: Day
+    # Since 2.1: optional in the schema (a 2.0 dossier still validates); always written.
+    member_states: list[str] = Field(
+        default_factory=list,
+        description="Since 2.1: where a serious incident occurred (ISO 3166 codes); empty "
+        "when none was recorded",
+    )
+    persons_affected: int | None = Field(
+        default=None,
+        description="Since 2.1: how many persons a serious incident affected; null when not known",
+    )
 
 
 class ReasonedDecision(Decision):
@@ -233,6 +243,11 @@ class Art73(_Export):
     complete_report: str | None
 
 
+class IncidentAuthority(_Export):
+    member_state: str
+    authority: Party | None
+
+
 class Authorities(_Export):
     """Art. 20(2) duties (investigate, inform the market surveillance authority and the notified
     body) and Art. 73 reports."""
@@ -242,6 +257,11 @@ class Authorities(_Export):
     required_duties: list[DutyName]
     duties: list[Duty]
     art73: Art73 | None
+    incident_authorities: list[IncidentAuthority] = Field(
+        default_factory=list,
+        description="Since 2.1: Art. 73(1), for a serious incident, the market surveillance "
+        "authority of each Member State where it occurred, fixed when it was confirmed",
+    )
     messages: list[SentMessage] = Field(
         description="What the bot sent to the authority, the notified body and the deployer "
         "asked to investigate, exactly as sent"
@@ -344,6 +364,8 @@ def assessment(state: AssessmentState | None) -> Assessment | None:
         risk=state.risk,
         serious_incident=state.serious_incident,
         aware_on=state.aware_on,
+        member_states=list(state.member_states),
+        persons_affected=state.persons_affected,
     )
 
 

@@ -256,6 +256,13 @@ def _authorities(
         messages=sorted(messages_sent, key=lambda m: (m.created_at, m.key)),
         authority=_party(details.authority, names.get("authority")),
         notified_body=_party(details.notified_body, names.get("notified_body")),
+        incident_authorities=[
+            export.IncidentAuthority(
+                member_state=found.member_state,
+                authority=_party(found.authority, _partner_name(session, found.authority)),
+            )
+            for found in details.incident_authorities
+        ],
         required_duties=duties.required(details),
         duties=[export.duty(name, recorded[name]) for name in _ordered(recorded)],
         art73=None
@@ -275,6 +282,11 @@ def _authorities(
 def _ordered(recorded: Mapping[str, Any]) -> list[str]:
     known = [d for d in duties.ORDER if d in recorded]
     return known + sorted(d for d in recorded if d not in duties.ORDER)
+
+
+def _partner_name(session: Session, partner_id: str | None) -> str | None:
+    partner = catalogue_rows.partner(session, partner_id) if partner_id else None
+    return partner.name if partner else None
 
 
 def _party(partner_id: str | None, name: str | None) -> export.Party | None:

@@ -18,18 +18,25 @@ from sqlalchemy.orm import Session
 from bot.audit import trail as audit
 from bot.cases import panels
 from bot.cases import state as case_state
-from bot.cases.state import Art73, CaseRecord, DutyRecord, PartnerRef, ProviderRef
+from bot.cases.state import (
+    Art73,
+    CaseRecord,
+    DutyRecord,
+    IncidentAuthority,
+    PartnerRef,
+    ProviderRef,
+)
 from bot.cases.workflow import CaseState, Role
 from bot.clock import Clock, today_in
 from bot.delivery import messages, render
 from bot.duties import views as duty_views
-from bot.duties.deadlines import due_moment
+from bot.duties.deadlines import due_moment, is_serious
 from bot.duties.views import AuthorityMessage
 from bot.errors import UserError
 from bot.messages import t
 from bot.ops.people import People
 from bot.ops.request_context import bind_case
-from bot.ops.workspace import PartnerRole, Workspace
+from bot.ops.workspace import Catalogue, PartnerRole, Workspace
 from bot.timers import engine as timers
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
@@ -49,6 +56,16 @@ required = case_state.required_duties
 authority_names = render.authority_names
 
 
+def _incident_authorities(case: Case, catalogue: Catalogue) -> tuple[IncidentAuthority, ...]:
+    found = case.details.assessment
+    if found is None or not is_serious(found.serious_incident):
+        return ()
+    return tuple(
+        IncidentAuthority(member_state=state, authority=authority)
+        for state, authority in catalogue.incident_authorities(case.system_id, found.member_states)
+    )
+
+
 def on_assessment(
     session: Session, case: Case, workspace: Workspace, now: datetime, team_id: str | None = None
 ) -> None:
@@ -61,6 +78,7 @@ def on_assessment(
             "authority": catalogue.authority_for(case.system_id),
             "notified_body": catalogue.notified_body_for(case.system_id),
             "reporting_deployer": deployer,
+            "incident_authorities": _incident_authorities(case, catalogue),
         }
     )
     if not required(case.details):

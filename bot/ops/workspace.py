@@ -7,6 +7,7 @@ because the person fixing it is looking at the YAML, not at a Python traceback.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from enum import StrEnum
 from importlib import resources
@@ -25,7 +26,7 @@ from pydantic import (
 )
 
 from bot.alerts.config import AlertsConfig
-from bot.cases.domain import Severity
+from bot.cases.domain import MEMBER_STATES, Severity
 from bot.cases.state import ProviderRef
 from bot.errors import ConfigError
 from bot.timers.durations import parse_duration
@@ -269,6 +270,9 @@ class Catalogue(_Strict):
     systems: list[SystemSpec] = Field(default_factory=list)
     # The authority for systems that name none of their own.
     market_surveillance_authority: str | None = None
+    # Art. 73(1): a serious incident is reported to the market surveillance authority of each
+    # Member State where it occurred; one per Member State (ISO code), else the system's.
+    market_surveillance_authorities: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _references(self) -> Catalogue:
@@ -295,7 +299,17 @@ class Catalogue(_Strict):
                 for s in self.systems
             ]
             + [(self.market_surveillance_authority, PartnerRole.MARKET_SURVEILLANCE_AUTHORITY, "")]
+            + [
+                (ref, PartnerRole.MARKET_SURVEILLANCE_AUTHORITY, "")
+                for ref in self.market_surveillance_authorities.values()
+            ]
         )
+        unknown = sorted(set(self.market_surveillance_authorities) - set(MEMBER_STATES))
+        if unknown:
+            raise ValueError(
+                f"market_surveillance_authorities: {', '.join(unknown)} is not a Member State "
+                f"code (one of {' '.join(MEMBER_STATES)}; Greece is GR)"
+            )
         for ref, role, owner in expected:
             if ref is None:
                 continue
@@ -312,6 +326,14 @@ class Catalogue(_Strict):
         system = self.system(system_id)
         own = system.market_surveillance_authority if system else None
         return own or self.market_surveillance_authority
+
+    def incident_authorities(
+        self, system_id: str, member_states: Sequence[str]
+    ) -> list[tuple[str, str | None]]:
+        """Whom a serious incident is reported to: per Member State where it occurred, that
+        State's authority if the catalogue names one, else the system's."""
+        fallback = self.authority_for(system_id)
+        return [(m, self.market_surveillance_authorities.get(m) or fallback) for m in member_states]
 
     def notified_body_for(self, system_id: str) -> str | None:
         system = self.system(system_id)

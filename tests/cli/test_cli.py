@@ -200,7 +200,7 @@ def test_serve_answers_healthz_and_a_signed_help_command(
         standin.add_channel("C0GENERAL1", name="general", members=["U0REPORTR1"])
         started = time.monotonic()
         response = driver.command("/nonconformity", "help", user="U0REPORTR1", channel="C0GENERAL1")
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 3.0  # Slack's acknowledgement limit
         assert response.status == 200
         assert "/nonconformity report" in response.text
 

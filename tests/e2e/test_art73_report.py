@@ -55,9 +55,20 @@ def test_the_initial_report_has_every_section_and_says_what_is_missing(bot: Loca
     assert values["system.certificate"] == "NB-2841-AIA-0192"
     assert values["causal.causal_link"] == SERIOUS_ASSESSMENT["causal_link"]
     assert values["incident.harm"] == t(f"incident.{SERIOUS_ASSESSMENT['serious_incident']}")
-    assert values["report_type.addressed_to"]  # the system's market surveillance authority
+    # where it occurred and whom it affected, as the assessment said (Art. 73(1))
+    assert SERIOUS_ASSESSMENT["member_states"] == ["NL"]
+    assert values["incident.member_states"] == values["report_type.member_states"]
+    assert values["incident.member_states"] == "Netherlands (NL)"
+    assert values["incident.persons_affected"] == "1"
+    assert values["report_type.addressed_to"] == (
+        "Dutch AI market surveillance authority, Netherlands (NL)"
+    )
+    # the provider named in the workspace file when the case was reported
+    provider = bot.workspace.provider
+    assert values["provider.provider"] == f"{provider.name}, {provider.address}"
+    assert values["contacts.provider_contact"] == provider.contact
     # never invented: what the case does not know
-    for unknown in ("incident.occurred_on", "incident.persons_affected", "other_reports.gdpr"):
+    for unknown in ("incident.occurred_on", "other_reports.gdpr"):
         assert values[unknown] is None and unknown in report["to_be_completed"]
 
     markdown = run_export(bot, "NC-1", "--report", "art73").stdout.decode()
@@ -134,3 +145,42 @@ def test_no_draft_button_without_a_serious_incident(bot: LocalBot) -> None:
             e.get("action_id") for b in message.blocks or [] for e in b.get("elements") or []
         ]
         assert ids.ART73_REPORT not in actions
+
+
+def test_the_report_goes_to_the_authority_of_each_member_state_where_it_occurred(
+    bot: LocalBot,
+) -> None:
+    # BE has its own authority in the catalogue; DE has none and falls back to the system's;
+    # how many persons were affected is not known yet.
+    where = {"member_states": ["BE", "DE"], "persons_affected": None}
+    assessed(bot, {**SERIOUS_ASSESSMENT, **where})
+    report = json.loads(run_export(bot, "NC-1", "--report", "art73", "--format", "json").stdout)
+    values = {f"{s['id']}.{f['id']}": f["value"] for s in report["sections"] for f in s["fields"]}
+    assert values["report_type.addressed_to"] == (
+        "Belgian AI market surveillance authority, Belgium (BE); "
+        "Dutch AI market surveillance authority, Germany (DE)"
+    )
+    assert values["incident.member_states"] == "Belgium (BE), Germany (DE)"
+    assert values["incident.persons_affected"] is None
+    assert "incident.persons_affected" in report["to_be_completed"]
+
+    dutch = json.loads(
+        run_export(bot, "NC-1", "--report", "art73", "--format", "json", "--language", "nl").stdout
+    )
+    values = {f"{s['id']}.{f['id']}": f["value"] for s in dutch["sections"] for f in s["fields"]}
+    assert values["incident.member_states"] == "België (BE), Duitsland (DE)"
+    assert values["report_type.addressed_to"].startswith(
+        "Belgian AI market surveillance authority, België (BE); "
+    )
+
+    # the dossier keeps whom the case was fixed to report to, and reads where it occurred
+    dossier = json.loads(run_export(bot, "NC-1", "--format", "json").stdout)
+    assert dossier["assessment"]["member_states"] == ["BE", "DE"]
+    assert dossier["assessment"]["persons_affected"] is None
+    assert [
+        (a["member_state"], a["authority"]["id"])
+        for a in dossier["authorities"]["incident_authorities"]
+    ] == [("BE", "be-ams"), ("DE", "nl-ams")]
+    markdown = run_export(bot, "NC-1").stdout.decode()
+    assert "It occurred in Belgium (BE), Germany (DE)." in markdown
+    assert "Persons affected" in markdown and "not known yet" in markdown

@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from bot.devkit.demo import STEPS, Demo, run_demo
@@ -131,7 +130,6 @@ def test_the_demo_plays_the_whole_article_20_path_and_prints_it_as_slack_shows_i
     # Whatever the developer's shell holds must not matter: no tokens, no workspace file.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "NCBOT_"))}
     env["SLACK_APP_TOKEN"] = "not-an-app-token"  # invalid for `socket`, ignored by `demo`
-    started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "bot", "demo"],
         cwd=tmp_path,  # nothing from the checkout's directory is needed
@@ -140,7 +138,6 @@ def test_the_demo_plays_the_whole_article_20_path_and_prints_it_as_slack_shows_i
         text=True,
         timeout=60,
     )
-    elapsed = time.monotonic() - started
     out = result.stdout
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -162,7 +159,6 @@ def test_the_demo_plays_the_whole_article_20_path_and_prints_it_as_slack_shows_i
     assert "Done: NC-1 went through 12 steps" in out
     assert THREAD in out
     assert re.search(r"Slack answered all \d+ Web API calls\.\n$", out)
-    assert elapsed < 15, f"the demo took {elapsed:.1f} s"
 
 
 def test_the_demo_fails_with_one_clear_line_when_slack_refuses_a_step() -> None:

@@ -22,6 +22,7 @@ from tests.scenarios import (
     OFFICER,
     REPORTER,
     TRIAGE,
+    WHERE,
     acknowledge_notices,
     case_card,
     case_events,
@@ -127,7 +128,7 @@ def test_a_serious_incident_brings_its_duties_and_art73_deadline_into_the_dossie
     bot: LocalBot,
 ) -> None:
     walk_to(bot, "acknowledged")
-    serious = {**ASSESSMENT, "risk": "yes", "serious_incident": "a_health"}
+    serious = {**ASSESSMENT, "risk": "yes", "serious_incident": "a_health", **WHERE}
     decide(bot, "case_confirm", OFFICER, serious)
     document = dossier_of(bot)
     assert_valid(json.loads(render(document, "json")))

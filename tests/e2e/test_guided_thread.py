@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from bot.cases.domain import PERSONS_AFFECTED_MAX
 from bot.cases.state import Reasoned
 from bot.devkit.local import LocalBot
+from bot.messages import t
 from bot.ops.workspace import Workspace
 from tests.scenarios import (
     ADMIN,
@@ -24,6 +26,7 @@ from tests.scenarios import (
     OFFICER2,
     REPORTER,
     TRIAGE,
+    block_texts,
     case_card,
     case_row,
     current_measure,
@@ -162,7 +165,15 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
     # 2. The assessment: the report said the risk was unknown, so nothing is preselected.
     view = open_step_modal(bot, "case_confirm", OFFICER)
     inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
-    assert list(inputs) == ["nature", "causal_link", "risk", "serious_incident", "aware_on"]
+    assert list(inputs) == [
+        "nature",
+        "causal_link",
+        "risk",
+        "serious_incident",
+        "aware_on",
+        "member_states",
+        "persons_affected",
+    ]
     risk = inputs["risk"]["element"]
     assert [o["value"] for o in risk["options"]] == ["yes", "no"]
     assert "initial_option" not in risk
@@ -437,3 +448,55 @@ def _dismissal(bot: LocalBot) -> Reasoned:
     dismissal = case_row(bot).details.dismissal
     assert dismissal is not None, "the case was not dismissed"
     return dismissal
+
+
+def test_a_serious_incident_says_where_it_occurred_and_whom_it_affected(
+    dutch_bot: LocalBot,
+) -> None:
+    """Art. 73(1): the modal asks where (any of the EU and EEA states, by name in the reader's
+    language) and how many; a serious incident without its Member States, or a count that is
+    not a whole number, is refused next to its input and changes nothing."""
+    bot = dutch_bot
+    walk_to(bot, "acknowledged")
+    view = open_step_modal(bot, "case_confirm", OFFICER)
+    inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
+    where, persons = inputs["member_states"], inputs["persons_affected"]
+    assert where["element"]["type"] == "multi_static_select" and where["optional"]
+    options = {o["value"]: o["text"]["text"] for o in where["element"]["options"]}
+    assert len(options) == 30 and options["NL"] == "Nederland (NL)" and "NO" in options
+    assert persons["element"]["type"] == "number_input" and persons["optional"]
+    assert persons["element"]["is_decimal_allowed"] is False
+
+    serious = {**ASSESSMENT, "risk": "yes", "serious_incident": "a_health"}
+    for values, block, message in [
+        (serious, "member_states", t("assess.member_states.required", "nl")),
+        (
+            {**serious, "member_states": ["NL"], "persons_affected": "2.5"},
+            "persons_affected",
+            t("form.error.count", "nl", count=PERSONS_AFFECTED_MAX),
+        ),
+        (
+            {**serious, "member_states": ["NL"], "persons_affected": "-1"},
+            "persons_affected",
+            t("form.error.count", "nl", count=PERSONS_AFFECTED_MAX),
+        ),
+        ({**serious, "member_states": ["EL"]}, "member_states", t("report.error.choice", "nl")),
+    ]:
+        answer = bot.driver.submit(view["id"], user=OFFICER, values=values).json()
+        assert answer == {"response_action": "errors", "errors": {block: message}}, values
+    assert case_row(bot).state == "acknowledged" and case_row(bot).details.assessment is None
+
+    accepted = {**serious, "member_states": ["NL", "BE"], "persons_affected": "12"}
+    decide(bot, "case_confirm", OFFICER, accepted)
+    found = case_row(bot).details.assessment
+    assert found is not None
+    assert (found.member_states, found.persons_affected) == (("NL", "BE"), 12)
+    # approvers read where and how many with the assessment they approve against
+    decide(bot, "measure_choose_withdraw", OFFICER, MEASURE_PLAN)
+    approval = [
+        text for m in thread_replies(bot) for text in block_texts(m.blocks) if "*Waar:*" in text
+    ]
+    assert (
+        approval
+        and "*Waar:* Nederland (NL), België (BE) · *Getroffen personen:* 12" in (approval[-1])
+    )

@@ -170,7 +170,7 @@ def test_the_dossier_names_the_provider_on_its_cover_and_the_ask_on_the_measure(
 ) -> None:
     approved(bot, ASKED)
     data = dossier.load(bot.services.db, 1, now=clock())
-    assert data["schema_version"] == "2.0"
+    assert data["schema_version"] == "2.1"
     assert data["provider"] == {
         "name": "Example AI B.V.",
         "address": "Keizersgracht 1, 1015 CJ Amsterdam, NL",

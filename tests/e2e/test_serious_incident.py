@@ -28,6 +28,7 @@ from tests.scenarios import (
     RISK_ASSESSMENT,
     SERIOUS_ASSESSMENT,
     TRIAGE,
+    WHERE,
     acknowledge_notices,
     assessed,
     case_card,
@@ -128,7 +129,7 @@ def test_the_thread_and_the_card_show_the_deadline(bot: LocalBot) -> None:
 
 
 def test_a_death_is_due_in_10_days_and_critical_infrastructure_in_2(bot: LocalBot) -> None:
-    assessed(bot, {**RISK_ASSESSMENT, "serious_incident": "a_death"})
+    assessed(bot, {**RISK_ASSESSMENT, "serious_incident": "a_death", **WHERE})
     assert "by *2026-12-09* (10 days after awareness, Art. 73(4))" in panel_text(bot)
     assert "Art. 73 report due: 2026-12-09" in card_notes(bot)
 

@@ -59,7 +59,6 @@ def test_a_bot_killed_mid_fan_out_notifies_every_partner_once_after_restart(
     workspace = many_partners_workspace(config, PARTNERS, sweep_interval="1s")
     database_url = f"sqlite:///{tmp_path / 'bot.db'}"
     log = tmp_path / "serve.log"
-    started = time.monotonic()
     with SlackStandIn() as standin:
         seed(standin, workspace)
         first = ServeProcess(standin, database_url=database_url, config=config, log=log)
@@ -145,4 +144,3 @@ def test_a_bot_killed_mid_fan_out_notifies_every_partner_once_after_restart(
     assert {HELD_REPLY, *STORED_LATE, *FAILED_LATE} <= looked
     assert all(posts[c] == 1 for c in STORED_LATE)
     assert all(posts[c] == 2 for c in FAILED_LATE)
-    assert time.monotonic() - started < 40

@@ -145,3 +145,66 @@ def test_an_unknown_timer_name_is_one_line_naming_it() -> None:
         parse_workspace(
             "triage_channel: C0TRIAGE01\nescalation:\n  timers:\n    nudge: 1h\n", "t.yml"
         )
+
+
+# --- Art. 73(1): an authority per Member State (issue 18) --------------------------------------
+
+AUTHORITIES = (
+    "  market_surveillance_authority: nl-ams\n"
+    "  market_surveillance_authorities: {NL: nl-ams, BE: be-ams}\n"
+)
+
+
+def _with_authorities(text: str, extra_partner: str) -> str:
+    partners = "  partners:\n"
+    return (
+        ISSUE_SHAPE.replace(
+            partners,
+            partners
+            + "    - {id: nl-ams, name: Dutch AMS, role: market_surveillance_authority}\n"
+            + extra_partner,
+        )
+        + text
+    )
+
+
+def test_a_serious_incident_goes_to_the_authority_of_each_member_state() -> None:
+    text = _with_authorities(
+        AUTHORITIES,
+        "    - {id: be-ams, name: Belgian AMS, role: market_surveillance_authority}\n",
+    )
+    catalogue = parse_workspace(text, "w.yml").catalogue
+    # a Member State without its own falls back to the system's (here the catalogue's)
+    assert catalogue.incident_authorities("credit-scoring", ["BE", "DE", "NL"]) == [
+        ("BE", "be-ams"),
+        ("DE", "nl-ams"),
+        ("NL", "nl-ams"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("authorities", "partner", "message"),
+    [
+        (
+            "  market_surveillance_authorities: {EL: nl-ams}\n",
+            "",
+            "EL is not a Member State code",
+        ),
+        (
+            "  market_surveillance_authorities: {BE: be-ams}\n",
+            "",
+            "unknown partner 'be-ams'",
+        ),
+        (
+            "  market_surveillance_authorities: {BE: be-dist}\n",
+            "    - {id: be-dist, name: Belgian Dist, role: distributor}\n",
+            "names 'be-dist' as market_surveillance_authority, but its role is distributor",
+        ),
+    ],
+    ids=["not a Member State", "unknown partner", "not an authority"],
+)
+def test_a_wrong_authority_per_member_state_is_refused(
+    authorities: str, partner: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_workspace(_with_authorities(authorities, partner), "w.yml")

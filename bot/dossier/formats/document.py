@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.cases.actors import MONITORING
 from bot.dossier.export import DossierJSON as Dossier
-from bot.messages import has, t, tn
+from bot.messages import has, member_state, t, tn
 
 
 @dataclass(frozen=True)
@@ -334,6 +334,9 @@ def sentence(event: Mapping[str, Any], lang: str, who: People, partners: Mapping
     if not has(key):
         return t("chronology.other", lang, who=params["who"], kind=kind)
     line = t(key, lang, **params)
+    if kind == "confirm" and data.get("member_states"):
+        states = ", ".join(member_state(str(c), lang) for c in data["member_states"])
+        line += " " + t("chronology.confirm.where", lang, states=states)
     if data.get("art73_6"):
         line += " " + t("chronology.art73_6", lang)
     if line.endswith("..") and not line.endswith("..."):  # a name ending in a full stop
@@ -372,6 +375,21 @@ def _report(dossier: Dossier, lang: str, who: People) -> list[Part]:
     return parts
 
 
+def _where_and_how_many(assessment: Mapping[str, Any], lang: str) -> list[tuple[str, str]]:
+    """A serious incident's Member States and persons affected, where the assessment has them."""
+    states = assessment.get("member_states") or []
+    if not states:
+        return []
+    persons = assessment.get("persons_affected")
+    return [
+        (t("approval.where.label", lang), ", ".join(member_state(c, lang) for c in states)),
+        (
+            t("approval.persons.label", lang),
+            str(persons) if persons is not None else t("approval.persons.unknown", lang),
+        ),
+    ]
+
+
 def _assessment(dossier: Dossier, lang: str, who: People) -> list[Part]:
     parts: list[Part] = [Heading(2, t("dossier.section.assessment", lang))]
     assessment = dossier["assessment"]
@@ -389,6 +407,7 @@ def _assessment(dossier: Dossier, lang: str, who: People) -> list[Part]:
                         _label("incident", assessment.get("serious_incident"), lang),
                     ),
                     (t("assess.aware.label", lang), str(assessment.get("aware_on") or "—")),
+                    *_where_and_how_many(assessment, lang),
                 ]
             ),
             LongText(t("assess.nature.label", lang), str(assessment.get("nature", ""))),
