@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -56,21 +57,38 @@ class Edge:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self._running = 0  # listeners at work, what they do after the ack included
+        self._lock = threading.Lock()
+
+    def idle(self) -> bool:
+        """No listener is at work. A listener starts before it acks, so once Slack has its
+        answer the work that follows is counted here (the demo and tests wait for this)."""
+        with self._lock:
+            return self._running == 0
 
     def wrap(self, listener: Listener) -> Listener:
         names = inspect.getfullargspec(inspect.unwrap(listener)).args  # what Bolt would pass
 
         def run(args: Args) -> None:
+            with self._lock:
+                self._running += 1
             try:
-                listener(**{name: _argument(args, name) for name in names})
-            except UserError as refusal:
-                self.answer(refusal, args)
-                return
-            self.deliver()
-            self.remember(args.body)
+                self._run(listener, names, args)
+            finally:
+                with self._lock:
+                    self._running -= 1
 
         run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
         return run
+
+    def _run(self, listener: Listener, names: list[str], args: Args) -> None:
+        try:
+            listener(**{name: _argument(args, name) for name in names})
+        except UserError as refusal:
+            self.answer(refusal, args)
+            return
+        self.deliver()
+        self.remember(args.body)
 
     def answer(self, refusal: UserError, args: Args) -> None:
         """An ephemeral answer for a click or a command, inline errors for a modal; a

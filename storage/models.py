@@ -363,6 +363,16 @@ class Person(Base):
     looked_up_at: Mapped[datetime] = mapped_column()
 
 
+class HomeView(Base):
+    """When a person last opened their App Home (``app_home_opened``, or "Show more"). A change
+    refreshes only Homes opened lately (``bot.home.service.LIVE``): a Home nobody looks at
+    would cost a ``views.publish`` for nothing, and opening it publishes it fresh anyway."""
+
+    __tablename__ = "home_views"
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column()
+
+
 class AuditCheckpoint(Base):
     """A signed checkpoint of every case's chain head (``bot.audit.checkpoint``), as made and
     published. Kept here so that ``audit verify`` can compare each chain with the newest one;

@@ -176,6 +176,10 @@ def settle(bot: LocalBot, timeout: float = PATIENCE) -> None:
     from storage.models import OutboxMessage
 
     def delivered() -> bool:
+        # A click's answer comes back when its listener acked; what it does next (its
+        # transaction, what it queues) is still running: wait for the listeners too.
+        if not bot.listeners_idle():
+            return False
         if pending_deliveries(bot) == 0:
             return True
         if isinstance(bot.clock, FakeClock):
@@ -319,7 +323,9 @@ def refused(bot: LocalBot, action_id: str, user: str, **click: Any) -> str:
     answers = len(bot.standin.response_posts())
     click_step(bot, action_id, user, **click)
     text = refusal_after(bot, answers)
-    assert snapshot(bot) == before, "a refused click changed something"
+    after = snapshot(bot)
+    changed = [(was, now) for was, now in zip(before, after, strict=True) if was != now]
+    assert not changed, f"a refused click changed something: {changed}"
     return text
 
 
@@ -503,6 +509,8 @@ def drain(bot: LocalBot, timeout: float = PATIENCE) -> None:
     from storage.models import OutboxMessage
 
     def idle() -> bool:
+        if not bot.listeners_idle():
+            return False
         bot.services.outbox.deliver_due()
         now = bot.clock()
         with bot.services.db.transaction() as session:

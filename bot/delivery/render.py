@@ -115,11 +115,13 @@ def card(case_id: int) -> Renderer:
         lang = case.language
         next_step = t(next_step_key(CaseState(case.state)), lang)
         checklist: list[tuple[bool, str]] = []
-        if case.state == CaseState.MEASURE_DONE:  # name what really blocks closing
+        if case.state == CaseState.MEASURE_DONE:
             checklist = [(ok, t(k, lang, **p)) for ok, k, p in close_checklist(session, case)]
-            missing = [text for ok, text in checklist if not ok]
-            if missing:
-                next_step = t("next.close.blocked", lang, items="; ".join(missing))
+            if not all(ok for ok, _ in checklist):
+                # Points to the thread's checklist rather than copying its items: each receipt
+                # or duty recorded would otherwise edit the card too (issue 23: once per
+                # transition), and the Close step's post says the same, item by item.
+                next_step = t("next.close.checklist", lang)
         notes = case_notes(session, case)
         name = catalogue_rows.system_name(session, case.system_id)
         return (

@@ -9,6 +9,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 from pydantic import SecretStr
 
@@ -95,6 +96,10 @@ def seed(standin: SlackStandIn, workspace: Workspace) -> None:
         standin.add_usergroup(group_id, handle=group_id.lower(), users=members)
 
 
+class _Idle(Protocol):
+    def idle(self) -> bool: ...
+
+
 class LocalBot:
     """Use as ``with LocalBot(...) as bot:``; ``bot.driver`` plays Slack, ``bot.standin`` is it."""
 
@@ -126,6 +131,7 @@ class LocalBot:
         self.alerts_token = alerts_token  # serves POST /alerts/… when set, as ALERTS_TOKEN does
         self._alerts_endpoint: AlertsEndpoint | None = None
         self._server: HttpServer | None = None
+        self._edge: _Idle | None = None
         self.services: Services
         self.driver: SlackDriver
 
@@ -148,6 +154,7 @@ class LocalBot:
             max_workers=self.workers, thread_name_prefix="listener"
         )
         app = build_app(self.services, signing_secret=self.signing_secret, executor=self._listeners)
+        self._edge = app.edge
         self._server = HttpServer(
             wsgi_app(app, self.services, alerts=self._alerts()),
             host="127.0.0.1",
@@ -164,6 +171,10 @@ class LocalBot:
             self.services.alerts, self.alerts_token, self.services.outbox.deliver_due
         )
         return self._alerts_endpoint
+
+    def listeners_idle(self) -> bool:
+        """No listener is at work (what a request does after its ack included)."""
+        return self._edge is None or self._edge.idle()
 
     @property
     def base_url(self) -> str:

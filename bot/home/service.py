@@ -6,7 +6,8 @@ queries (open cases, the viewer's reports, fired timers, unsettled notices), wha
 of cases. Publishing happens after the request was acknowledged, and refreshes after a case
 changes run on a small pool of their own, coalesced and debounced per user (``refresher.py``),
 so the outbox never waits on ``views.publish``; a refresh that would show exactly what the
-person already sees is not sent at all.
+person already sees is not sent at all, nor one to a person who has not opened their Home in
+the last 12 hours (``LIVE``): opening it publishes it fresh.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -34,6 +35,7 @@ from bot.home.views import PAGE, Entry, HomeData, Label, Section, home_view
 from bot.ops.people import People
 from bot.ops.workspace import Workspace
 from bot.timers.engine import WAITING_STATE
+from storage import home as home_rows
 from storage.db import Database
 from storage.models import (
     FIRED_AND_RUNNING,
@@ -53,6 +55,9 @@ log = logging.getLogger("ncbot.home")
 OPEN_CASE_STATES = tuple(CaseState(state) for state in OPEN_STATES)
 TIMELESS = datetime(2000, 1, 1, tzinfo=UTC)
 APPROVAL_EVENTS = (Action.PROPOSE_MEASURE.value, Action.APPROVE.value, Action.REJECT.value)
+# How long after opening their Home a person's Home follows the cases it lists. Slack does not
+# say when the tab is left; opening it again (``app_home_opened``) publishes it fresh anyway.
+LIVE = timedelta(hours=12)
 
 
 class Home:
@@ -116,6 +121,8 @@ class Home:
         """Render and publish now (call after the request was acknowledged): the person opened
         the tab or asked for more, so it is published even if nothing changed. ``team_id``: the
         workspace the request came from (reads follow the rule of decisions)."""
+        with self.db.transaction() as session:
+            home_rows.opened(session, user_id, self.clock())
         self._publish(user_id, pages, always=True, team_id=team_id)
 
     def _publish(
@@ -160,7 +167,13 @@ class Home:
         return self._refresher.idle()
 
     def _refresh(self, user_id: str) -> None:
-        self._publish(user_id, None, always=False)
+        """A change's refresh reaches only a Home opened lately: Slack sends ``app_home_opened``
+        whenever the tab is opened, which publishes it fresh, so a Home nobody looks at is not
+        worth a ``views.publish`` (Tier 4, per workspace)."""
+        with self.db.read() as session:
+            live = home_rows.opened_since(session, user_id, self.clock() - LIVE)
+        if live:
+            self._publish(user_id, None, always=False)
 
     def involved(self, case_id: int) -> list[str]:
         """Reporter, owner, measure owner, and the approvers while the measure awaits them

@@ -15,6 +15,8 @@ from bot.ops.workspace import Workspace
 from tests.scenarios import (
     APPROVER,
     APPROVER2,
+    ASSESSMENT,
+    MEASURE_PLAN,
     OFFICER,
     OFFICER2,
     REPORTER,
@@ -230,3 +232,28 @@ def test_a_spent_escalation_stops_counting_as_overdue_once_the_case_is_acknowled
     walk_to(bot, "acknowledged")
     after = next(s for s in bot.services.home.data(OFFICER).sections if s.key == "overdue")
     assert (len(after.entries), after.total) == (0, 0)
+
+
+def test_a_home_follows_its_cases_only_while_it_is_looked_at(bot: LocalBot) -> None:
+    """A change publishes the Home of the people involved only if they opened it in the last
+    12 hours; opening it (``app_home_opened``) always publishes it fresh (issue 23: a Home
+    nobody looks at is not worth a ``views.publish``)."""
+    walk_to(bot, "acknowledged")
+    wait_for(bot.services.home.idle, what="no refresh waiting")
+    assert publishes(bot, REPORTER) == 0  # never opened: the case's changes published nothing
+
+    opened = opened_home(bot, REPORTER)
+    assert t("state.acknowledged") in (section_text(opened, "reports") or "")
+    decide(bot, "case_confirm", OFFICER, ASSESSMENT)
+    followed = published(bot, REPORTER, after=1)  # opened lately: it follows the case
+    assert t("state.confirmed") in (section_text(followed, "reports") or "")
+
+    bot.clock.advance(timedelta(hours=12, minutes=1))  # type: ignore[attr-defined]
+    before = publishes(bot, REPORTER)
+    decide(bot, "measure_choose_withdraw", OFFICER, MEASURE_PLAN)
+    settle(bot)
+    wait_for(bot.services.home.idle, what="no refresh waiting")
+    assert publishes(bot, REPORTER) == before  # not looked at for 12 hours: not published
+
+    again = opened_home(bot, REPORTER, after=before)  # opening it shows the case as it is now
+    assert t("state.measure_proposed") in (section_text(again, "reports") or "")
