@@ -54,6 +54,12 @@ PERMANENT_ERRORS = frozenset(
 
 
 UNGATED = frozenset({"views.open", "views.push", "views.update", "auth.test"})
+# The methods we call that Slack requires ``team_id`` on when the token is an org-wide
+# install's ("encoded team id …, required if org token is used"): the token reaches many
+# workspaces, and these act in one. A workspace token ignores the argument.
+TEAM_SCOPED = frozenset(
+    {"conversations.list", "users.list", "usergroups.list", "usergroups.users.list"}
+)
 
 
 def make_client(
@@ -110,8 +116,12 @@ class CountingWebClient(WebClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gate = RateGate()
+        # With an org-wide token: the workspace named on TEAM_SCOPED calls (runtime sets it).
+        self.workspace_id: str | None = None
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        if self.workspace_id and api_method in TEAM_SCOPED:
+            kwargs = with_team(kwargs, self.workspace_id)
         args = kwargs.get("json") or kwargs.get("data") or kwargs.get("params") or {}
         key = RateGate.key(api_method, args if isinstance(args, dict) else {})
         if api_method not in UNGATED:
@@ -130,6 +140,18 @@ class CountingWebClient(WebClient):
             raise
         metrics.count_slack_call(api_method, "ok", tier(api_method))
         return response
+
+
+def with_team(kwargs: dict[str, Any], team_id: str) -> dict[str, Any]:
+    """The call's arguments with ``team_id`` added where the SDK put the others (query,
+    form or JSON), unless the caller named a workspace itself."""
+    out = dict(kwargs)
+    for key in ("params", "data", "json"):
+        if isinstance(out.get(key), dict):
+            out[key] = {"team_id": team_id, **out[key]}
+            return out
+    out["params"] = {"team_id": team_id}
+    return out
 
 
 def outcome(exc: SlackApiError) -> str:

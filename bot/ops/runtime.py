@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.clock import Clock, utc_now
-from bot.delivery.slack_api import make_client
+from bot.delivery.slack_api import CountingWebClient, make_client
 from bot.errors import ConfigError
 from bot.ops import catalogue
+from bot.ops.identity import Installation
 from bot.ops.settings import Settings
 from bot.ops.workspace import Workspace, load_workspace, sample_path
 from bot.services import Services, build_services
@@ -35,6 +37,33 @@ def workspace_from(settings: Settings, *, allow_sample: bool = False) -> Workspa
     return load_workspace(Path(settings.NCBOT_CONFIG))
 
 
+def _body(data: object) -> dict[str, object]:
+    return data if isinstance(data, dict) else {}
+
+
+def acting_workspace(client: WebClient, installation: Installation, channel: str) -> Installation:
+    """An org-wide token acts in many workspaces, and Slack wants ``team_id`` on some calls
+    (``slack_api.TEAM_SCOPED``): the triage channel's workspace is named there — its user
+    groups are the ones the escalation notifies. Set on the client, the one place that adds
+    it; a workspace install needs nothing."""
+    if not installation.is_enterprise_install:
+        return installation
+    try:
+        info = client.conversations_info(channel=channel)["channel"]
+    except SlackApiError as exc:
+        raise ConfigError(
+            f"triage_channel {channel}: an org-wide install cannot tell its workspace "
+            f"({exc.response.get('error')}); add the app to that workspace and the channel"
+        ) from None
+    team = info.get("context_team_id") or info.get("conversation_host_id")
+    if not team:
+        raise ConfigError(f"triage_channel {channel}: Slack names no workspace for it")
+    installation = replace(installation, workspace_id=str(team))
+    if isinstance(client, CountingWebClient):
+        client.workspace_id = installation.workspace_id
+    return installation
+
+
 def start_runtime(
     settings: Settings,
     *,
@@ -46,18 +75,21 @@ def start_runtime(
     workspace = workspace or workspace_from(settings)
     token = settings.secret("SLACK_BOT_TOKEN")
     client = make_client(token, settings.SLACK_API_URL, clock=clock)
-    team_id: str | None = None
+    installation = Installation()
     bot_user_id: str | None = None
     if verify_token:
         try:
             identity = client.auth_test()
-            team_id, bot_user_id = str(identity["team_id"]), str(identity["user_id"])
+            installation = Installation.from_auth_test(_body(identity.data))
+            bot_user_id = str(identity["user_id"])
+            installation = acting_workspace(client, installation, workspace.triage_channel)
         except SlackApiError as exc:
             raise ConfigError(
                 f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})"
             ) from None
         except OSError as exc:
             raise ConfigError(f"SLACK_API_URL cannot be reached ({type(exc).__name__})") from None
+        log.info("installed as a %s", installation.setup, extra={"team": installation.team_id})
     db = Database(settings.DATABASE_URL)
     try:
         upgrade(db)
@@ -73,7 +105,7 @@ def start_runtime(
             db,
             client,
             clock,
-            team_id=team_id,
+            installation=installation,
             bot_user_id=bot_user_id,
             audit_key=settings.AUDIT_KEY.get_secret_value() if settings.AUDIT_KEY else None,
             checkpoint_file=settings.AUDIT_CHECKPOINT_FILE,
