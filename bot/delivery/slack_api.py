@@ -148,7 +148,8 @@ def with_team(kwargs: dict[str, Any], team_id: str) -> dict[str, Any]:
     out = dict(kwargs)
     for key in ("params", "data", "json"):
         if isinstance(out.get(key), dict):
-            out[key] = {"team_id": team_id, **out[key]}
+            named = out[key].get("team_id")  # the SDK passes team_id=None when not given
+            out[key] = {**out[key], "team_id": named or team_id}
             return out
     out["params"] = {"team_id": team_id}
     return out

@@ -132,4 +132,6 @@ def test_an_org_wide_call_names_the_workspace_where_the_sdk_put_the_arguments() 
         "usergroup": "S1",
     }
     assert with_team({"json": {"team_id": WS2}}, WS1)["json"] == {"team_id": WS2}
+    # the SDK's typed methods pass every optional argument, unset ones as None
+    assert with_team({"params": {"team_id": None}}, WS1)["params"] == {"team_id": WS1}
     assert with_team({"http_verb": "GET"}, WS1)["params"] == {"team_id": WS1}
