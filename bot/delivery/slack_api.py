@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.error
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk import WebClient
@@ -28,7 +28,9 @@ from slack_sdk.web import SlackResponse
 
 from bot.clock import Clock
 from bot.delivery.tiers import tier
+from bot.errors import ConfigError
 from bot.ops import metrics
+from bot.ops.identity import Installation
 
 PERMANENT_ERRORS = frozenset(
     {
@@ -140,6 +142,29 @@ class CountingWebClient(WebClient):
             raise
         metrics.count_slack_call(api_method, "ok", tier(api_method))
         return response
+
+
+def acting_workspace(client: WebClient, installation: Installation, channel: str) -> Installation:
+    """An org-wide token acts in many workspaces, and Slack wants ``team_id`` on some calls
+    (``TEAM_SCOPED``): the triage channel's workspace is named there — its user groups are
+    the ones the escalation notifies. It is set on the client, the one place that adds it;
+    a workspace install needs nothing. A ``ConfigError`` says why it cannot be found."""
+    if not installation.is_enterprise_install:
+        return installation
+    try:
+        info = client.conversations_info(channel=channel)["channel"]
+    except SlackApiError as exc:
+        raise ConfigError(
+            f"triage_channel {channel}: an org-wide install cannot tell its workspace "
+            f"({exc.response.get('error')}); add the app to that workspace and invite it"
+        ) from None
+    team = info.get("context_team_id") or info.get("conversation_host_id")
+    if not team:
+        raise ConfigError(f"triage_channel {channel}: Slack names no workspace for it")
+    installation = replace(installation, workspace_id=str(team))
+    if isinstance(client, CountingWebClient):
+        client.workspace_id = installation.workspace_id
+    return installation
 
 
 def with_team(kwargs: dict[str, Any], team_id: str) -> dict[str, Any]:

@@ -34,7 +34,10 @@ class Installation:
     workspace_id: str | None = None
 
     @classmethod
-    def from_auth_test(cls, response: Mapping[str, Any]) -> Installation:
+    def from_auth_test(cls, response: object) -> Installation:
+        """From ``auth.test``'s answer (its JSON body; anything else reads as unknown)."""
+        if not isinstance(response, Mapping):
+            return cls()
         enterprise = response.get("enterprise_id")
         return cls(
             team_id=str(response.get("team_id") or "") or None,
@@ -56,6 +59,20 @@ class Installation:
         side (no ``auth.test``, a request naming no home) counts as ours, as it always has:
         only a home we can see is another organisation's makes a user external."""
         return not (self.known and home and home not in self.ids)
+
+    def describe(self) -> str:
+        """The setup in a sentence, for ``doctor`` and the start-up log."""
+        if self.is_enterprise_install:
+            return (
+                f"org-wide install for organisation {self.enterprise_id}; calls that need a "
+                f"workspace name {self.workspace_id or '(none found)'}, the triage channel's"
+            )
+        if self.enterprise_id:
+            return (
+                f"Grid workspace install in workspace {self.team_id} of organisation "
+                f"{self.enterprise_id}"
+            )
+        return f"single workspace {self.team_id}"
 
     @property
     def setup(self) -> Setup:

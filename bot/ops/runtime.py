@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.clock import Clock, utc_now
-from bot.delivery.slack_api import CountingWebClient, make_client
+from bot.delivery.slack_api import acting_workspace, make_client
 from bot.errors import ConfigError
 from bot.ops import catalogue
 from bot.ops.identity import Installation
@@ -37,33 +36,6 @@ def workspace_from(settings: Settings, *, allow_sample: bool = False) -> Workspa
     return load_workspace(Path(settings.NCBOT_CONFIG))
 
 
-def _body(data: object) -> dict[str, object]:
-    return data if isinstance(data, dict) else {}
-
-
-def acting_workspace(client: WebClient, installation: Installation, channel: str) -> Installation:
-    """An org-wide token acts in many workspaces, and Slack wants ``team_id`` on some calls
-    (``slack_api.TEAM_SCOPED``): the triage channel's workspace is named there — its user
-    groups are the ones the escalation notifies. Set on the client, the one place that adds
-    it; a workspace install needs nothing."""
-    if not installation.is_enterprise_install:
-        return installation
-    try:
-        info = client.conversations_info(channel=channel)["channel"]
-    except SlackApiError as exc:
-        raise ConfigError(
-            f"triage_channel {channel}: an org-wide install cannot tell its workspace "
-            f"({exc.response.get('error')}); add the app to that workspace and the channel"
-        ) from None
-    team = info.get("context_team_id") or info.get("conversation_host_id")
-    if not team:
-        raise ConfigError(f"triage_channel {channel}: Slack names no workspace for it")
-    installation = replace(installation, workspace_id=str(team))
-    if isinstance(client, CountingWebClient):
-        client.workspace_id = installation.workspace_id
-    return installation
-
-
 def start_runtime(
     settings: Settings,
     *,
@@ -80,7 +52,7 @@ def start_runtime(
     if verify_token:
         try:
             identity = client.auth_test()
-            installation = Installation.from_auth_test(_body(identity.data))
+            installation = Installation.from_auth_test(identity.data)
             bot_user_id = str(identity["user_id"])
             installation = acting_workspace(client, installation, workspace.triage_channel)
         except SlackApiError as exc:
@@ -89,7 +61,7 @@ def start_runtime(
             ) from None
         except OSError as exc:
             raise ConfigError(f"SLACK_API_URL cannot be reached ({type(exc).__name__})") from None
-        log.info("installed as a %s", installation.setup, extra={"team": installation.team_id})
+        log.info("Slack setup: %s", installation.describe())
     db = Database(settings.DATABASE_URL)
     try:
         upgrade(db)

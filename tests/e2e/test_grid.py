@@ -18,11 +18,14 @@ from typing import Any
 import pytest
 
 from bot.clock import FakeClock
-from bot.devkit.local import LocalBot
+from bot.devkit.local import LocalBot, seed
 from bot.devkit.standin import SlackStandIn
 from bot.ops.workspace import parse_workspace, sample_path
 from bot.views import ids
+from storage.db import Database
+from storage.migrate import upgrade
 from tests.conftest import SLACK_LIMITS_SCALE
+from tests.e2e.test_doctor import doctor, failures
 from tests.scenarios import (
     ASSESSMENT,
     DONE_EVIDENCE,
@@ -49,13 +52,16 @@ NORTHWIND, EU_IMPORT, ACME = "C0NORTHWND", "C0EUIMPORT", "C0ACMEDIST"
 NORTHWIND_WS, NORTHWIND_ORG, NORTHWIND_USER = "T0NORTHWND", "E0NORTHWND", "W0NORTHWD1"
 
 
-def grid_workspace() -> Any:
+def grid_workspace_text() -> str:
     """The sample workspace with Grid user ids, and Northwind named by its workspace."""
     text = sample_path().read_text().replace("U0", "W0")
     northwind = "{id: northwind, name: Northwind Bank, role: deployer, channel: C0NORTHWND}"
     assert northwind in text
-    text = text.replace(northwind, northwind[:-1] + f", team: {NORTHWIND_WS}}}")
-    return parse_workspace(text, "grid.yml")
+    return text.replace(northwind, northwind[:-1] + f", team: {NORTHWIND_WS}}}")
+
+
+def grid_workspace() -> Any:
+    return parse_workspace(grid_workspace_text(), "grid.yml")
 
 
 @pytest.fixture(params=[False, True], ids=["Grid workspace install", "org-wide install"])
@@ -210,3 +216,35 @@ def test_an_org_wide_escalation_asks_for_the_user_group_in_the_triage_workspace(
     calls = wait_for(lambda: bot.standin.calls("usergroups.users.list"), what="the group")
     team = ACCEPTANCE if bot.standin.settings.is_enterprise_install else None
     assert [(c.args.get("team_id"), c.response["ok"]) for c in calls] == [(team, True)] * len(calls)
+
+
+@pytest.mark.parametrize(
+    ("standin", "setup"),
+    [
+        (SlackStandIn, "single workspace T0TEAM0001"),
+        (
+            lambda: SlackStandIn.grid(org_wide=False),
+            "Grid workspace install in workspace T0TEAM0001 of organisation E0ORG00001",
+        ),
+        (
+            lambda: SlackStandIn.grid(org_wide=True),
+            "org-wide install for organisation E0ORG00001; calls that need a workspace name "
+            "T0TEAM0001, the triage channel's",
+        ),
+    ],
+    ids=["single workspace", "Grid workspace install", "org-wide install"],
+)
+def test_doctor_says_which_setup_it_found(
+    standin: Any, setup: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    db = Database(url)
+    upgrade(db)
+    db.dispose()
+    config = tmp_path / "grid.yml"
+    config.write_text(grid_workspace_text(), encoding="utf-8")
+    with standin() as slack:
+        seed(slack, grid_workspace())
+        code, lines = doctor(monkeypatch, slack, config, url)
+    assert f"✓ Slack setup: {setup}" in lines, lines
+    assert code == 0, failures(lines)
