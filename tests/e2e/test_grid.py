@@ -11,6 +11,7 @@ Slack names its organisation; EU Import is a plain workspace.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -52,24 +53,28 @@ NORTHWIND, EU_IMPORT, ACME = "C0NORTHWND", "C0EUIMPORT", "C0ACMEDIST"
 NORTHWIND_WS, NORTHWIND_ORG, NORTHWIND_USER = "T0NORTHWND", "E0NORTHWND", "W0NORTHWD1"
 
 
-def grid_workspace_text() -> str:
-    """The sample workspace with Grid user ids, and Northwind named by its workspace."""
+def grid_workspace_text(northwind_team: str = NORTHWIND_WS) -> str:
+    """The sample workspace with Grid user ids, and Northwind named by ``northwind_team``."""
     text = sample_path().read_text().replace("U0", "W0")
     northwind = "{id: northwind, name: Northwind Bank, role: deployer, channel: C0NORTHWND}"
     assert northwind in text
-    return text.replace(northwind, northwind[:-1] + f", team: {NORTHWIND_WS}}}")
+    return text.replace(northwind, northwind[:-1] + f", team: {northwind_team}}}")
 
 
-def grid_workspace() -> Any:
-    return parse_workspace(grid_workspace_text(), "grid.yml")
+def grid_workspace(northwind_team: str = NORTHWIND_WS) -> Any:
+    return parse_workspace(grid_workspace_text(northwind_team), "grid.yml")
 
 
-@pytest.fixture(params=[False, True], ids=["Grid workspace install", "org-wide install"])
-def bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LocalBot]:
-    with SlackStandIn.grid(org_wide=request.param) as standin:
+@contextmanager
+def grid_bot(
+    tmp_path: Path, org_wide: bool, northwind_team: str = NORTHWIND_WS
+) -> Iterator[LocalBot]:
+    """The bot on a Grid stand-in: the reporter in the research workspace, Northwind an
+    Enterprise organisation of its own in a Slack Connect channel."""
+    with SlackStandIn.grid(org_wide=org_wide) as standin:
         standin.set_limits(SLACK_LIMITS_SCALE)
         local = LocalBot(
-            grid_workspace(),
+            grid_workspace(northwind_team),
             database_url=f"sqlite:///{tmp_path / 'bot.db'}",
             clock=FakeClock(),
             standin=standin,
@@ -90,6 +95,12 @@ def bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LocalBot]:
                 is_ext_shared=True,
             )
             yield local
+
+
+@pytest.fixture(params=[False, True], ids=["Grid workspace install", "org-wide install"])
+def bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LocalBot]:
+    with grid_bot(tmp_path, org_wide=request.param) as local:
+        yield local
 
 
 def report_from_research(bot: LocalBot) -> None:
@@ -248,3 +259,27 @@ def test_doctor_says_which_setup_it_found(
         code, lines = doctor(monkeypatch, slack, config, url)
     assert f"✓ Slack setup: {setup}" in lines, lines
     assert code == 0, failures(lines)
+
+
+def test_a_partner_listed_by_its_organisation_matches_a_user_slack_names_by_workspace(
+    tmp_path: Path,
+) -> None:
+    """The catalogue names Northwind's organisation (``E…``); this click names the user's
+    workspace (``T…``): ``users.info`` says both, and the receipt counts."""
+    with grid_bot(tmp_path, org_wide=False, northwind_team=NORTHWIND_ORG) as bot:
+        report_from_research(bot)
+        decide(bot, "case_acknowledge", OFFICER)
+        decide(bot, "case_confirm", OFFICER, ASSESSMENT)
+        decide(bot, "measure_choose_withdraw", OFFICER, {**MEASURE_PLAN, "owner": OFFICER2})
+        decide(bot, "measure_approve", APPROVER)
+        wait_for(lambda: notices_in(bot, NORTHWIND), what="the notice to Northwind")
+        before = len(bot.standin.response_posts())
+        notice = notices_in(bot, NORTHWIND)[0]
+        bot.driver.click(
+            NORTHWIND, notice.ts, ids.NOTICE_ACK, user=NORTHWIND_USER, team_id=NORTHWIND_WS
+        )
+        assert "is recorded" in refusal_after(bot, before)
+        settle(bot)
+        northwind = notice_rows(bot)["northwind"]
+        assert (northwind.status, northwind.ack_team) == ("acknowledged", NORTHWIND_WS)
+        assert [c.args["user"] for c in bot.standin.calls("users.info")].count(NORTHWIND_USER) >= 1
