@@ -19,8 +19,11 @@ from typing import Any
 import pytest
 
 from bot.clock import FakeClock
+from bot.delivery.slack_api import acting_workspace, make_client
 from bot.devkit.local import LocalBot, seed
 from bot.devkit.standin import SlackStandIn
+from bot.errors import ConfigError
+from bot.ops.identity import Installation
 from bot.ops.workspace import parse_workspace, sample_path
 from bot.views import ids
 from storage.db import Database
@@ -283,3 +286,16 @@ def test_a_partner_listed_by_its_organisation_matches_a_user_slack_names_by_work
         northwind = notice_rows(bot)["northwind"]
         assert (northwind.status, northwind.ack_team) == ("acknowledged", NORTHWIND_WS)
         assert [c.args["user"] for c in bot.standin.calls("users.info")].count(NORTHWIND_USER) >= 1
+
+
+def test_an_org_wide_install_that_cannot_see_the_triage_channel_refuses_to_start() -> None:
+    """Without the triage channel's workspace an org-wide token cannot make the calls that
+    need one: ``serve`` says so rather than fail on the first escalation."""
+    with SlackStandIn.grid(org_wide=True) as standin:
+        client = make_client(standin.settings.bot_token, standin.api_url)
+        ours = Installation.from_auth_test(client.auth_test().data)
+        with pytest.raises(ConfigError, match="triage_channel C0TRIAGE01: an org-wide install"):
+            acting_workspace(client, ours, "C0TRIAGE01")
+        standin.add_channel("C0TRIAGE01", name="nc-triage", team=RESEARCH_WS)
+        assert acting_workspace(client, ours, "C0TRIAGE01").workspace_id == RESEARCH_WS
+        assert client.usergroups_list()["ok"]  # named the workspace itself
