@@ -3,7 +3,7 @@ the scheduler (rather than threaded through every call)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from bot.dossier.service import Dossiers
 from bot.duties.service import Duties
 from bot.home.service import Home
 from bot.notices.service import Notices
+from bot.ops.identity import Installation
 from bot.ops.people import People
 from bot.ops.workspace import Workspace
 from bot.timers.engine import TimerEngine
@@ -43,7 +44,12 @@ class Services:
     alerts: Alerts
     names: Names  # who acted, by name as Slack showed them (looked up once per person)
     anchoring: Anchoring
-    team_id: str | None = None  # our own workspace; set from auth.test when known
+    installation: Installation = field(default_factory=Installation)  # from auth.test
+
+    @property
+    def team_id(self) -> str | None:
+        """Our workspace as ``auth.test`` named it (the organisation's id, org-wide)."""
+        return self.installation.team_id
 
     @property
     def lang(self) -> str:
@@ -60,12 +66,13 @@ def build_services(
     client: WebClient,
     clock: Clock,
     *,
-    team_id: str | None = None,
+    installation: Installation | None = None,
     bot_user_id: str | None = None,
     audit_key: str | None = None,
     checkpoint_file: Path | None = None,
 ) -> Services:
-    people = People(workspace, team_id)
+    installation = installation or Installation()
+    people = People(workspace, installation)
     names = Names(db, client, clock)
     deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
     home = Home(db, client, workspace, clock, people)
@@ -90,5 +97,5 @@ def build_services(
         timers=TimerEngine(
             db, client, workspace, clock, lambda case_id: deliveries.deliver_due(case_id=case_id)
         ),
-        team_id=team_id,
+        installation=installation,
     )

@@ -18,6 +18,7 @@ from bot.messages import t
 from bot.services import Services
 from bot.views import ids
 from bot.views.text import safe
+from handlers.payloads import home_of
 from handlers.timeline import timeline_lines
 
 log = logging.getLogger("ncbot.commands")
@@ -32,7 +33,7 @@ def register(app: App, services: Services) -> None:
         subcommand, _, rest = (command.get("text") or "").strip().partition(" ")
         subcommand = subcommand.lower()
         user_id = command["user_id"]
-        team_id = command.get("team_id")  # reads follow the rule of decisions (People.reader)
+        team_id = home_of(command)  # reads follow the rule of decisions (People.reader)
         lang = services.lang
         if subcommand == "report":
             ack()

@@ -13,7 +13,7 @@ from slack_bolt import Ack, App
 from bot.home.views import MAX_PAGE, PAGE, SECTION_KEYS, pages_from
 from bot.services import Services
 from bot.views import ids
-from handlers.payloads import Incoming
+from handlers.payloads import Incoming, home_of
 
 
 def register(app: App, services: Services) -> None:
@@ -21,9 +21,8 @@ def register(app: App, services: Services) -> None:
     def on_home_opened(body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return  # the Messages tab: nothing to publish
-        # the user's own workspace where Slack says it (shared channels), else the event's
-        team = event.get("user_team") or body.get("team_id")
-        services.home.publish(event["user"], team_id=team)
+        # the user's own home where Slack says it (shared channels), else the event's
+        services.home.publish(event["user"], team_id=home_of(body))
 
     @app.action(ids.HOME_MORE)
     def on_show_more(ack: Ack, action: dict[str, Any], incoming: Incoming) -> None:

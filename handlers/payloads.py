@@ -214,8 +214,11 @@ class Incoming:
 
     @property
     def team_id(self) -> str | None:
-        team = self._user().get("team_id")
-        return str(team) if team else None
+        """The acting user's home: their organisation (``E…``) on Grid, else their workspace
+        (``T…``); what ``People`` tells ours from external by (``home_of``)."""
+        if "user" in self.body:
+            self._user()  # an interaction names its user as an object, or is malformed
+        return home_of(self.body)
 
     @property
     def channel_id(self) -> str | None:
@@ -309,6 +312,48 @@ class Incoming:
         if not isinstance(view, dict):
             raise Malformed("view")
         return view
+
+
+def home_of(body: Mapping[str, Any]) -> str | None:
+    """Where the person acting belongs, from any shape Slack sends: one id to compare with
+    ours (``bot.ops.identity.Installation.owns``) and to record.
+
+    - interactivity: ``user.team_id`` (on Grid Slack may give the organisation ``E…`` there);
+      a user of the workspace (``team``) or organisation (``enterprise``) the request came
+      through is of that organisation, so the ``E…`` is used;
+    - slash commands: the form fields ``team_id`` and ``enterprise_id``;
+    - events: ``event.user_team``, else the envelope's ``enterprise_id`` (or its
+      ``authorizations``') and ``team_id``.
+
+    A user of another organisation (Slack Connect) keeps their own id: never ours.
+    """
+    user = body.get("user")
+    if isinstance(user, dict):
+        home = _text(user.get("team_id"))
+        team, enterprise = body.get("team"), body.get("enterprise")
+        via = _text(team.get("id")) if isinstance(team, dict) else None
+        org = _text(enterprise.get("id")) if isinstance(enterprise, dict) else None
+        org = org or (_text(team.get("enterprise_id")) if isinstance(team, dict) else None)
+        return org if org and home in (via, org) else home
+    if body.get("command") is not None or body.get("user_id") is not None:
+        return _text(body.get("enterprise_id")) or _text(body.get("team_id"))
+    event = body.get("event")
+    org = _text(body.get("enterprise_id")) or _authorized_enterprise(body)
+    if isinstance(event, dict) and event.get("user_team"):
+        home = _text(event.get("user_team"))
+        return org if org and home in (_text(body.get("team_id")), org) else home
+    return org or _text(body.get("team_id"))
+
+
+def _authorized_enterprise(body: Mapping[str, Any]) -> str | None:
+    """The organisation an event was delivered to (``authorizations``), when Slack says it."""
+    authorizations = body.get("authorizations")
+    first = authorizations[0] if isinstance(authorizations, list) and authorizations else None
+    return _text(first.get("enterprise_id")) if isinstance(first, dict) else None
+
+
+def _text(value: object) -> str | None:
+    return str(value) if isinstance(value, str) and value else None
 
 
 def _required(model: type[BaseModel]) -> list[str]:

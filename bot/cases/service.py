@@ -213,7 +213,7 @@ class Cases:
                 states=OPEN_STATES if scope == "open" else None,
                 involving=user_id if scope == "mine" else None,
                 visible_to=None if member else user_id,
-                reporter_team=None if member else team_id,
+                reporter_team=team_id if self.people.is_external(team_id) else None,
                 system_id=system_id,
                 limit=limit,
             )

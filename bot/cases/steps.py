@@ -136,7 +136,7 @@ class Steps:
             if action is Action.APPROVE:
                 notices.queue_for_approval(session, case, self.workspace, now)
             if action is Action.CONFIRM:
-                duties.on_assessment(session, case, self.workspace, now, self.people.team_id)
+                duties.on_assessment(session, case, self.workspace, now, self.people.installation)
             self._queue_messages(session, case, action, user_id, data, version)
             if render.CLOSE_PANEL in case.details.panels:  # the Close step was answered
                 case.details = case.details.without_panel(render.CLOSE_PANEL)

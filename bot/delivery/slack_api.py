@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.error
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk import WebClient
@@ -28,7 +28,9 @@ from slack_sdk.web import SlackResponse
 
 from bot.clock import Clock
 from bot.delivery.tiers import tier
+from bot.errors import ConfigError
 from bot.ops import metrics
+from bot.ops.identity import Installation
 
 PERMANENT_ERRORS = frozenset(
     {
@@ -54,6 +56,12 @@ PERMANENT_ERRORS = frozenset(
 
 
 UNGATED = frozenset({"views.open", "views.push", "views.update", "auth.test"})
+# The methods we call that Slack requires ``team_id`` on when the token is an org-wide
+# install's ("encoded team id …, required if org token is used"): the token reaches many
+# workspaces, and these act in one. A workspace token ignores the argument.
+TEAM_SCOPED = frozenset(
+    {"conversations.list", "users.list", "usergroups.list", "usergroups.users.list"}
+)
 
 
 def make_client(
@@ -110,8 +118,12 @@ class CountingWebClient(WebClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.gate = RateGate()
+        # With an org-wide token: the workspace named on TEAM_SCOPED calls (runtime sets it).
+        self.workspace_id: str | None = None
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        if self.workspace_id and api_method in TEAM_SCOPED:
+            kwargs = with_team(kwargs, self.workspace_id)
         args = kwargs.get("json") or kwargs.get("data") or kwargs.get("params") or {}
         key = RateGate.key(api_method, args if isinstance(args, dict) else {})
         if api_method not in UNGATED:
@@ -130,6 +142,42 @@ class CountingWebClient(WebClient):
             raise
         metrics.count_slack_call(api_method, "ok", tier(api_method))
         return response
+
+
+def acting_workspace(client: WebClient, installation: Installation, channel: str) -> Installation:
+    """An org-wide token acts in many workspaces, and Slack wants ``team_id`` on some calls
+    (``TEAM_SCOPED``): the triage channel's workspace is named there — its user groups are
+    the ones the escalation notifies. It is set on the client, the one place that adds it;
+    a workspace install needs nothing. A ``ConfigError`` says why it cannot be found."""
+    if not installation.is_enterprise_install:
+        return installation
+    try:
+        info = client.conversations_info(channel=channel)["channel"]
+    except SlackApiError as exc:
+        raise ConfigError(
+            f"triage_channel {channel}: an org-wide install cannot tell its workspace "
+            f"({exc.response.get('error')}); add the app to that workspace and invite it"
+        ) from None
+    team = info.get("context_team_id") or info.get("conversation_host_id")
+    if not team:
+        raise ConfigError(f"triage_channel {channel}: Slack names no workspace for it")
+    installation = replace(installation, workspace_id=str(team))
+    if isinstance(client, CountingWebClient):
+        client.workspace_id = installation.workspace_id
+    return installation
+
+
+def with_team(kwargs: dict[str, Any], team_id: str) -> dict[str, Any]:
+    """The call's arguments with ``team_id`` added where the SDK put the others (query,
+    form or JSON), unless the caller named a workspace itself."""
+    out = dict(kwargs)
+    for key in ("params", "data", "json"):
+        if isinstance(out.get(key), dict):
+            named = out[key].get("team_id")  # the SDK passes team_id=None when not given
+            out[key] = {**out[key], "team_id": named or team_id}
+            return out
+    out["params"] = {"team_id": team_id}
+    return out
 
 
 def outcome(exc: SlackApiError) -> str:

@@ -34,6 +34,7 @@ from bot.duties.deadlines import due_moment, is_serious
 from bot.duties.views import AuthorityMessage
 from bot.errors import UserError
 from bot.messages import t
+from bot.ops.identity import Installation
 from bot.ops.people import People
 from bot.ops.request_context import bind_case
 from bot.ops.workspace import Catalogue, PartnerRole, Workspace
@@ -67,12 +68,16 @@ def _incident_authorities(case: Case, catalogue: Catalogue) -> tuple[IncidentAut
 
 
 def on_assessment(
-    session: Session, case: Case, workspace: Workspace, now: datetime, team_id: str | None = None
+    session: Session,
+    case: Case,
+    workspace: Workspace,
+    now: datetime,
+    ours: Installation | None = None,
 ) -> None:
     """Inside the Confirm transaction: fix who must be informed, start the Art. 73 clock, open
     the duties panel, and invite the reporting deployer to investigate."""
     catalogue = workspace.catalogue
-    deployer = reporting_deployer(session, case, team_id)
+    deployer = reporting_deployer(session, case, ours or Installation())
     case.details = case.details.model_copy(
         update={
             "authority": catalogue.authority_for(case.system_id),
@@ -107,16 +112,17 @@ def on_assessment(
         messages.queue(session, invite, now)
 
 
-def reporting_deployer(session: Session, case: Case, team_id: str | None) -> PartnerRef | None:
+def reporting_deployer(session: Session, case: Case, ours: Installation) -> PartnerRef | None:
     """The deployer the report came from: one whose contacts include the reporter, or, for a
-    reporter of another workspace, the system's only deployer."""
+    reporter of another organisation (not our workspace, not our Grid organisation), the
+    system's only deployer."""
     deployers = [
         p
         for p in catalogue_rows.partners_of(session, case.system_id)
         if p.role == PartnerRole.DEPLOYER
     ]
     found = [p for p in deployers if case.reporter_id in (p.contacts or [])]
-    external = bool(team_id) and case.reporter_team != team_id
+    external = not ours.owns(case.reporter_team)
     if not found and external and len(deployers) == 1:
         found = deployers
     if not found:

@@ -91,7 +91,10 @@ class Home:
         now = self.clock()
         today = today_in(self.workspace.timezone, now)  # a report due before this day is late
         with self.db.read() as session:
-            mine = _reports(session, user_id, None if member else team_id, _size(pages, "reports"))
+            # an outsider sees the reports made from their own organisation; ours see theirs
+            # whichever of our workspaces or our organisation Slack named
+            home = team_id if self.people.is_external(team_id) else None
+            mine = _reports(session, user_id, home, _size(pages, "reports"))
             reports = _page(pages, "reports", mine)
             if not member:
                 return HomeData(user_id, False, now, [reports])

@@ -27,6 +27,7 @@ from bot.clock import Clock
 from bot.delivery import messages
 from bot.duties.service import refuse_if_stale
 from bot.errors import UserError
+from bot.ops.identity import user_homes
 from bot.ops.people import People, other_organisations
 from bot.ops.request_context import bind_case
 from bot.ops.workspace import PartnerRole, Workspace
@@ -126,6 +127,7 @@ class Notices:
         """Refused (nothing recorded) unless clicked in the channel the notice was sent to."""
         external = self.people.is_external(team_id)
         sharing = self._sharing(notice_id, channel_id, user_id) if external else None
+        homes = self._homes(notice_id, user_id, team_id, sharing) if external else frozenset()
         now = self.clock()
         with self.db.transaction() as session:
             notice, case, partner = self._load(session, notice_id)
@@ -138,9 +140,9 @@ class Notices:
             if notice.status == rows.ACKNOWLEDGED:
                 return Receipt("already", notice, case.record(), partner.name)
             if partner.team_id is not None:
-                theirs = team_id == partner.team_id
+                theirs = partner.team_id in homes
             else:  # only the one other organisation in the channel speaks for the partner
-                theirs = sharing is not None and len(sharing) == 1 and team_id in sharing
+                theirs = sharing is not None and len(sharing) == 1 and bool(homes & sharing)
             counted = (external and theirs) or user_id in (partner.contacts or [])
             click = {"user": user_id, "team": team_id, "at": now.isoformat(), "counted": counted}
             if not counted:
@@ -272,7 +274,35 @@ class Notices:
                 extra={"notice": notice_id, "error": type(exc).__name__},
             )
             return None
-        return other_organisations(info, self.people.team_id)
+        return other_organisations(info, self.people.installation)
+
+    def _homes(
+        self, notice_id: int, user_id: str, team_id: str | None, sharing: frozenset[str] | None
+    ) -> frozenset[str]:
+        """Every id of an external clicker's home. The payload names one (on Grid, the
+        organisation ``E…``); the catalogue or ``conversations.info`` may name the other (a
+        workspace ``T…``): then ``users.info`` says both (``enterprise_user``), asked only
+        when the one id does not already decide."""
+        known = frozenset({team_id} if team_id else ())
+        with self.db.read() as session:
+            notice = rows.by_id(session, notice_id)
+            partner = catalogue_rows.partner(session, notice.partner_id) if notice else None
+            if notice is None or partner is None or notice.status == rows.ACKNOWLEDGED:
+                return known
+            wanted = {partner.team_id} if partner.team_id else set(sharing or ())
+        # the same kind of id (two workspaces, two organisations) that differs decides alone
+        other_kind = {w for w in wanted if not any(w[:1] == k[:1] for k in known)}
+        if not other_kind or known & wanted or self.client is None:
+            return known
+        try:
+            user = self.client.users_info(user=user_id)["user"]
+        except (SlackApiError, OSError) as exc:
+            log.warning(
+                "receipt: cannot tell the clicker's workspaces; only the one Slack sent counts",
+                extra={"notice": notice_id, "error": type(exc).__name__},
+            )
+            return known
+        return known | user_homes(user) if isinstance(user, dict) else known
 
     def _load(self, session: Session, notice_id: int) -> tuple[PartnerNotice, Case, Partner]:
         notice = rows.by_id(session, notice_id)

@@ -1,6 +1,11 @@
-"""Who is acting: their roles in our workspace, and whether they belong to another one.
+"""Who is acting: their roles here, and whether they belong to another organisation.
 
-Users of other workspaces (Slack Connect) may read partner channels and acknowledge receipts,
+Whether a user is ours is ``Installation.owns`` (``bot.ops.identity``): our workspace, or on
+Enterprise Grid our organisation. A ``team_id`` passed here is the user's home as the request
+names it (``handlers.payloads.home_of``): their organisation (``E…``) when Slack says it, else
+their workspace (``T…``).
+
+Users of other organisations (Slack Connect) may read partner channels and acknowledge receipts,
 but never decide anything about a case, whatever role list their user id appears in — and
 read only what anyone outside the roles reads (``reader``, ``is_reporter``).
 """
@@ -9,16 +14,26 @@ from __future__ import annotations
 
 from bot.cases.workflow import Actor, Role
 from bot.errors import UserError
+from bot.ops.identity import Installation
 from bot.ops.workspace import Workspace
 
 
 class People:
-    def __init__(self, workspace: Workspace, team_id: str | None) -> None:
+    def __init__(self, workspace: Workspace, installation: Installation | str | None) -> None:
         self.workspace = workspace
-        self.team_id = team_id  # our own workspace, from auth.test
+        if not isinstance(installation, Installation):  # a bare workspace id, or unknown
+            installation = Installation(team_id=installation)
+        self.installation = installation  # where we are installed, from auth.test
+
+    @property
+    def team_id(self) -> str | None:
+        """Our workspace as ``auth.test`` named it (the organisation's id, org-wide)."""
+        return self.installation.team_id
 
     def is_external(self, team_id: str | None) -> bool:
-        return bool(self.team_id and team_id and team_id != self.team_id)
+        """A user whose home (``T…`` or ``E…``) is not ours: not our workspace, not our
+        organisation."""
+        return not self.installation.owns(team_id)
 
     def actor(self, user_id: str, team_id: str | None) -> Actor:
         roles = frozenset(Role(name) for name in self.workspace.roles_of(user_id))
@@ -34,14 +49,17 @@ class People:
         """Members of the roles, in our workspace, read every case."""
         return bool(self.reader(user_id, team_id).roles)
 
-    @staticmethod
     def is_reporter(
-        reporter_id: str, reporter_team: str, user_id: str, team_id: str | None
+        self, reporter_id: str, reporter_team: str, user_id: str, team_id: str | None
     ) -> bool:
-        """The case's reporter, asking from the workspace they reported from (a request that
-        names no workspace, or a case that recorded none, is matched by user id)."""
+        """The case's reporter, asking from the organisation they reported from (a request
+        that names no home, or a case that recorded none, is matched by user id; on Grid one
+        payload may name the workspace and another the organisation: both are ours)."""
         return reporter_id == user_id and (
-            not team_id or not reporter_team or reporter_team == team_id
+            not team_id
+            or not reporter_team
+            or reporter_team == team_id
+            or not (self.is_external(team_id) or self.is_external(reporter_team))
         )
 
     def require(
@@ -62,12 +80,15 @@ class People:
         return actor
 
 
-def other_organisations(info: object, own_team: str | None) -> frozenset[str]:
+def other_organisations(info: object, ours: Installation | str | None) -> frozenset[str]:
     """The organisations other than ours sharing a channel, from ``conversations.info``'s
-    ``channel`` (``connected_team_ids``, else ``shared_team_ids``); none when not shared."""
+    ``channel`` (``connected_team_ids``, else ``shared_team_ids``); none when not shared. On
+    Grid our own organisation and workspaces are among them, and are left out."""
+    if not isinstance(ours, Installation):
+        ours = Installation(team_id=ours)
     if not isinstance(info, dict) or not info.get("is_ext_shared"):
         return frozenset()
     teams = info.get("connected_team_ids") or info.get("shared_team_ids") or []
     if not isinstance(teams, list):
         return frozenset()
-    return frozenset(t for t in teams if isinstance(t, str) and t and t != own_team)
+    return frozenset(t for t in teams if isinstance(t, str) and t and t not in ours.ids)

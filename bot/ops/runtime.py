@@ -9,9 +9,10 @@ from pathlib import Path
 from slack_sdk.errors import SlackApiError
 
 from bot.clock import Clock, utc_now
-from bot.delivery.slack_api import make_client
+from bot.delivery.slack_api import acting_workspace, make_client
 from bot.errors import ConfigError
 from bot.ops import catalogue
+from bot.ops.identity import Installation
 from bot.ops.settings import Settings
 from bot.ops.workspace import Workspace, load_workspace, sample_path
 from bot.services import Services, build_services
@@ -46,18 +47,21 @@ def start_runtime(
     workspace = workspace or workspace_from(settings)
     token = settings.secret("SLACK_BOT_TOKEN")
     client = make_client(token, settings.SLACK_API_URL, clock=clock)
-    team_id: str | None = None
+    installation = Installation()
     bot_user_id: str | None = None
     if verify_token:
         try:
             identity = client.auth_test()
-            team_id, bot_user_id = str(identity["team_id"]), str(identity["user_id"])
+            installation = Installation.from_auth_test(identity.data)
+            bot_user_id = str(identity["user_id"])
+            installation = acting_workspace(client, installation, workspace.triage_channel)
         except SlackApiError as exc:
             raise ConfigError(
                 f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')})"
             ) from None
         except OSError as exc:
             raise ConfigError(f"SLACK_API_URL cannot be reached ({type(exc).__name__})") from None
+        log.info("Slack setup: %s", installation.describe())
     db = Database(settings.DATABASE_URL)
     try:
         upgrade(db)
@@ -73,7 +77,7 @@ def start_runtime(
             db,
             client,
             clock,
-            team_id=team_id,
+            installation=installation,
             bot_user_id=bot_user_id,
             audit_key=settings.AUDIT_KEY.get_secret_value() if settings.AUDIT_KEY else None,
             checkpoint_file=settings.AUDIT_CHECKPOINT_FILE,

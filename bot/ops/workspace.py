@@ -98,7 +98,7 @@ class Level(_Strict):
             if not any(re.match(p, target) for p in (USER_ID, CHANNEL_ID, USERGROUP_ID)):
                 words = ", ".join(sorted(SYMBOLIC_TARGETS))
                 raise ValueError(
-                    f"'{target}' is not a user (U…), user group (S…) or channel (C…) ID, "
+                    f"'{target}' is not a user (U… or W…), user group (S…) or channel (C…) ID, "
                     f"nor one of {words}"
                 )
         return targets

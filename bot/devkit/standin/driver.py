@@ -119,16 +119,36 @@ class SlackDriver:
 
     # ------------------------------------------------------------ shared shapes
 
-    def _team(self) -> JSON:
-        return {"id": self.standin.team_id, "domain": self.standin.settings.team_domain}
+    def _team(self, team_id: str | None = None) -> JSON | None:
+        """The workspace a request came through (default: ours). On Grid it names the
+        organisation too; an org-wide install's requests from no channel carry none."""
+        cfg = self.standin.settings
+        team = team_id or cfg.team_id
+        out: JSON = {"id": team, "domain": cfg.workspaces.get(team, cfg.team_domain)}
+        if cfg.enterprise_id:
+            out["enterprise_id"] = cfg.enterprise_id
+            out["enterprise_name"] = cfg.enterprise_name
+        return out
+
+    def _grid(self, team: JSON | None) -> JSON:
+        """``team``, ``enterprise`` and ``is_enterprise_install`` as an interaction has them."""
+        cfg = self.standin.settings
+        org = {"id": cfg.enterprise_id, "name": cfg.enterprise_name} if cfg.enterprise_id else None
+        return {"team": team, "enterprise": org, "is_enterprise_install": cfg.is_enterprise_install}
+
+    def _nowhere(self) -> JSON | None:
+        """``team`` of a request from no channel (a modal): null for an org-wide install."""
+        return None if self.standin.settings.is_enterprise_install else self._team()
 
     def _user(self, user: str, team_id: str | None = None) -> JSON:
+        """``user`` as Slack sends it; ``team_id`` is the organisation's id (``E…``) for a
+        user of an Enterprise organisation, as Slack documents."""
         name = self.standin.user_name(user)
         return {
             "id": user,
             "username": name,
             "name": name,
-            "team_id": team_id or self.standin.user_team(user),
+            "team_id": team_id or self.standin.user_home(user),
         }
 
     def _channel_name(self, channel: str) -> str:
@@ -150,10 +170,16 @@ class SlackDriver:
         team_id: str | None = None,
     ) -> DriverResponse:
         """A slash command, form-encoded field for field like ``slash_command.form.txt``."""
+        cfg = self.standin.settings
+        # the user's own workspace and, on Grid, organisation (ours, or a Slack Connect
+        # partner's); a plain workspace's users are sent as ours, as they always were
+        home = self.standin.user_team(user) if cfg.enterprise_id else cfg.team_id
+        enterprise = self.standin.user_enterprise(user) if cfg.enterprise_id else None
         fields = {
             "token": VERIFICATION_TOKEN,
-            "team_id": team_id or self.standin.team_id,
-            "team_domain": self.standin.settings.team_domain,
+            "team_id": team_id or home,
+            **({"enterprise_id": enterprise} if enterprise and not team_id else {}),
+            "team_domain": cfg.workspaces.get(home, cfg.team_domain),
             "channel_id": channel,
             "channel_name": self._channel_name(channel),
             "user_id": user,
@@ -161,7 +187,7 @@ class SlackDriver:
             "command": command,
             "text": text,
             "api_app_id": self.standin.settings.app_id,
-            "is_enterprise_install": "false",
+            "is_enterprise_install": "true" if cfg.is_enterprise_install else "false",
             "response_url": self.standin.issue_response_url(channel=channel, user=user),
             "trigger_id": self.standin.issue_trigger(user=user),
         }
@@ -179,11 +205,9 @@ class SlackDriver:
             "type": "message_action",
             "token": VERIFICATION_TOKEN,
             "action_ts": f"{time.time():.6f}",
-            "team": self._team(),
+            **self._grid(self._team(self.standin.channel_team(channel))),
             "user": self._user(user),
             "channel": {"id": channel, "name": self._channel_name(channel)},
-            "is_enterprise_install": False,
-            "enterprise": None,
             "callback_id": callback_id,
             "trigger_id": self.standin.issue_trigger(user=user),
             "response_url": self.standin.issue_response_url(channel=channel, user=user),
@@ -252,15 +276,13 @@ class SlackDriver:
             view["private_metadata"] = private_metadata
         payload: JSON = {
             "type": "view_submission",
-            "team": self._team(),
             "user": self._user(user, team_id),
             "api_app_id": self.standin.settings.app_id,
             "token": VERIFICATION_TOKEN,
             "trigger_id": self.standin.issue_trigger(user=user),
             "view": view,
             "response_urls": [],
-            "is_enterprise_install": False,
-            "enterprise": None,
+            **self._grid(self._nowhere()),
         }
         response = self._post_payload(payload)
         action, errors = self.standin.apply_view_response(
@@ -274,14 +296,12 @@ class SlackDriver:
         stored = self.standin.view(view_id)
         payload: JSON = {
             "type": "view_closed",
-            "team": self._team(),
             "user": self._user(user),
             "api_app_id": self.standin.settings.app_id,
             "token": VERIFICATION_TOKEN,
             "view": stored.view,
             "is_cleared": False,
-            "is_enterprise_install": False,
-            "enterprise": None,
+            **self._grid(self._nowhere()),
         }
         self.standin.close_views(user, view_id)
         return self._post_payload(payload)
@@ -323,9 +343,7 @@ class SlackDriver:
             "api_app_id": self.standin.settings.app_id,
             "token": VERIFICATION_TOKEN,
             "trigger_id": self.standin.issue_trigger(user=user),
-            "team": self._team(),
-            "enterprise": None,
-            "is_enterprise_install": False,
+            **self._grid(self._team(self.standin.channel_team(channel_id))),
             "state": {"values": {}},
             "actions": [action_payload(block_id, element, value)],
             "container": container,
@@ -366,9 +384,7 @@ class SlackDriver:
             "token": VERIFICATION_TOKEN,
             "container": {"type": "view", "view_id": view_id},
             "trigger_id": self.standin.issue_trigger(user=user),
-            "team": self._team(),
-            "enterprise": None,
-            "is_enterprise_install": False,
+            **self._grid(self._nowhere()),
             "view": view,
             "actions": [action_payload(block_id, element, value)],
         }
@@ -393,21 +409,25 @@ class SlackDriver:
         if event_id is None:
             self._event_counter += 1
             event_id = f"Ev{self._event_counter:010d}"
+        cfg = self.standin.settings
+        grid_event = cfg.enterprise_id is not None and (team_id is None or cfg.ours(team_id))
         envelope: JSON = {
             "token": VERIFICATION_TOKEN,
             "team_id": team_id or self.standin.team_id,
-            "api_app_id": self.standin.settings.app_id,
+            **({"enterprise_id": cfg.enterprise_id} if grid_event else {}),
+            "api_app_id": cfg.app_id,
             "type": "event_callback",
             "event_id": event_id,
             "event_time": int(time.time()),
             "event": event,
+            # which installation the event is for: an org-wide one names no workspace
             "authorizations": [
                 {
-                    "enterprise_id": None,
-                    "team_id": self.standin.team_id,
+                    "enterprise_id": cfg.enterprise_id,
+                    "team_id": None if cfg.is_enterprise_install else self.standin.team_id,
                     "user_id": self.standin.bot_user_id,
                     "is_bot": True,
-                    "is_enterprise_install": False,
+                    "is_enterprise_install": cfg.is_enterprise_install,
                 }
             ],
         }
@@ -419,6 +439,9 @@ class SlackDriver:
         return self.raw(body, "application/json", url=self.events_url, headers=headers)
 
     def app_home_opened(self, user: str, *, team_id: str | None = None) -> DriverResponse:
+        """``team_id``: the workspace the event happened in (default: the user's own on Grid,
+        else ours)."""
+        grid = self.standin.settings.enterprise_id is not None
         return self.event(
             {
                 "type": "app_home_opened",
@@ -427,7 +450,7 @@ class SlackDriver:
                 "tab": "home",
                 "event_ts": f"{time.time():.6f}",
             },
-            team_id=team_id,
+            team_id=team_id or (self.standin.user_team(user) if grid else None),
         )
 
 

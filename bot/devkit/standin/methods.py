@@ -59,6 +59,16 @@ class Settings:
     response_url_ttl: float = 30 * 60.0
     response_url_max_uses: int = 5
     base_url: str = ""
+    # Enterprise Grid: the organisation, whether the app is installed org-wide, and every
+    # workspace of the organisation (id → domain; ``team_id`` is the one installed in).
+    enterprise_id: str | None = None
+    enterprise_name: str = "Stand-in Org"
+    is_enterprise_install: bool = False
+    workspaces: dict[str, str] = field(default_factory=dict)
+
+    def ours(self, team: str | None) -> bool:
+        """A workspace or organisation of ours."""
+        return team in (self.team_id, self.enterprise_id, *self.workspaces)
 
 
 @dataclass
@@ -297,15 +307,38 @@ def _ts_float(value: Any, default: float) -> float:
 
 
 def auth_test(ctx: Context, args: JSON) -> JSON:
-    return {
-        "url": f"https://{ctx.cfg.team_domain}.slack.com/",
-        "team": ctx.cfg.team_name,
-        "user": ctx.cfg.bot_name,
-        "team_id": ctx.cfg.team_id,
-        "user_id": ctx.cfg.bot_user_id,
-        "bot_id": ctx.cfg.bot_id,
-        "is_enterprise_install": False,
+    """On Grid ``enterprise_id`` too; an org-wide token answers for the organisation (its id
+    as ``team_id``), not for one workspace."""
+    cfg = ctx.cfg
+    org_wide = cfg.is_enterprise_install and cfg.enterprise_id
+    out: JSON = {
+        "url": f"https://{cfg.team_domain}.slack.com/",
+        "team": cfg.enterprise_name if org_wide else cfg.team_name,
+        "user": cfg.bot_name,
+        "team_id": cfg.enterprise_id if org_wide else cfg.team_id,
+        "user_id": cfg.bot_user_id,
+        "bot_id": cfg.bot_id,
+        "is_enterprise_install": bool(org_wide),
     }
+    if cfg.enterprise_id:
+        out["enterprise_id"] = cfg.enterprise_id
+    return out
+
+
+def acting_team(ctx: Context, args: JSON) -> str:
+    """The workspace a workspace-scoped method acts in. An org-wide token reaches every
+    workspace of the organisation, so Slack requires ``team_id`` (``missing_argument``) and
+    refuses a workspace the app was not granted (``team_access_not_granted``); a workspace
+    token ignores the argument."""
+    cfg = ctx.cfg
+    if not (cfg.is_enterprise_install and cfg.enterprise_id):
+        return cfg.team_id
+    team = args.get("team_id")
+    if team in (None, ""):
+        raise ApiError("missing_argument")
+    if str(team) not in cfg.workspaces:
+        raise ApiError("team_access_not_granted")
+    return str(team)
 
 
 def chat_post_message(ctx: Context, args: JSON) -> JSON:
@@ -482,7 +515,8 @@ def conversations_members(ctx: Context, args: JSON) -> JSON:
 
 def users_list(ctx: Context, args: JSON) -> JSON:
     # Slack lists the workspace's own members; Slack Connect users of other teams are not.
-    users = [u.to_api() for u in ctx.ws.users.values() if u.team_id in (None, ctx.cfg.team_id)]
+    team = acting_team(ctx, args)
+    users = [u.to_api() for u in ctx.ws.users.values() if u.team_id in (None, team)]
     page, cursor = _page(args, users, 100)
     return {
         "members": page,
@@ -497,12 +531,15 @@ def users_info(ctx: Context, args: JSON) -> JSON:
 
 def usergroups_list(ctx: Context, args: JSON) -> JSON:
     include_users = truthy(args.get("include_users"))
-    return {"usergroups": [g.to_api(include_users) for g in ctx.ws.usergroups.values()]}
+    team = acting_team(ctx, args)
+    groups = [g for g in ctx.ws.usergroups.values() if g.team_id == team]
+    return {"usergroups": [g.to_api(include_users) for g in groups]}
 
 
 def usergroups_users_list(ctx: Context, args: JSON) -> JSON:
+    team = acting_team(ctx, args)
     group = ctx.ws.usergroups.get(str(args["usergroup"]))
-    if group is None:
+    if group is None or group.team_id != team:
         raise ApiError("no_such_subteam")
     return {"users": list(group.users)}
 

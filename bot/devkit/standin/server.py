@@ -48,6 +48,9 @@ from .state import (
     Workspace,
 )
 
+GRID_ORG = "E0ORG00001"
+GRID_SECOND_WORKSPACE = "T0TEAM0002"
+
 
 class SlackStandIn:
     """A fake Slack workspace with its Web API, response URLs, uploads and Socket Mode."""
@@ -68,7 +71,13 @@ class SlackStandIn:
         trigger_ttl: float = 3.0,
         response_url_ttl: float = 30 * 60.0,
         response_url_max_uses: int = 5,
+        enterprise_id: str | None = None,
+        is_enterprise_install: bool = False,
+        workspaces: dict[str, str] | None = None,
     ) -> None:
+        """``enterprise_id``: an Enterprise Grid organisation (``grid`` builds the usual one),
+        whose ``workspaces`` (id → domain) include ``team_id``; ``is_enterprise_install``:
+        the app is installed once for the whole organisation."""
         self.settings = Settings(
             team_id=team_id,
             team_domain=team_domain,
@@ -81,6 +90,9 @@ class SlackStandIn:
             trigger_ttl=trigger_ttl,
             response_url_ttl=response_url_ttl,
             response_url_max_uses=response_url_max_uses,
+            enterprise_id=enterprise_id,
+            is_enterprise_install=is_enterprise_install and enterprise_id is not None,
+            workspaces={team_id: team_domain, **(workspaces or {})} if enterprise_id else {},
         )
         self.ws = Workspace()
         self.faults = FaultTable()
@@ -95,7 +107,24 @@ class SlackStandIn:
         self._response_counter = 0
         self._trigger_counter = 0
         self.ws.users[bot_user_id] = User(
-            bot_user_id, self.settings.bot_name, team_id, "Nonconformity bot", is_bot=True
+            bot_user_id,
+            self.settings.bot_name,
+            team_id,
+            "Nonconformity bot",
+            is_bot=True,
+            enterprise_id=enterprise_id,
+        )
+
+    @classmethod
+    def grid(cls, *, org_wide: bool = False, **kwargs: Any) -> SlackStandIn:
+        """An Enterprise Grid organisation ``E0ORG00001`` with two workspaces: ``T0TEAM0001``
+        (acceptance; the one a workspace install is in) and ``T0TEAM0002`` (research).
+        ``org_wide``: the app installed once for the organisation."""
+        return cls(
+            enterprise_id=GRID_ORG,
+            is_enterprise_install=org_wide,
+            workspaces={GRID_SECOND_WORKSPACE: "research"},
+            **kwargs,
         )
 
     # ------------------------------------------------------------ lifecycle
@@ -168,17 +197,25 @@ class SlackStandIn:
         tz: str = "Europe/Brussels",
         email: str | None = None,
         title: str = "",
+        enterprise_id: str | None = None,
     ) -> User:
-        """Register a user; a ``team_id`` other than the stand-in's is a Slack Connect user."""
+        """Register a user; a ``team_id`` other than our workspaces' is a Slack Connect user
+        (of an Enterprise organisation with ``enterprise_id``). On Grid a user of one of our
+        workspaces belongs to our organisation."""
+        team = team_id or self.settings.team_id
+        if enterprise_id is None and team in self.settings.workspaces:
+            enterprise_id = self.settings.enterprise_id
         user = User(
             title=title,
             id=user_id,
             name=name or user_id.lower(),
-            team_id=team_id or self.settings.team_id,
+            team_id=team,
             real_name=real_name or (name or user_id),
             is_bot=is_bot,
             tz=tz,
             email=email,
+            enterprise_id=enterprise_id,
+            enterprise_name="" if enterprise_id is None else self._org_name(enterprise_id),
         )
         with self.ws.lock:
             self.ws.users[user_id] = user
@@ -195,9 +232,11 @@ class SlackStandIn:
         is_private: bool = False,
         is_ext_shared: bool = False,
         connected_teams: list[str] | None = None,
+        team: str | None = None,
     ) -> Channel:
         """``connected_teams``: the other organisations sharing an ``is_ext_shared`` channel;
-        by default those of its members from other workspaces."""
+        by default those of its members from other workspaces. ``team``: the workspace it
+        belongs to (on Grid, one of the organisation's; ours by default)."""
         if connected_teams is None:
             connected_teams = [] if not is_ext_shared else self._other_teams(members)
         channel = Channel(
@@ -208,7 +247,7 @@ class SlackStandIn:
             is_archived=is_archived,
             is_private=is_private,
             is_ext_shared=is_ext_shared,
-            host_team=self.settings.team_id,
+            host_team=team or self.settings.team_id,
             connected_teams=list(connected_teams),
         )
         with self.ws.lock:
@@ -217,8 +256,13 @@ class SlackStandIn:
 
     def _other_teams(self, members: list[str] | tuple[str, ...]) -> list[str]:
         with self.ws.lock:
-            teams = (self.ws.users[m].team_id for m in members if m in self.ws.users)
-            return list(dict.fromkeys(t for t in teams if t != self.settings.team_id))
+            teams = (self.ws.users[m].home for m in members if m in self.ws.users)
+            return list(dict.fromkeys(t for t in teams if not self.settings.ours(t)))
+
+    def _org_name(self, enterprise_id: str) -> str:
+        if enterprise_id == self.settings.enterprise_id:
+            return self.settings.enterprise_name
+        return f"Organisation {enterprise_id}"
 
     def add_usergroup(
         self,
@@ -271,9 +315,32 @@ class SlackStandIn:
             return self.ws.dm_for(user_id, self.settings.bot_user_id).id
 
     def user_team(self, user_id: str) -> str:
+        """The user's workspace (``T…``)."""
         with self.ws.lock:
             user = self.ws.users.get(user_id)
             return user.team_id if user else self.settings.team_id
+
+    def user_home(self, user_id: str) -> str:
+        """What Slack sends as the user's ``team_id`` in interactions: on Grid their
+        organisation (``E…``), else their workspace."""
+        with self.ws.lock:
+            user = self.ws.users.get(user_id)
+            return user.home if user else self.settings.team_id
+
+    def user_enterprise(self, user_id: str) -> str | None:
+        with self.ws.lock:
+            user = self.ws.users.get(user_id)
+            return user.enterprise_id if user else self.settings.enterprise_id
+
+    def channel_team(self, channel_id: str) -> str:
+        """The workspace a channel belongs to (a DM or unknown channel: ours)."""
+        with self.ws.lock:
+            channel = self.ws.channels.get(channel_id)
+            return (
+                channel.host_team
+                if channel is not None and channel.host_team
+                else (self.settings.team_id)
+            )
 
     def user_name(self, user_id: str) -> str:
         with self.ws.lock:

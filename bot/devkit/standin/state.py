@@ -33,6 +33,14 @@ class User:
     email: str | None = None
     deleted: bool = False
     title: str = ""  # the profile's title: the job a person gave themselves
+    enterprise_id: str | None = None  # the Grid organisation of the user's workspace
+    enterprise_name: str = ""
+
+    @property
+    def home(self) -> str:
+        """What Slack puts in an interaction's ``user.team_id``: in an Enterprise
+        organisation the organisation's id (``E…``), else the workspace's."""
+        return self.enterprise_id or self.team_id
 
     def to_api(self) -> JSON:
         profile: JSON = {
@@ -43,7 +51,18 @@ class User:
         }
         if self.email:
             profile["email"] = self.email
+        grid: JSON = {}
+        if self.enterprise_id:  # users.info on Grid: the organisation and its workspaces
+            grid["enterprise_user"] = {
+                "id": self.id,
+                "enterprise_id": self.enterprise_id,
+                "enterprise_name": self.enterprise_name,
+                "is_admin": False,
+                "is_owner": False,
+                "teams": [self.team_id],
+            }
         return {
+            **grid,
             "id": self.id,
             "team_id": self.team_id,
             "name": self.name,

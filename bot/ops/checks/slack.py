@@ -15,8 +15,11 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.delivery.slack_api import acting_workspace
+from bot.errors import ConfigError
 from bot.ops.checks import Result, failed, passed, warned
 from bot.ops.checks.scopes import manifest_scopes
+from bot.ops.identity import Installation
 from bot.ops.people import other_organisations
 from bot.ops.workspace import Workspace
 
@@ -31,7 +34,7 @@ class SlackChecks:
     _users: dict[str, dict[str, Any] | str] = field(default_factory=dict)
     _channels: dict[str, dict[str, Any] | str] = field(default_factory=dict)
     _groups: set[str] | str | None = None
-    _team_id: str | None = None  # ours, from auth.test
+    _ours: Installation = field(default_factory=Installation)  # from auth.test
 
     def run(self) -> list[Result]:
         """Token first: without a valid one every other call fails for the same reason."""
@@ -69,11 +72,29 @@ class SlackChecks:
                     "check SLACK_API_URL and the outbound network (proxy, firewall)",
                 )
             ]
-        self._team_id = str(response["team_id"])
         identity = passed(
             "Slack token", f"valid for team {response['team_id']} as bot user {response['user_id']}"
         )
-        return [identity, self._scopes(response.headers.get("x-oauth-scopes"))]
+        return [
+            identity,
+            self._setup(response.data),
+            self._scopes(response.headers.get("x-oauth-scopes")),
+        ]
+
+    def _setup(self, answer: object) -> Result:
+        """Which setup the token is: one workspace, one workspace of a Grid organisation, or
+        the whole organisation (org-wide: then the workspace named on calls that need one)."""
+        self._ours = Installation.from_auth_test(answer)
+        try:
+            self._ours = acting_workspace(self.client, self._ours, self.workspace.triage_channel)
+        except ConfigError as exc:
+            return failed(
+                "Slack setup",
+                f"{self._ours.setup}: {exc}",
+                "add the app to the triage channel's workspace (Manage apps in the "
+                "organisation's admin) and invite it to the channel",
+            )
+        return passed("Slack setup", self._ours.describe())
 
     def _scopes(self, header: str | None) -> Result:
         wanted = manifest_scopes()
@@ -111,7 +132,7 @@ class SlackChecks:
         info = self._channel(channel_id)
         if isinstance(info, str):
             return []
-        others = sorted(other_organisations(info, self._team_id))
+        others = sorted(other_organisations(info, self._ours))
         if len(others) <= 1:
             return []
         return [
