@@ -52,7 +52,12 @@ TRIGGER_SECONDS = 3.0
 
 
 def serve(
-    api_url: str, bot_token: str, signing_secret: str, database_url: str, threads: int
+    api_url: str,
+    bot_token: str,
+    signing_secret: str,
+    database_url: str,
+    threads: int,
+    bare_threads: int,
 ) -> None:
     """Start both apps, print their URLs as one JSON line, serve until stdin closes."""
     from pydantic import SecretStr
@@ -87,7 +92,7 @@ def serve(
         client=make_client(bot_token, settings.SLACK_API_URL),
         signing_secret=signing_secret,
         token_verification_enabled=False,
-        listener_executor=ThreadPoolExecutor(max_workers=threads),
+        listener_executor=ThreadPoolExecutor(max_workers=bare_threads),
     )
 
     @bare_app.command(COMMAND)
@@ -98,7 +103,7 @@ def serve(
         SlackRequestHandler(bare_app),  # type: ignore[arg-type]
         host="127.0.0.1",
         port=0,
-        threads=threads,
+        threads=bare_threads,
     ).start_in_thread()
     print(
         json.dumps(
@@ -170,14 +175,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients (default 20)")
     parser.add_argument("--round", type=int, default=100, help="requests a target per round")
     parser.add_argument("--threads", type=int, default=8, help="server threads (WORKERS)")
+    parser.add_argument(
+        "--bare-threads",
+        type=int,
+        default=None,
+        help="the bare app's threads (default: as many as --threads; issue 23 compares "
+        "with one thread per client)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="the bot's database (default: SQLite in a temporary file), e.g. "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/bench (emptied first)",
+    )
     parser.add_argument("--max-seconds", type=float, default=300, help="stop rounds after this")
     parser.add_argument(
         "--standin-backlog-5", action="store_true", help="keep the stand-in's listen backlog of 5"
     )
     parser.add_argument("--serve", nargs=4, metavar=("API_URL", "TOKEN", "SECRET", "DB"))
     args = parser.parse_args(argv)
+    bare_threads = args.bare_threads or args.threads
     if args.serve:
-        serve(*args.serve, threads=args.threads)
+        serve(*args.serve, threads=args.threads, bare_threads=bare_threads)
         return 0
 
     logging.basicConfig(level=logging.WARNING)
@@ -196,11 +215,15 @@ def main(argv: list[str] | None = None) -> int:
                 str(Path(__file__).resolve()),
                 "--threads",
                 str(args.threads),
+                "--bare-threads",
+                str(bare_threads),
                 "--serve",
                 standin.api_url,
                 standin.settings.bot_token,
                 secret,
-                f"sqlite:///{Path(tmp) / 'bot.db'}",
+                _empty(args.database_url)
+                if args.database_url
+                else f"sqlite:///{Path(tmp) / 'bot.db'}",
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -217,6 +240,18 @@ def main(argv: list[str] | None = None) -> int:
             child.wait(timeout=30)
     print(result)
     return 0
+
+
+def _empty(database_url: str) -> str:
+    """A PostgreSQL database emptied for the run (its schema dropped and made again)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return database_url
 
 
 def measure(standin: SlackStandIn, urls: dict[str, str], secret: str, args: Any) -> str:
@@ -277,7 +312,9 @@ def table(
 
     bare, ours, report = targets
     lines = [
-        f"{args.clients} concurrent clients, {args.threads} server threads each, rounds of "
+        f"{args.clients} concurrent clients, our bot {args.threads} server threads, the bare "
+        f"app {args.bare_threads or args.threads}, on "
+        f"{'PostgreSQL' if args.database_url else 'SQLite'}, rounds of "
         f"{args.round} requests a target, {wall:.1f} s measured, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.1f} at the end.",
         "",

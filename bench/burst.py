@@ -174,7 +174,12 @@ def checks(bot: LocalBot, cases: int) -> dict[str, int]:
             stale_homes += 1
             shown, now = published.get("blocks") or [], bot.services.home.view(user)["blocks"]
             first = next(
-                (i for i, (a, b) in enumerate(zip(shown, now, strict=False)) if a != b), None
+                (
+                    i
+                    for i, (a, b) in enumerate(zip(shown, now, strict=False))
+                    if timeless(a) != timeless(b)
+                ),
+                None,
             )
             detail = (
                 f"block {first}: {shown[first]} -> {now[first]}"

@@ -429,7 +429,7 @@ EN: Final[dict[str, str | Forms]] = {
     "status.measure": "Measure",
     "status.approvals": "Approved by {who} on {when}",
     # --- workflow refusals (bot/workflow.py) ---
-    "refusal.external": "People from other workspaces can follow this case but not change it.",
+    "refusal.external": "People from other organisations can follow this case but not change it.",
     "refusal.wrong_state": "This step is no longer possible: the case has moved on. "
     "The thread shows what it waits for now.",
     "refusal.not_allowed": "Only {who} can do this.",
@@ -1151,7 +1151,7 @@ NL: Final[dict[str, str | Forms]] = {
     "status.measure": "Maatregel",
     "status.approvals": "Goedgekeurd door {who} op {when}",
     # --- workflow refusals (bot/workflow.py) ---
-    "refusal.external": "Mensen uit andere werkruimtes kunnen deze zaak volgen, niet wijzigen.",
+    "refusal.external": "Mensen uit andere organisaties kunnen deze zaak volgen, niet wijzigen.",
     "refusal.wrong_state": "Deze stap kan niet meer: de zaak is al verder. "
     "In de thread staat waar ze nu op wacht.",
     "refusal.not_allowed": "Alleen {who} kan dit doen.",

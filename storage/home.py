@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import select
@@ -23,6 +24,13 @@ def opened(session: Session, user_id: str, at: datetime) -> None:
     )
 
 
-def opened_since(session: Session, user_id: str, since: datetime) -> bool:
-    at = session.scalar(select(HomeView.opened_at).where(HomeView.user_id == user_id))
-    return at is not None and at >= since
+def opened_since(session: Session, user_ids: Collection[str], since: datetime) -> set[str]:
+    """Who of ``user_ids`` opened their Home at ``since`` or later."""
+    if not user_ids:
+        return set()
+    found = session.scalars(
+        select(HomeView.user_id).where(
+            HomeView.user_id.in_(sorted(set(user_ids))), HomeView.opened_at >= since
+        )
+    )
+    return set(found)

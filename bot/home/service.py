@@ -152,15 +152,22 @@ class Home:
             self._shown[user_id] = digest
 
     def refresh_case(self, case_id: int) -> None:
-        """A case was posted or changed: refresh the Home of everyone involved, in the
-        background; a failure is logged, never raised into the caller (the outbox)."""
+        """A case was posted or changed: refresh, in the background, the Home of everyone it
+        is listed for — those involved, and the members of the roles, who see every open case
+        — among those who opened their Home in the last 12 hours (``LIVE``); a failure is
+        logged, never raised into the caller (the outbox)."""
         try:
             users = self.involved(case_id)
+            roles = self.workspace.roles
+            users += [u for u in (*roles.triage, *roles.approvers, *roles.admins) if u not in users]
+            with self.db.read() as session:
+                live = home_rows.opened_since(session, users, self.clock() - LIVE)
         except Exception:
             log.warning("could not tell whose App Home to refresh", extra={"case_id": case_id})
             return
         for user_id in users:
-            self.refresh_user(user_id)
+            if user_id in live:
+                self.refresh_user(user_id)
 
     def refresh_user(self, user_id: str) -> None:
         self._refresher.request(user_id)
@@ -170,13 +177,7 @@ class Home:
         return self._refresher.idle()
 
     def _refresh(self, user_id: str) -> None:
-        """A change's refresh reaches only a Home opened lately: Slack sends ``app_home_opened``
-        whenever the tab is opened, which publishes it fresh, so a Home nobody looks at is not
-        worth a ``views.publish`` (Tier 4, per workspace)."""
-        with self.db.read() as session:
-            live = home_rows.opened_since(session, user_id, self.clock() - LIVE)
-        if live:
-            self._publish(user_id, None, always=False)
+        self._publish(user_id, None, always=False)
 
     def involved(self, case_id: int) -> list[str]:
         """Reporter, owner, measure owner, and the approvers while the measure awaits them

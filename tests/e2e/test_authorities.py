@@ -274,7 +274,7 @@ def duty_refusal(bot: LocalBot, duty: str, user: str, **click: Any) -> str:
 def test_a_slack_connect_user_or_a_non_member_cannot_record_a_duty(bot: LocalBot) -> None:
     assessed(bot, RISK_ASSESSMENT)
     external = duty_refusal(bot, "investigate", PARTNER_USER, team_id="T0PARTNER1")
-    assert external == "People from other workspaces can follow this case but not change it."
+    assert external == "People from other organisations can follow this case but not change it."
     answer = duty_refusal(bot, "investigate", REPORTER)
     assert answer.startswith("Only ") and "@triage, @approvers can do this." in answer, answer
     assert not any(e.kind.startswith("duty_") for e in case_events(bot))
@@ -287,7 +287,7 @@ def test_a_modal_submitted_by_someone_who_may_not_record_is_refused_inline(bot: 
         view["id"], user=OFFICER, values=DUTY_VALUES["inform_authority"], team_id="T0PARTNER1"
     )
     assert response.json()["response_action"] == "errors"
-    assert "other workspaces" in str(response.json()["errors"])
+    assert "other organisations" in str(response.json()["errors"])
     assert "inform_authority" not in case_row(bot).details.duties
 
 

@@ -205,7 +205,8 @@ def test_a_slack_connect_partner_cannot_take_a_step_that_our_staff_can(bot: Loca
     before = len(bot.standin.response_posts())
     step = thread_replies(bot)[-1]
     bot.driver.click(step.channel, step.ts, "case_acknowledge", user=NORTHWIND_USER)
-    assert "other workspaces can follow this case but not change it" in refusal_after(bot, before)
+    answer = refusal_after(bot, before)
+    assert "other organisations can follow this case but not change it" in answer
     assert case_row(bot).state == "reported"
     decide(bot, "case_acknowledge", OFFICER)
     assert case_row(bot).state == "acknowledged"

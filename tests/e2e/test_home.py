@@ -257,3 +257,16 @@ def test_a_home_follows_its_cases_only_while_it_is_looked_at(bot: LocalBot) -> N
 
     again = opened_home(bot, REPORTER, after=before)  # opening it shows the case as it is now
     assert t("state.measure_proposed") in (section_text(again, "reports") or "")
+
+
+def test_a_role_members_open_home_follows_every_open_case(bot: LocalBot) -> None:
+    """Members of the roles see every open case: their Home, opened lately, follows a case
+    they are not involved in, so it is current whenever they look (the burst benchmark found
+    one stale)."""
+    walk_to(bot, "reported")
+    opened = opened_home(bot, APPROVER2)
+    assert t("state.reported") in (section_text(opened, "open") or "")
+    before = publishes(bot, APPROVER2)
+    decide(bot, "case_acknowledge", OFFICER)  # APPROVER2 is neither owner nor reporter
+    followed = published(bot, APPROVER2, after=before)
+    assert t("state.acknowledged") in (section_text(followed, "open") or "")

@@ -315,7 +315,7 @@ def test_an_awareness_date_still_to_come_is_refused_next_to_it(bot: LocalBot) ->
 def test_a_slack_connect_user_cannot_correct_the_awareness_date(bot: LocalBot) -> None:
     assessed(bot, SERIOUS_ASSESSMENT)
     answer = correct_awareness(bot, "2026-11-27", team_id="T0PARTNER1")
-    assert "other workspaces" in str(answer.json()["errors"])
+    assert "other organisations" in str(answer.json()["errors"])
     assert case_row(bot).details.aware_on is None
 
 

@@ -134,7 +134,7 @@ def test_a_measure_owner_outside_triage_may_mark_it_done_but_nobody_else(bot: Lo
     assert case_row(bot).state == "measure_done"
 
 
-EXTERNAL = "People from other workspaces can follow this case but not change it."
+EXTERNAL = "People from other organisations can follow this case but not change it."
 EVERY_STEP = [
     ("reported", ["case_acknowledge"]),
     ("acknowledged", ["case_confirm", "case_dismiss"]),
