@@ -20,6 +20,7 @@ from bot.dossier.service import Dossiers
 from bot.duties.service import Duties
 from bot.home.service import Home
 from bot.notices.service import Notices
+from bot.ops.installs import OAuthInstalls
 from bot.ops.people import People
 from bot.ops.workspace import Workspace
 from bot.timers.engine import TimerEngine
@@ -44,6 +45,7 @@ class Services:
     names: Names  # who acted, by name as Slack showed them (looked up once per person)
     anchoring: Anchoring
     team_id: str | None = None  # our own workspace; set from auth.test when known
+    installs: OAuthInstalls | None = None  # OAuth: installations and the token source
 
     @property
     def lang(self) -> str:
@@ -64,6 +66,7 @@ def build_services(
     bot_user_id: str | None = None,
     audit_key: str | None = None,
     checkpoint_file: Path | None = None,
+    installs: OAuthInstalls | None = None,
 ) -> Services:
     people = People(workspace, team_id)
     names = Names(db, client, clock)
@@ -91,4 +94,5 @@ def build_services(
             db, client, workspace, clock, lambda case_id: deliveries.deliver_due(case_id=case_id)
         ),
         team_id=team_id,
+        installs=installs,
     )

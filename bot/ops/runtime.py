@@ -9,9 +9,10 @@ from pathlib import Path
 from slack_sdk.errors import SlackApiError
 
 from bot.clock import Clock, utc_now
-from bot.delivery.slack_api import make_client
+from bot.delivery.slack_api import TokenUnavailable, make_client
 from bot.errors import ConfigError
 from bot.ops import catalogue
+from bot.ops.installs import OAuthInstalls, oauth_installs
 from bot.ops.settings import Settings
 from bot.ops.workspace import Workspace, load_workspace, sample_path
 from bot.services import Services, build_services
@@ -44,11 +45,33 @@ def start_runtime(
 ) -> Runtime:
     """Everything ``serve`` and ``socket`` share. Fails with a ConfigError naming what is wrong."""
     workspace = workspace or workspace_from(settings)
-    token = settings.secret("SLACK_BOT_TOKEN")
-    client = make_client(token, settings.SLACK_API_URL, clock=clock)
+    db = _database(settings) if settings.oauth else None
+    installs: OAuthInstalls | None = None
+    if db is not None:
+        installs = oauth_installs(
+            client_id=str(settings.SLACK_CLIENT_ID),
+            client_secret=settings.secret("SLACK_CLIENT_SECRET"),
+            encryption_key=settings.secret("TOKEN_ENCRYPTION_KEY"),
+            api_url=settings.SLACK_API_URL,
+            public_url=settings.PUBLIC_URL,
+            db=db,
+            clock=clock,
+        )
+        client = make_client(installs.tokens, settings.SLACK_API_URL, clock=clock)
+    else:
+        client = make_client(
+            settings.secret("SLACK_BOT_TOKEN"), settings.SLACK_API_URL, clock=clock
+        )
     team_id: str | None = None
     bot_user_id: str | None = None
-    if verify_token:
+    if installs is not None:
+        # Not installed yet is no error: /slack/install is how it gets installed.
+        try:
+            installed = installs.tokens.bot()
+            team_id, bot_user_id = installed.team_id, installed.bot_user_id
+        except TokenUnavailable as exc:
+            log.warning("no installation to use yet", extra={"reason": exc.reason})
+    elif verify_token:
         try:
             identity = client.auth_test()
             team_id, bot_user_id = str(identity["team_id"]), str(identity["user_id"])
@@ -58,13 +81,7 @@ def start_runtime(
             ) from None
         except OSError as exc:
             raise ConfigError(f"SLACK_API_URL cannot be reached ({type(exc).__name__})") from None
-    db = Database(settings.DATABASE_URL)
-    try:
-        upgrade(db)
-    except Exception as exc:
-        raise ConfigError(
-            f"DATABASE_URL: the database cannot be used ({type(exc).__name__})"
-        ) from None
+    db = db or _database(settings)
     catalogue.sync(db, workspace)
     return Runtime(
         settings,
@@ -77,5 +94,17 @@ def start_runtime(
             bot_user_id=bot_user_id,
             audit_key=settings.AUDIT_KEY.get_secret_value() if settings.AUDIT_KEY else None,
             checkpoint_file=settings.AUDIT_CHECKPOINT_FILE,
+            installs=installs,
         ),
     )
+
+
+def _database(settings: Settings) -> Database:
+    db = Database(settings.DATABASE_URL)
+    try:
+        upgrade(db)
+    except Exception as exc:
+        raise ConfigError(
+            f"DATABASE_URL: the database cannot be used ({type(exc).__name__})"
+        ) from None
+    return db

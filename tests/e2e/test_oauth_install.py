@@ -1,0 +1,130 @@
+"""Issue 22: installing with OAuth, tokens encrypted at rest, every call with the installation's
+token (requests, the outbox, the App Home), a forged ``state`` refused, and an uninstall that
+stops every send, what was owed failing with the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from bot.cases.report_input import ReportInput
+from bot.clock import FakeClock
+from bot.devkit.local import LocalBot
+from bot.ops.workspace import Workspace
+from storage.models import OutboxMessage
+from tests.conftest import SLACK_LIMITS_SCALE
+from tests.scenarios import (
+    OFFICER,
+    REPORTER,
+    browser_get,
+    install_with_oauth,
+    report,
+    settle,
+    triage_messages,
+    wait_for,
+)
+
+
+@pytest.fixture
+def oauth_bot(workspace: Workspace, sqlite_url: str, clock: FakeClock) -> Iterator[LocalBot]:
+    with LocalBot(workspace, database_url=sqlite_url, clock=clock, oauth=True) as local:
+        local.standin.set_limits(SLACK_LIMITS_SCALE)
+        yield local
+
+
+def bearer(call: Any) -> str:
+    return str(call.headers.get("authorization", "")).removeprefix("Bearer ")
+
+
+def test_nothing_is_sent_before_the_app_is_installed(oauth_bot: LocalBot) -> None:
+    response = oauth_bot.driver.app_home_opened(OFFICER)
+    assert response.status == 200
+    assert oauth_bot.standin.calls("views.publish") == []
+
+
+def test_an_install_gives_a_working_bot_whose_calls_carry_the_new_token(
+    oauth_bot: LocalBot,
+) -> None:
+    status, page = install_with_oauth(oauth_bot)
+    assert status == 200, page
+    [exchange] = oauth_bot.standin.calls("oauth.v2.access")
+    token = str(exchange.response["access_token"])
+    assert token.startswith("xoxb-oauth-")
+
+    # At rest the token is ciphertext: the database alone does not give it away.
+    with oauth_bot.services.db.read() as session:
+        stored = [str(v) for v in session.scalars(text("SELECT bot_token FROM slack_bots"))]
+    assert stored and all(v.startswith("fernet:") and token not in v for v in stored)
+
+    before = len(oauth_bot.standin.calls())
+    report(oauth_bot)  # a command (Bolt's client), the modal, then the outbox's posts
+    settle(oauth_bot)
+    oauth_bot.driver.app_home_opened(OFFICER)
+    wait_for(lambda: oauth_bot.standin.calls("views.publish"), what="views.publish")
+    calls = oauth_bot.standin.calls()[before:]
+    methods = {call.method for call in calls}
+    assert {"views.open", "chat.postMessage", "views.publish"} <= methods
+    assert {bearer(call) for call in calls} == {token}
+    assert all(call.response.get("ok") for call in calls), [
+        (c.method, c.response) for c in calls if not c.response.get("ok")
+    ]
+    assert triage_messages(oauth_bot), "the case card was posted"
+
+
+def test_a_forged_state_is_refused(oauth_bot: LocalBot) -> None:
+    status, _ = browser_get(
+        oauth_bot.base_url + "/slack/oauth_redirect?code=stolen-code&state=forged-state"
+    )
+    assert status in (400, 401, 403)
+    assert oauth_bot.standin.calls("oauth.v2.access") == []
+    with oauth_bot.services.db.read() as session:
+        assert session.scalar(text("SELECT count(*) FROM slack_bots")) == 0
+
+
+def test_the_install_link_leads_to_slacks_approval_page(oauth_bot: LocalBot) -> None:
+    status, _ = browser_get(oauth_bot.base_url + "/slack/install")
+    assert status == 302
+
+
+@pytest.mark.parametrize("how", ["app_uninstalled", "tokens_revoked"])
+def test_an_uninstall_stops_every_send_and_what_was_owed_fails_with_the_reason(
+    oauth_bot: LocalBot, how: str
+) -> None:
+    assert install_with_oauth(oauth_bot)[0] == 200
+    report(oauth_bot, user=REPORTER)
+    settle(oauth_bot)
+    response = getattr(oauth_bot.driver, how)()
+    assert response.status == 200
+
+    before = len(oauth_bot.standin.calls())
+    # Something is owed after the uninstall: a second report queued straight through the
+    # service (no person can reach the bot any more), and the App Home of someone.
+    oauth_bot.driver.app_home_opened(OFFICER)
+    _queue_a_report(oauth_bot)
+    oauth_bot.services.outbox.deliver_due()
+    oauth_bot.services.home.shutdown()
+    assert oauth_bot.standin.calls()[before:] == [], "nothing sent with a dead token"
+    with oauth_bot.services.db.read() as session:
+        failed = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.status == "failed")
+        ).all()
+    assert failed and {row.last_error for row in failed} == {how}
+
+
+def _queue_a_report(bot: LocalBot) -> None:
+    data = ReportInput.model_validate(
+        {
+            "system_id": "credit-scoring",
+            "title": "Scores drift",
+            "description": "Approval rates dropped.",
+            "requirements": ["art10"],
+            "risk": "yes",
+            "severity": "high",
+        }
+    )
+    bot.services.cases.report(
+        data, reporter_id=REPORTER, reporter_team=bot.standin.team_id, submission_key="T:V2"
+    )
