@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import Bot
 
 from bot.alerts.service import Alerts
 from bot.audit.anchoring import Anchoring
@@ -56,6 +57,15 @@ class Services:
         return today_in(self.workspace.timezone, self.clock())
 
 
+def _installed(bot: Bot, people: People, deliveries: Outbox) -> None:
+    """An OAuth install seen for the first time (or replaced): our own workspace is now known,
+    as auth.test tells it at start with a static token, and the bot user the outbox names."""
+    if bot.team_id:
+        people.team_id = bot.team_id
+    if bot.bot_user_id:
+        deliveries.bot_user_id = deliveries.senders.bot_user_id = bot.bot_user_id
+
+
 def build_services(
     workspace: Workspace,
     db: Database,
@@ -71,6 +81,8 @@ def build_services(
     people = People(workspace, team_id)
     names = Names(db, client, clock)
     deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
+    if installs is not None:
+        installs.tokens.on_change.append(lambda bot: _installed(bot, people, deliveries))
     home = Home(db, client, workspace, clock, people)
     deliveries.senders.on_case_shown = home.refresh_case  # the App Home follows the card
     cases = Cases(db, workspace, clock, people)

@@ -275,6 +275,10 @@ class InstalledTokens:
         self._sleep = sleep
         self._refreshing = threading.Lock()  # one thread of this process; the lease for the rest
         self.refreshes = 0
+        # Told the installation's workspace and bot user when first seen or changed (an install
+        # made while running, possibly by another replica): see ``build_services``.
+        self.on_change: list[Callable[[Bot], None]] = []
+        self._seen: tuple[str | None, str | None, str | None] | None = None
 
     def __call__(self) -> str:
         return self.bot().bot_token
@@ -287,6 +291,11 @@ class InstalledTokens:
             raise TokenUnavailable(standing.reason or "app_uninstalled")
         if self.clock() >= refresh_due(bot):
             bot = self._refreshed(bot)
+        seen = (bot.enterprise_id, bot.team_id, bot.bot_user_id)
+        if seen != self._seen:
+            self._seen = seen
+            for listener in self.on_change:
+                listener(bot)
         return bot
 
     def _find(self) -> Bot:
