@@ -5,6 +5,7 @@ stops every send, what was owed failing with the reason."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,17 +15,21 @@ from bot.cases.report_input import ReportInput
 from bot.clock import FakeClock
 from bot.devkit.local import LocalBot
 from bot.ops.workspace import Workspace
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, PartnerNotice
 from tests.conftest import SLACK_LIMITS_SCALE
 from tests.scenarios import (
+    APPROVER,
     OFFICER,
     REPORTER,
     browser_get,
+    case_row,
+    click_step,
     install_with_oauth,
     report,
     settle,
     triage_messages,
     wait_for,
+    walk_to,
 )
 
 
@@ -96,8 +101,10 @@ def test_an_uninstall_stops_every_send_and_what_was_owed_fails_with_the_reason(
     assert install_with_oauth(oauth_bot)[0] == 200
     report(oauth_bot, user=REPORTER)
     settle(oauth_bot)
+    quiet(oauth_bot, REPORTER)
     response = getattr(oauth_bot.driver, how)()
     assert response.status == 200
+    deactivated(oauth_bot, how)
 
     before = len(oauth_bot.standin.calls())
     # Something is owed after the uninstall: a second report queued straight through the
@@ -114,6 +121,34 @@ def test_an_uninstall_stops_every_send_and_what_was_owed_fails_with_the_reason(
     assert failed and {row.last_error for row in failed} == {how}
 
 
+def held_back(bot: LocalBot) -> bool:
+    """Every partner notice was tried once and answered 429."""
+    with bot.services.db.read() as session:
+        channels = {n.channel for n in session.scalars(select(PartnerNotice))}
+    refused = {
+        c.args.get("channel") for c in bot.standin.calls("chat.postMessage") if c.status == 429
+    }
+    return bool(channels) and channels <= refused
+
+
+def quiet(bot: LocalBot, user: str) -> None:
+    """What a request sets going after its answer has finished: the name of who acted looked
+    up (users.info), the App Homes published. Else a call resolved before the uninstall would
+    still be in flight across it (Slack refuses it: the token is already revoked)."""
+    wait_for(
+        lambda: any(c.args.get("user") == user for c in bot.standin.calls("users.info")),
+        what="the name of who acted",
+    )
+    wait_for(bot.services.home.idle, what="the App Homes")
+
+
+def deactivated(bot: LocalBot, reason: str) -> None:
+    """The event's listener runs after the ack: wait until it has deactivated the install."""
+    installs = bot.services.installs
+    assert installs is not None
+    wait_for(lambda: installs.store.inactive_reason() == reason, what="the deactivation")
+
+
 def _queue_a_report(bot: LocalBot) -> None:
     data = ReportInput.model_validate(
         {
@@ -128,3 +163,31 @@ def _queue_a_report(bot: LocalBot) -> None:
     bot.services.cases.report(
         data, reporter_id=REPORTER, reporter_team=bot.standin.team_id, submission_key="T:V2"
     )
+
+
+def test_partner_notices_owed_at_the_uninstall_show_as_failed_with_the_reason(
+    oauth_bot: LocalBot, clock: FakeClock
+) -> None:
+    """Notices queued at approval, held back by Slack (429), when the app is uninstalled: they
+    are never sent with the dead token; each notice reads failed, with why."""
+    assert install_with_oauth(oauth_bot)[0] == 200
+    walk_to(oauth_bot, "measure_proposed")
+    channels = [p.channel for p in oauth_bot.workspace.catalogue.partners if p.channel]
+    assert channels
+    for channel in channels:
+        oauth_bot.standin.inject("chat.postMessage", channel=channel, retry_after=600, times=9)
+    version = case_row(oauth_bot).version
+    click_step(oauth_bot, "measure_approve", APPROVER)  # queues the notices
+    wait_for(lambda: case_row(oauth_bot).version == version + 1, what="the approval")
+    wait_for(lambda: held_back(oauth_bot), what="Slack holding every notice back")
+    quiet(oauth_bot, APPROVER)
+    assert oauth_bot.driver.app_uninstalled().status == 200
+    deactivated(oauth_bot, "app_uninstalled")
+
+    before = len(oauth_bot.standin.calls())
+    clock.advance(timedelta(minutes=11))
+    oauth_bot.services.outbox.deliver_due()
+    assert oauth_bot.standin.calls()[before:] == [], "nothing sent with a dead token"
+    with oauth_bot.services.db.read() as session:
+        notices = session.scalars(select(PartnerNotice)).all()
+    assert notices and {(n.status, n.failure) for n in notices} == {("failed", "app_uninstalled")}
