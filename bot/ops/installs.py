@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import Bot, Installation
@@ -56,10 +56,14 @@ STATE_SECONDS = 600  # how long an install link (its OAuth state) may be followe
 
 
 class TokenCipher:
-    """Fernet encryption of the tokens kept in the database."""
+    """Fernet encryption of the tokens kept in the database. ``key`` may list several keys,
+    comma-separated: the first encrypts, any of them decrypts (rotating the key: put the new
+    one first; tokens saved from then on, every refresh and reinstall, use it)."""
 
     def __init__(self, key: str) -> None:
-        self._fernet = Fernet(key.encode())
+        self._fernet = MultiFernet(
+            [Fernet(k.strip().encode()) for k in key.split(",") if k.strip()]
+        )
 
     def encrypt(self, value: str | None) -> str | None:
         if value is None or value.startswith(PREFIX):
@@ -350,9 +354,12 @@ class InstalledTokens:
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "refresh_failed")
             log.error("token refresh refused", extra={"error": error})
-            self._release(bot)
             if error in ("invalid_refresh_token", "token_revoked", "invalid_client_id"):
+                # The refresh token is dead (used by someone else, or revoked): without it the
+                # token dies within hours. Stop now, with the reason, until reinstalled.
+                self.store.deactivate(bot.enterprise_id, bot.team_id, error)
                 raise TokenUnavailable(error) from None
+            self._release(bot)
             raise TokenUnavailable(error, retry_after=5.0) from None
         except OSError as exc:
             self._release(bot)

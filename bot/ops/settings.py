@@ -99,8 +99,9 @@ class Settings(BaseSettings):
     @classmethod
     def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value():
-            try:
-                Fernet(value.get_secret_value().encode())
+            try:  # one key, or several comma-separated (the first encrypts): see installs.py
+                for key in value.get_secret_value().split(","):
+                    Fernet(key.strip().encode())
             except (ValueError, TypeError):
                 raise ValueError(
                     "must be a Fernet key (32 url-safe base64-encoded bytes)"

@@ -181,3 +181,44 @@ def test_two_replicas_refresh_a_rotating_token_once_and_no_call_goes_without_a_t
     assert len(standin.oauth.refreshes) == 1
     for tokens in replicas:
         tokens.store.db.dispose()
+
+
+def test_a_new_key_put_first_still_reads_what_the_old_one_encrypted(
+    db: Database, standin: SlackStandIn
+) -> None:
+    clock = FakeClock()
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    store = EncryptedInstallationStore(standin.oauth.client_id, db, TokenCipher(old), clock)
+    token = installed(standin, store, clock)
+    rotated = EncryptedInstallationStore(
+        standin.oauth.client_id, db, TokenCipher(f"{new}, {old}"), clock
+    )
+    bot = rotated.latest_bot()
+    assert bot is not None and bot.bot_token == token
+
+
+def test_a_refresh_token_someone_else_used_deactivates_the_installation(
+    database_url: str, db: Database, standin: SlackStandIn
+) -> None:
+    """A stolen refresh token used first: the bot's own refresh is refused, and it stops
+    with the reason instead of asking Slack again at every call."""
+    clock = FakeClock()
+    key = Fernet.generate_key().decode()
+    store = EncryptedInstallationStore(standin.oauth.client_id, db, TokenCipher(key), clock)
+    installed(standin, store, clock)
+    bot = store.latest_bot()
+    assert bot is not None
+    WebClient(base_url=standin.api_url).oauth_v2_access(
+        client_id=standin.oauth.client_id,
+        client_secret=standin.oauth.client_secret,
+        grant_type="refresh_token",
+        refresh_token=bot.bot_refresh_token,
+    )
+    tokens = replica(database_url, key, standin, clock)
+    clock.advance(timedelta(seconds=TTL - 60))
+    for _ in range(2):
+        with pytest.raises(TokenUnavailable, match="invalid_refresh_token"):
+            tokens()
+    assert standin.oauth.refused_refreshes == 1
+    assert store.latest_bot() is None  # its tokens are gone from the database
+    tokens.store.db.dispose()
