@@ -120,6 +120,15 @@ def test_an_uninstall_stops_every_send_and_what_was_owed_fails_with_the_reason(
         ).all()
     assert failed and {row.last_error for row in failed} == {how}
 
+    # Installed again, the bot works again, with the new token; what failed stays failed.
+    assert install_with_oauth(oauth_bot)[0] == 200
+    token = str(oauth_bot.standin.calls("oauth.v2.access")[-1].response["access_token"])
+    oauth_bot.driver.app_home_opened(APPROVER)
+    wait_for(
+        lambda: [c for c in oauth_bot.standin.calls("views.publish") if bearer(c) == token],
+        what="an App Home published with the new token",
+    )
+
 
 def held_back(bot: LocalBot) -> bool:
     """Every partner notice was tried once and answered 429."""
