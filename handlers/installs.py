@@ -36,6 +36,7 @@ def _deactivate(services: Services, body: dict[str, Any], reason: str) -> None:
         return
     enterprise_id = body.get("enterprise_id") or None
     team_id = body.get("team_id") or None
-    if body.get("is_enterprise_install"):
+    authorizations = body.get("authorizations") or []
+    if any(isinstance(a, dict) and a.get("is_enterprise_install") for a in authorizations):
         team_id = None  # an org-wide install is kept without a workspace
     services.installs.store.deactivate(enterprise_id, team_id, reason)

@@ -5,7 +5,7 @@ stops every send, what was owed failing with the reason."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from bot.cases.report_input import ReportInput
 from bot.clock import FakeClock
 from bot.devkit.local import LocalBot
+from bot.devkit.standin import SlackStandIn
 from bot.ops.workspace import Workspace
 from storage.models import OutboxMessage, PartnerNotice
 from tests.conftest import SLACK_LIMITS_SCALE
@@ -200,3 +201,28 @@ def test_partner_notices_owed_at_the_uninstall_show_as_failed_with_the_reason(
     with oauth_bot.services.db.read() as session:
         notices = session.scalars(select(PartnerNotice)).all()
     assert notices and {(n.status, n.failure) for n in notices} == {("failed", "app_uninstalled")}
+
+
+def test_the_sweep_refreshes_a_rotating_token_before_it_expires_when_nothing_calls_slack(
+    workspace: Workspace, sqlite_url: str, clock: FakeClock
+) -> None:
+    with (
+        SlackStandIn(token_rotation=True, token_ttl=12 * 3600) as standin,
+        LocalBot(
+            workspace, database_url=sqlite_url, clock=clock, standin=standin, oauth=True
+        ) as bot,
+    ):
+        assert install_with_oauth(bot)[0] == 200
+        [first] = standin.oauth.tokens()
+        expiry = standin.oauth.grants[first].expires_at
+        assert expiry is not None
+        clock.now = datetime.fromtimestamp(expiry, UTC) - timedelta(hours=3)
+        bot.sweep()
+        assert standin.oauth.refreshes == []  # not due yet: two hours before expiry
+        clock.advance(timedelta(hours=1, minutes=1))
+        before = len(standin.calls())
+        bot.sweep()
+        assert [c.method for c in standin.calls()[before:]] == ["oauth.v2.access"]
+        assert len(standin.oauth.refreshes) == 1
+        bot.sweep()
+        assert len(standin.oauth.refreshes) == 1  # the new token is good for 12 hours
