@@ -231,10 +231,12 @@ def wsgi_app(
     alerts: WSGIApp | None = None,
 ) -> WSGIApp:
     """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer, and
-    ``/alerts/…`` for monitoring when ``alerts`` is given (``ALERTS_TOKEN`` is set).
+    ``/alerts/…`` for monitoring when ``alerts`` is given (``ALERTS_TOKEN`` is set), and with
+    OAuth ``GET /slack/install`` and ``GET /slack/oauth_redirect`` for a person's browser.
 
-    Only what Bolt serves (``SLACK_PATHS``) is checked for Slack's signature and size, here,
-    before Bolt parses anything; a path added beside it brings its own authentication.
+    Only what Bolt serves from Slack (``SLACK_PATHS``) is checked for Slack's signature and
+    size, here, before Bolt parses anything; a path added beside it brings its own
+    authentication (the install flow: its one-time ``state`` and the cookie Bolt sets with it).
     """
     slack = signed_requests.guard(
         SlackRequestHandler(app, path=EVENTS_PATH),  # type: ignore[arg-type]
