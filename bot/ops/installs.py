@@ -38,6 +38,7 @@ from sqlalchemy import and_, delete, desc, select
 
 from bot.clock import Clock
 from bot.delivery.slack_api import TokenUnavailable
+from bot.ops import metrics
 from storage import slack_tables
 from storage.db import Database
 from storage.leases import claim_due
@@ -353,6 +354,7 @@ class InstalledTokens:
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "refresh_failed")
+            metrics.TOKEN_REFRESHES.labels(outcome=error).inc()
             log.error("token refresh refused", extra={"error": error})
             if error in ("invalid_refresh_token", "token_revoked", "invalid_client_id"):
                 # The refresh token is dead (used by someone else, or revoked): without it the
@@ -362,6 +364,7 @@ class InstalledTokens:
             self._release(bot)
             raise TokenUnavailable(error, retry_after=5.0) from None
         except OSError as exc:
+            metrics.TOKEN_REFRESHES.labels(outcome=type(exc).__name__).inc()
             self._release(bot)
             raise TokenUnavailable(type(exc).__name__, retry_after=5.0) from None
         now = self.clock().timestamp()
@@ -378,6 +381,7 @@ class InstalledTokens:
         self.store.save_bot(fresh)
         self.store.activate(fresh)
         self.refreshes += 1
+        metrics.TOKEN_REFRESHES.labels(outcome="ok").inc()
         log.info("bot token refreshed", extra={"team_id": bot.team_id})
         return fresh
 

@@ -24,6 +24,7 @@ from bot.ops.installs import (
     OAuthStates,
     TokenCipher,
 )
+from bot.ops.metrics import REGISTRY
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -69,6 +70,12 @@ def installed(standin: SlackStandIn, store: EncryptedInstallationStore, clock: F
         )
     )
     return str(answer["access_token"])
+
+
+def refresh_count(outcome: str) -> float:
+    return (
+        REGISTRY.get_sample_value("ncbot_slack_token_refreshes_total", {"outcome": outcome}) or 0.0
+    )
 
 
 def replica(
@@ -153,6 +160,7 @@ def test_two_replicas_refresh_a_rotating_token_once_and_no_call_goes_without_a_t
     replicas = [replica(database_url, key, standin, clock) for _ in range(2)]
     assert {r() for r in replicas} == {first}  # not due yet: no refresh
 
+    refreshed = refresh_count("ok")
     clock.advance(timedelta(seconds=TTL - 60))  # inside the refresh margin, not yet expired
     seen: list[str] = []
     errors: list[BaseException] = []
@@ -173,6 +181,7 @@ def test_two_replicas_refresh_a_rotating_token_once_and_no_call_goes_without_a_t
         thread.join(timeout=60)
     assert errors == []
     assert len(standin.oauth.refreshes) == 1 and standin.oauth.refused_refreshes == 0
+    assert refresh_count("ok") == refreshed + 1
     second = {t for t in seen if t != first}
     assert len(second) == 1  # the old token while the refresh ran, then the new one
 
