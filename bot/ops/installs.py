@@ -39,6 +39,7 @@ from sqlalchemy import and_, delete, desc, select
 from bot.clock import Clock
 from bot.delivery.slack_api import TokenUnavailable
 from bot.ops import metrics
+from bot.ops.checks.scopes import manifest_scopes
 from storage import slack_tables
 from storage.db import Database
 from storage.leases import claim_due
@@ -279,7 +280,6 @@ class InstalledTokens:
         self.team_id = team_id
         self._sleep = sleep
         self._refreshing = threading.Lock()  # one thread of this process; the lease for the rest
-        self.refreshes = 0
         # Told the installation's workspace and bot user when first seen or changed (an install
         # made while running, possibly by another replica): see ``build_services``.
         self.on_change: list[Callable[[Bot], None]] = []
@@ -356,7 +356,7 @@ class InstalledTokens:
             error = str(exc.response.get("error") or "refresh_failed")
             metrics.TOKEN_REFRESHES.labels(outcome=error).inc()
             log.error("token refresh refused", extra={"error": error})
-            if error in ("invalid_refresh_token", "token_revoked", "invalid_client_id"):
+            if error in ("invalid_refresh_token", "token_revoked"):
                 # The refresh token is dead (used by someone else, or revoked): without it the
                 # token dies within hours. Stop now, with the reason, until reinstalled.
                 self.store.deactivate(bot.enterprise_id, bot.team_id, error)
@@ -380,7 +380,6 @@ class InstalledTokens:
         fresh.bot_token_expires_at = int(now + int(answer["expires_in"]))
         self.store.save_bot(fresh)
         self.store.activate(fresh)
-        self.refreshes += 1
         metrics.TOKEN_REFRESHES.labels(outcome="ok").inc()
         log.info("bot token refreshed", extra={"team_id": bot.team_id})
         return fresh
@@ -436,8 +435,6 @@ def oauth_installs(
     db: Database,
     clock: Clock,
 ) -> OAuthInstalls:
-    from bot.ops.checks.scopes import manifest_scopes
-
     app = OAuthApp(client_id, client_secret, api_url)
     store = EncryptedInstallationStore(client_id, db, TokenCipher(encryption_key), clock)
     # Slack's page is https://slack.com/oauth/v2/authorize beside https://slack.com/api/.
