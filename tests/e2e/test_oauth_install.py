@@ -35,8 +35,9 @@ from tests.scenarios import (
 
 
 @pytest.fixture
-def oauth_bot(workspace: Workspace, sqlite_url: str, clock: FakeClock) -> Iterator[LocalBot]:
-    with LocalBot(workspace, database_url=sqlite_url, clock=clock, oauth=True) as local:
+def oauth_bot(workspace: Workspace, database_url: str, clock: FakeClock) -> Iterator[LocalBot]:
+    """The bot over HTTP with OAuth (not installed yet), on SQLite and on PostgreSQL."""
+    with LocalBot(workspace, database_url=database_url, clock=clock, oauth=True) as local:
         local.standin.set_limits(SLACK_LIMITS_SCALE)
         yield local
 
