@@ -10,11 +10,16 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.authorize import Authorize
+from slack_bolt.oauth.oauth_settings import OAuthSettings
 
 from bot.alerts.http import PREFIX as ALERTS_PREFIX
+from bot.delivery.slack_api import TokenUnavailable
 from bot.ops import metrics, signed_requests
+from bot.ops.installs import InstalledTokens, OAuthInstalls
 from bot.ops.request_context import ContextExecutor, current_request, request_scope
 from bot.services import Services
 from handlers import pipeline, register_all
@@ -23,6 +28,9 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 EVENTS_PATH = "/slack/events"
 SLACK_PATHS = frozenset({EVENTS_PATH})  # every path Bolt serves (commands, actions, events)
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+OAUTH_PATHS = frozenset({INSTALL_PATH, REDIRECT_PATH})  # GET, with OAuth: Bolt's install flow
 log = logging.getLogger("ncbot.app")
 
 
@@ -45,8 +53,10 @@ def build_app(
     """
     if not socket_mode and not signing_secret:
         raise ValueError("an empty signing secret is refused")
+    installs = services.installs
     app = ObservedApp(
         client=services.client,
+        **(_oauth(installs, socket_mode) if installs is not None else {}),
         signing_secret=signing_secret,
         token_verification_enabled=False,  # auth.test is ours to call, with a clear message
         request_verification_enabled=False,
@@ -65,6 +75,63 @@ def build_app(
     app.edge = pipeline.install(app, services)
     register_all(app, services)
     return app
+
+
+def _oauth(installs: OAuthInstalls, socket_mode: bool) -> dict[str, Any]:
+    """With OAuth, each request is authorized by the token source (the token every other call
+    uses too, refreshed under a lease), never by Bolt's own per-request refresh; and over HTTP
+    Bolt's install flow serves ``/slack/install`` and ``/slack/oauth_redirect``."""
+    options: dict[str, Any] = {"authorize": TokenAuthorize(installs.tokens)}
+    if not socket_mode:
+        options["oauth_settings"] = OAuthSettings(
+            client_id=installs.app.client_id,
+            client_secret=installs.app.client_secret,
+            scopes=list(installs.scopes),
+            redirect_uri=installs.redirect_uri,
+            install_path=INSTALL_PATH,
+            redirect_uri_path=REDIRECT_PATH,
+            install_page_rendering_enabled=False,  # straight on to Slack's approval page
+            authorization_url=installs.authorization_url,
+            installation_store=installs.store,
+            state_store=installs.states,
+            logger=log,
+        )
+    return options
+
+
+class TokenAuthorize(Authorize):
+    """Bolt's authorization from our token source: the installation's bot, or none (an
+    uninstalled app answers nothing but Bolt's "no longer available")."""
+
+    def __init__(self, tokens: InstalledTokens) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.tokens = tokens
+
+    def __call__(
+        self,
+        *,
+        context: BoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        actor_enterprise_id: str | None = None,
+        actor_team_id: str | None = None,
+        actor_user_id: str | None = None,
+    ) -> AuthorizeResult | None:
+        try:
+            bot = self.tokens.bot()
+        except TokenUnavailable as exc:
+            log.warning("request without a usable installation", extra={"reason": exc.reason})
+            return None
+        return AuthorizeResult(
+            enterprise_id=bot.enterprise_id or enterprise_id,
+            team_id=bot.team_id or team_id,
+            bot_user_id=bot.bot_user_id,
+            bot_id=bot.bot_id,
+            bot_token=bot.bot_token,
+            bot_scopes=bot.bot_scopes,
+            user_id=user_id,
+        )
 
 
 def _verify_signature(secret: str) -> Callable[..., BoltResponse]:
@@ -164,16 +231,20 @@ def wsgi_app(
     alerts: WSGIApp | None = None,
 ) -> WSGIApp:
     """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer, and
-    ``/alerts/…`` for monitoring when ``alerts`` is given (``ALERTS_TOKEN`` is set).
+    ``/alerts/…`` for monitoring when ``alerts`` is given (``ALERTS_TOKEN`` is set), and with
+    OAuth ``GET /slack/install`` and ``GET /slack/oauth_redirect`` for a person's browser.
 
-    Only what Bolt serves (``SLACK_PATHS``) is checked for Slack's signature and size, here,
-    before Bolt parses anything; a path added beside it brings its own authentication.
+    Only what Bolt serves from Slack (``SLACK_PATHS``) is checked for Slack's signature and
+    size, here, before Bolt parses anything; a path added beside it brings its own
+    authentication (the install flow: its one-time ``state`` and the cookie Bolt sets with it).
     """
     slack = signed_requests.guard(
         SlackRequestHandler(app, path=EVENTS_PATH),  # type: ignore[arg-type]
         app.slack_signing_secret,
         max_body=max_body,
     )
+
+    install: WSGIApp = SlackRequestHandler(app, path=EVENTS_PATH)  # type: ignore[assignment]
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -183,6 +254,9 @@ def wsgi_app(
             return _health(services, start_response)
         if path in SLACK_PATHS:
             return slack(environ, start_response)
+        if path in OAUTH_PATHS and app.oauth_flow is not None:
+            # A person's browser, not Slack: no signature; the OAuth state protects the redirect.
+            return install(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]
 

@@ -41,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "SLACK_APP_TOKEN",
                     "ALERTS_TOKEN",
                     "AUDIT_KEY",
+                    "SLACK_CLIENT_SECRET",
+                    "TOKEN_ENCRYPTION_KEY",
                 )
                 if getattr(settings, name, None) is not None
             )
@@ -164,7 +166,8 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.ops.server import HttpServer
     from bot.timers.scheduler import start_scheduler
 
-    settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "NCBOT_CONFIG")
+    settings.require_slack_token()
+    settings.require("SLACK_SIGNING_SECRET", "NCBOT_CONFIG")
     runtime = start_runtime(settings)
     services = runtime.services
     app = build_app(

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import Bot
 
 from bot.alerts.service import Alerts
 from bot.audit.anchoring import Anchoring
@@ -21,6 +22,7 @@ from bot.duties.service import Duties
 from bot.home.service import Home
 from bot.notices.service import Notices
 from bot.ops.identity import Installation
+from bot.ops.installs import OAuthInstalls
 from bot.ops.people import People
 from bot.ops.workspace import Workspace
 from bot.timers.engine import TimerEngine
@@ -44,12 +46,15 @@ class Services:
     alerts: Alerts
     names: Names  # who acted, by name as Slack showed them (looked up once per person)
     anchoring: Anchoring
+    people: People  # who is ours and their roles; one instance, shared by every service
     installation: Installation = field(default_factory=Installation)  # from auth.test
+    installs: OAuthInstalls | None = None  # OAuth: installations and the token source
 
     @property
     def team_id(self) -> str | None:
-        """Our workspace as ``auth.test`` named it (the organisation's id, org-wide)."""
-        return self.installation.team_id
+        """Our workspace as ``auth.test`` (or the OAuth install) named it (the organisation's
+        id, org-wide)."""
+        return self.people.installation.team_id
 
     @property
     def lang(self) -> str:
@@ -58,6 +63,20 @@ class Services:
     def today(self) -> date:
         """Today where the organisation works: the default for dates people enter."""
         return today_in(self.workspace.timezone, self.clock())
+
+
+def _installed(bot: Bot, people: People, deliveries: Outbox) -> None:
+    """An OAuth install seen for the first time (or replaced): our own workspace is now known,
+    as auth.test tells it at start with a static token, and the bot user the outbox names."""
+    if bot.team_id or bot.enterprise_id:
+        people.installation = Installation(
+            team_id=bot.team_id,
+            enterprise_id=bot.enterprise_id,
+            is_enterprise_install=bool(bot.is_enterprise_install),
+            workspace_id=people.installation.workspace_id,
+        )
+    if bot.bot_user_id:
+        deliveries.bot_user_id = deliveries.senders.bot_user_id = bot.bot_user_id
 
 
 def build_services(
@@ -70,11 +89,14 @@ def build_services(
     bot_user_id: str | None = None,
     audit_key: str | None = None,
     checkpoint_file: Path | None = None,
+    installs: OAuthInstalls | None = None,
 ) -> Services:
     installation = installation or Installation()
     people = People(workspace, installation)
     names = Names(db, client, clock)
     deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
+    if installs is not None:
+        installs.tokens.on_change.append(lambda bot: _installed(bot, people, deliveries))
     home = Home(db, client, workspace, clock, people)
     deliveries.senders.on_case_shown = home.refresh_case  # the App Home follows the card
     cases = Cases(db, workspace, clock, people)
@@ -97,5 +119,7 @@ def build_services(
         timers=TimerEngine(
             db, client, workspace, clock, lambda case_id: deliveries.deliver_due(case_id=case_id)
         ),
+        people=people,
         installation=installation,
+        installs=installs,
     )

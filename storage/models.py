@@ -391,3 +391,20 @@ class AuditCheckpoint(Base):
     heads: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The newest case_events.id it covers: a Close recorded after it makes the next one due.
     last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SlackInstall(Base):
+    """One installation's standing beside slack-sdk's own tables (``storage.slack_tables``):
+    whether its tokens may be used, why not (``app_uninstalled``, ``tokens_revoked``), and when
+    its rotating token is next due for a refresh. ``status`` is ``pending`` while active: the
+    refresh is claimed like a due timer (``storage.leases.claim_due``), by one process at a time,
+    because Slack revokes a refresh token once it is used."""
+
+    __tablename__ = "slack_installs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)  # "<enterprise_id>:<team_id>"
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(32))
+    due_at: Mapped[datetime]  # when the token must next be refreshed (far ahead if it never is)
+    claimed_until: Mapped[datetime | None]
+    changed_at: Mapped[datetime]

@@ -827,3 +827,44 @@ def alert_panel(bot: LocalBot, number: int = 1) -> Any:
         )
 
     return wait_for(find, 30, what="the alerts line in the thread")
+
+
+def install_with_oauth(bot: LocalBot) -> tuple[int, str]:
+    """A person's browser installing the app: ``/slack/install``, Slack's approval page (the
+    stand-in approves at once), back to ``/slack/oauth_redirect`` with the code and the state,
+    keeping the state cookie Bolt set. Returns the last status and page."""
+    import http.cookiejar
+    import urllib.error
+    import urllib.request
+
+    class LocalhostIsSecure(http.cookiejar.DefaultCookiePolicy):
+        """Browsers send ``Secure`` cookies (Bolt's state cookie) to http://localhost too."""
+
+        def return_ok_secure(self, cookie: Any, request: Any) -> bool:
+            return True
+
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar(LocalhostIsSecure()))
+    )
+    try:
+        with opener.open(bot.base_url + "/slack/install", timeout=30) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def browser_get(url: str) -> tuple[int, str]:
+    """One GET without cookies, redirects not followed."""
+    import urllib.error
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect())
+    try:
+        with opener.open(url, timeout=30) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()

@@ -30,7 +30,7 @@ from bot.delivery.messages import (
     Lane,
 )
 from bot.delivery.senders import METADATA_EVENT, NotYet, Senders
-from bot.delivery.slack_api import Failure, RateLimited, classify
+from bot.delivery.slack_api import Failure, RateLimited, TokenUnavailable, classify
 from bot.ops import metrics
 from bot.ops.request_context import ContextExecutor, case_scope
 from bot.ops.workspace import Workspace
@@ -157,7 +157,7 @@ class Outbox:
             self._retry(row, self.clock() + WAIT_FOR_CARD, "waiting_for_step")
             return None
         except Exception as exc:
-            if not isinstance(exc, (SlackApiError, OSError, RateLimited)):
+            if not isinstance(exc, (SlackApiError, OSError, RateLimited, TokenUnavailable)):
                 log.exception("unexpected failure sending", extra={"outbox_id": row.id})
             failure = classify(exc)
             self._failed(row, failure)

@@ -51,6 +51,10 @@ PERMANENT_ERRORS = frozenset(
         "not_authed",
         "token_revoked",
         "missing_scope",
+        "token_expired",
+        "app_uninstalled",
+        "tokens_revoked",
+        "not_installed",
     }
 )
 
@@ -64,12 +68,36 @@ TEAM_SCOPED = frozenset(
 )
 
 
+TokenSource = Callable[[], str]
+"""Asked for the bot token before each call (OAuth installs: ``bot.ops.installs``); raises
+``TokenUnavailable`` when there is none to use."""
+
+
+class TokenUnavailable(Exception):
+    """No token to call Slack with: the app was uninstalled (``app_uninstalled``), its tokens
+    revoked (``tokens_revoked``), it was never installed (``not_installed``), or a rotating
+    token is being refreshed (``retry_after`` set: try again soon). Nothing was sent."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
 def make_client(
-    token: str, base_url: str, *, timeout: int = 10, clock: Clock | None = None
+    token: str | TokenSource,
+    base_url: str,
+    *,
+    timeout: int = 10,
+    clock: Clock | None = None,
 ) -> WebClient:
     """The bot's client; ``clock`` (the outbox's) times the rate gate, so that a row the
-    outbox defers by ``Retry-After`` finds the gate open when it is due again."""
-    client = CountingWebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+    outbox defers by ``Retry-After`` finds the gate open when it is due again. ``token`` is the
+    static ``SLACK_BOT_TOKEN``, or a token source asked at every call (OAuth installs)."""
+    static = token if isinstance(token, str) else None
+    client = CountingWebClient(token=static, base_url=base_url, timeout=timeout, retry_handlers=[])
+    if not isinstance(token, str):
+        client.tokens = token
     if clock is not None:
         client.gate = RateGate(now=lambda: clock().timestamp())
     return client
@@ -120,11 +148,19 @@ class CountingWebClient(WebClient):
         self.gate = RateGate()
         # With an org-wide token: the workspace named on TEAM_SCOPED calls (runtime sets it).
         self.workspace_id: str | None = None
+        self.tokens: TokenSource | None = None
 
     def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
         if self.workspace_id and api_method in TEAM_SCOPED:
             kwargs = with_team(kwargs, self.workspace_id)
         args = kwargs.get("json") or kwargs.get("data") or kwargs.get("params") or {}
+        if self.tokens is not None and _needs_bot_token(api_method, kwargs, args):
+            # Asked at every call, not once: a refresh or an uninstall in another process
+            # takes effect at the next call, also for the outbox and the timers.
+            kwargs["headers"] = {
+                **(kwargs.get("headers") or {}),
+                "Authorization": f"Bearer {self.tokens()}",
+            }
         key = RateGate.key(api_method, args if isinstance(args, dict) else {})
         if api_method not in UNGATED:
             left = self.gate.remaining(key)
@@ -180,6 +216,13 @@ def with_team(kwargs: dict[str, Any], team_id: str) -> dict[str, Any]:
     return out
 
 
+def _needs_bot_token(method: str, kwargs: dict[str, Any], args: Any) -> bool:
+    """Not for OAuth's own methods (client credentials) nor a call given its own token."""
+    if method.startswith("oauth.") or kwargs.get("auth"):
+        return False
+    return not (isinstance(args, dict) and args.get("token"))
+
+
 def outcome(exc: SlackApiError) -> str:
     """A bounded label: Slack's error code, ``ratelimited``, or ``http_<status>`` for a 5xx."""
     status = exc.response.status_code
@@ -201,6 +244,10 @@ class Failure:
 
 
 def classify(exc: BaseException) -> Failure:
+    if isinstance(exc, TokenUnavailable):
+        if exc.retry_after is not None:
+            return Failure("rate_limited", exc.reason, exc.retry_after)  # nothing was sent
+        return Failure("permanent", exc.reason)
     if isinstance(exc, RateLimited):
         return Failure("rate_limited", "ratelimited", max(exc.retry_after, 0.1))
     if isinstance(exc, SlackApiError):

@@ -11,10 +11,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from bot.alerts.http import AlertsEndpoint, alerts_app
-from bot.app import EVENTS_PATH, WSGIApp, build_app, wsgi_app
+from bot.app import EVENTS_PATH, REDIRECT_PATH, WSGIApp, build_app, wsgi_app
 from bot.clock import Clock, utc_now
 from bot.devkit.standin import SlackDriver, SlackStandIn
 from bot.ops.runtime import start_runtime
@@ -114,6 +115,7 @@ class LocalBot:
         alerts_token: str | None = None,
         audit_key: str | None = None,
         checkpoint_file: Path | None = None,
+        oauth: bool = False,
     ) -> None:
         self.workspace = workspace or load_workspace(sample_path())
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -129,6 +131,9 @@ class LocalBot:
         self.audit_key = audit_key  # signs audit checkpoints, as AUDIT_KEY does
         self.checkpoint_file = checkpoint_file  # as AUDIT_CHECKPOINT_FILE
         self.alerts_token = alerts_token  # serves POST /alerts/… when set, as ALERTS_TOKEN does
+        # Installed through /slack/install (SLACK_CLIENT_ID …) instead of SLACK_BOT_TOKEN.
+        self.oauth = oauth
+        self.token_key = Fernet.generate_key().decode() if oauth else None
         self._alerts_endpoint: AlertsEndpoint | None = None
         self._server: HttpServer | None = None
         self._edge: _Idle | None = None
@@ -140,8 +145,12 @@ class LocalBot:
             self.standin.start()
         seed(self.standin, self.workspace)
         # Built from our own values only: nothing set in the caller's shell may leak in.
+        oauth = self.standin.oauth
         settings = Settings.model_construct(
-            SLACK_BOT_TOKEN=SecretStr(self.standin.settings.bot_token),
+            SLACK_BOT_TOKEN=None if self.oauth else SecretStr(self.standin.settings.bot_token),
+            SLACK_CLIENT_ID=oauth.client_id if self.oauth else None,
+            SLACK_CLIENT_SECRET=SecretStr(oauth.client_secret) if self.oauth else None,
+            TOKEN_ENCRYPTION_KEY=SecretStr(self.token_key) if self.token_key else None,
             SLACK_SIGNING_SECRET=SecretStr(self.signing_secret),
             SLACK_API_URL=self.standin.api_url,
             DATABASE_URL=self.database_url,
@@ -162,6 +171,8 @@ class LocalBot:
             threads=self.workers,
         ).start_in_thread()
         self.driver = SlackDriver(self.standin, self.events_url, self.signing_secret)
+        if self.oauth:  # the redirect URL configured in the app (no PUBLIC_URL here)
+            self.standin.oauth.redirect_uri = self.base_url + REDIRECT_PATH
         return self
 
     def _alerts(self) -> WSGIApp | None:

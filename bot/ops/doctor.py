@@ -17,14 +17,39 @@ from typing import TextIO
 
 from slack_sdk import WebClient
 
+from bot.clock import utc_now
 from bot.delivery.slack_api import make_client
 from bot.ops.checks import Result
 from bot.ops.checks.config import check_provider, check_settings, check_workspace
 from bot.ops.checks.database import check_database
 from bot.ops.checks.slack import SlackChecks
+from bot.ops.installs import oauth_installs
+from bot.ops.settings import Settings
 from bot.ops.workspace import Workspace
+from storage.db import Database
 
 log = logging.getLogger("ncbot.doctor")
+
+
+def _client(settings: Settings) -> WebClient | None:
+    """The client ``serve`` would use: the static token, or the OAuth installation's."""
+    if settings.oauth and settings.SLACK_CLIENT_SECRET and settings.TOKEN_ENCRYPTION_KEY:
+        try:
+            installs = oauth_installs(
+                client_id=str(settings.SLACK_CLIENT_ID),
+                client_secret=settings.secret("SLACK_CLIENT_SECRET"),
+                encryption_key=settings.secret("TOKEN_ENCRYPTION_KEY"),
+                api_url=settings.SLACK_API_URL,
+                public_url=settings.PUBLIC_URL,
+                db=Database(settings.DATABASE_URL),
+                clock=utc_now,
+            )
+        except Exception:  # the database check above already said what is wrong with it
+            return None
+        return make_client(installs.tokens, settings.SLACK_API_URL)
+    if settings.SLACK_BOT_TOKEN is not None and settings.SLACK_BOT_TOKEN.get_secret_value():
+        return make_client(settings.secret("SLACK_BOT_TOKEN"), settings.SLACK_API_URL)
+    return None
 
 
 def run_doctor(out: TextIO) -> int:
@@ -44,8 +69,8 @@ def run_doctor(out: TextIO) -> int:
     if workspace is not None:
         report(check_provider(workspace))
     report(check_database(settings.DATABASE_URL))
-    if settings.SLACK_BOT_TOKEN is not None and settings.SLACK_BOT_TOKEN.get_secret_value():
-        client = make_client(settings.secret("SLACK_BOT_TOKEN"), settings.SLACK_API_URL)
+    client = _client(settings)
+    if client is not None:
         if workspace is None:
             report(*SlackChecks(client, _no_workspace()).token())
         else:

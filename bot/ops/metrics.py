@@ -64,6 +64,12 @@ SLACK_RATE_LIMITED = Counter(
     ["method"],
     registry=REGISTRY,
 )
+TOKEN_REFRESHES = Counter(
+    "ncbot_slack_token_refreshes",
+    "Rotating bot tokens refreshed (OAuth installs), by outcome: ok or Slack's error code",
+    ["outcome"],
+    registry=REGISTRY,
+)
 ESCALATIONS = Counter(
     "ncbot_escalations_sent",
     "Escalation levels fired for unacknowledged cases",

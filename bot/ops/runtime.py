@@ -9,10 +9,11 @@ from pathlib import Path
 from slack_sdk.errors import SlackApiError
 
 from bot.clock import Clock, utc_now
-from bot.delivery.slack_api import acting_workspace, make_client
+from bot.delivery.slack_api import TokenUnavailable, acting_workspace, make_client
 from bot.errors import ConfigError
 from bot.ops import catalogue
 from bot.ops.identity import Installation
+from bot.ops.installs import OAuthInstalls, oauth_installs
 from bot.ops.settings import Settings
 from bot.ops.workspace import Workspace, load_workspace, sample_path
 from bot.services import Services, build_services
@@ -45,11 +46,39 @@ def start_runtime(
 ) -> Runtime:
     """Everything ``serve`` and ``socket`` share. Fails with a ConfigError naming what is wrong."""
     workspace = workspace or workspace_from(settings)
-    token = settings.secret("SLACK_BOT_TOKEN")
-    client = make_client(token, settings.SLACK_API_URL, clock=clock)
+    db = _database(settings) if settings.oauth else None
+    installs: OAuthInstalls | None = None
+    if db is not None:
+        installs = oauth_installs(
+            client_id=str(settings.SLACK_CLIENT_ID),
+            client_secret=settings.secret("SLACK_CLIENT_SECRET"),
+            encryption_key=settings.secret("TOKEN_ENCRYPTION_KEY"),
+            api_url=settings.SLACK_API_URL,
+            public_url=settings.PUBLIC_URL,
+            db=db,
+            clock=clock,
+        )
+        client = make_client(installs.tokens, settings.SLACK_API_URL, clock=clock)
+    else:
+        client = make_client(
+            settings.secret("SLACK_BOT_TOKEN"), settings.SLACK_API_URL, clock=clock
+        )
     installation = Installation()
     bot_user_id: str | None = None
-    if verify_token:
+    if installs is not None:
+        # Not installed yet is no error: /slack/install is how it gets installed.
+        try:
+            installed = installs.tokens.bot()
+            installation = Installation(
+                team_id=installed.team_id,
+                enterprise_id=installed.enterprise_id,
+                is_enterprise_install=bool(installed.is_enterprise_install),
+            )
+            bot_user_id = installed.bot_user_id
+            installation = acting_workspace(client, installation, workspace.triage_channel)
+        except TokenUnavailable as exc:
+            log.warning("no installation to use yet", extra={"reason": exc.reason})
+    elif verify_token:
         try:
             identity = client.auth_test()
             installation = Installation.from_auth_test(identity.data)
@@ -62,13 +91,7 @@ def start_runtime(
         except OSError as exc:
             raise ConfigError(f"SLACK_API_URL cannot be reached ({type(exc).__name__})") from None
         log.info("Slack setup: %s", installation.describe())
-    db = Database(settings.DATABASE_URL)
-    try:
-        upgrade(db)
-    except Exception as exc:
-        raise ConfigError(
-            f"DATABASE_URL: the database cannot be used ({type(exc).__name__})"
-        ) from None
+    db = db or _database(settings)
     catalogue.sync(db, workspace)
     return Runtime(
         settings,
@@ -81,5 +104,17 @@ def start_runtime(
             bot_user_id=bot_user_id,
             audit_key=settings.AUDIT_KEY.get_secret_value() if settings.AUDIT_KEY else None,
             checkpoint_file=settings.AUDIT_CHECKPOINT_FILE,
+            installs=installs,
         ),
     )
+
+
+def _database(settings: Settings) -> Database:
+    db = Database(settings.DATABASE_URL)
+    try:
+        upgrade(db)
+    except Exception as exc:
+        raise ConfigError(
+            f"DATABASE_URL: the database cannot be used ({type(exc).__name__})"
+        ) from None
+    return db

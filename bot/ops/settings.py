@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -52,6 +53,15 @@ class Settings(BaseSettings):
     AUDIT_PUBLIC_KEY: str | None = None
     # An append-only file every checkpoint is also written to, one JSON line each.
     AUDIT_CHECKPOINT_FILE: Path | None = None
+    # OAuth install (README "Installing with OAuth"): with both set, SLACK_BOT_TOKEN is not used
+    # and tokens come from the installations kept in the database, encrypted with
+    # TOKEN_ENCRYPTION_KEY (a Fernet key, kept outside the database).
+    SLACK_CLIENT_ID: str | None = None
+    SLACK_CLIENT_SECRET: SecretStr | None = None
+    TOKEN_ENCRYPTION_KEY: SecretStr | None = None
+    # The public base URL of this deployment (https://bot.example.com); OAuth's redirect URI is
+    # PUBLIC_URL + /slack/oauth_redirect. Without it Slack uses the app's configured one.
+    PUBLIC_URL: str | None = None
 
     @field_validator("SLACK_API_URL")
     @classmethod
@@ -84,6 +94,32 @@ class Settings(BaseSettings):
         ):
             raise ValueError("must be an app-level token starting with xapp-")
         return value
+
+    @field_validator("TOKEN_ENCRYPTION_KEY")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            try:  # one key, or several comma-separated (the first encrypts): see installs.py
+                for key in value.get_secret_value().split(","):
+                    Fernet(key.strip().encode())
+            except (ValueError, TypeError):
+                raise ValueError(
+                    "must be a Fernet key (32 url-safe base64-encoded bytes)"
+                ) from None
+        return value
+
+    @property
+    def oauth(self) -> bool:
+        """Tokens come from OAuth installs: SLACK_CLIENT_ID (and its secret) are set."""
+        return bool(self.SLACK_CLIENT_ID and self.SLACK_CLIENT_ID.strip())
+
+    def require_slack_token(self) -> None:
+        """What `serve` and `socket` need for their token: SLACK_BOT_TOKEN, or with OAuth its
+        client secret and the key tokens are encrypted with at rest."""
+        if self.oauth:
+            self.require("SLACK_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY")
+        else:
+            self.require("SLACK_BOT_TOKEN")
 
     def require(self, *names: str) -> None:
         """Refuse to go on without these settings; empty counts as missing."""

@@ -6,6 +6,7 @@ replicas and restarts neither lose nor double anything.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.delivery.slack_api import TokenUnavailable
 from bot.ops import metrics
 from bot.services import Services
 
@@ -27,6 +29,12 @@ def sweep(services: Services, stopping: threading.Event | None = None) -> None:
 
     ``stopping`` (SIGTERM) ends the pass after the batch in hand: every claimed row is finished,
     and what is left stays due in the database for the next replica or the restart."""
+    if services.installs is not None:
+        # A rotating token due for refresh is refreshed here too (under the lease), so an idle
+        # bot's token does not run out between calls. Not installed, or uninstalled: every
+        # call says so itself.
+        with contextlib.suppress(TokenUnavailable):
+            services.installs.tokens.bot()
     while services.timers.fire_due(limit=100):
         if stopping is not None and stopping.is_set():
             return

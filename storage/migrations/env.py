@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from storage.models import Base
+from storage.slack_tables import SLACK_METADATA
 
 config = context.config
 
@@ -13,7 +14,7 @@ config = context.config
 def run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=[Base.metadata, SLACK_METADATA],  # ours, and slack-sdk's stores'
         render_as_batch=True,  # SQLite can only ALTER through table copies
         compare_type=True,
     )

@@ -73,7 +73,15 @@ BAD_SETTINGS = [
     (["serve"], {"PORT": "abc"}, "PORT"),
     (["serve"], {"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL"),
     (["serve"], {"SLACK_API_URL": "slack.example"}, "SLACK_API_URL"),
+    (
+        ["serve"],
+        {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "TOKEN_ENCRYPTION_KEY": SECRET},
+        "TOKEN_ENCRYPTION_KEY",
+    ),
 ]
+FERNET_KEY = (
+    "IFWUrDwYBg6o5uvW0_bmNkr9J1gLc3CqG7fHYmfDP8o="  # a valid key: only the secret is missing
+)
 SERVE_MISSING: list[tuple[dict[str, str | None], str]] = [
     ({"SLACK_BOT_TOKEN": None}, "SLACK_BOT_TOKEN"),
     ({"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN"),
@@ -81,6 +89,15 @@ SERVE_MISSING: list[tuple[dict[str, str | None], str]] = [
     ({"SLACK_SIGNING_SECRET": "   "}, "SLACK_SIGNING_SECRET"),
     ({"NCBOT_CONFIG": None}, "NCBOT_CONFIG"),
     ({"SLACK_BOT_TOKEN": "xoxb-wrong-token"}, "SLACK_BOT_TOKEN"),
+    # With OAuth (issue 22) no SLACK_BOT_TOKEN, but the client secret and the encryption key.
+    (
+        {"SLACK_BOT_TOKEN": None, "SLACK_CLIENT_ID": "1.2", "TOKEN_ENCRYPTION_KEY": FERNET_KEY},
+        "SLACK_CLIENT_SECRET",
+    ),
+    (
+        {"SLACK_BOT_TOKEN": None, "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"},
+        "TOKEN_ENCRYPTION_KEY",
+    ),
 ]
 
 

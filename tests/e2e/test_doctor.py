@@ -353,3 +353,27 @@ def test_a_provider_block_with_an_unknown_key_is_refused_naming_it(
     code, lines = doctor(monkeypatch, standin, sample(tmp_path / "ws.yml", typo), migrated)
     assert code == 1
     assert any("provider.e-mail: Extra inputs are not permitted" in line for line in lines), lines
+
+
+def test_with_oauth_before_any_install_the_doctor_says_how_to_install(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
+) -> None:
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
+    code, lines = doctor(
+        monkeypatch,
+        standin,
+        sample(tmp_path / "ws.yml"),
+        migrated,
+        SLACK_BOT_TOKEN="",
+        SLACK_CLIENT_ID=standin.oauth.client_id,
+        SLACK_CLIENT_SECRET=standin.oauth.client_secret,
+        TOKEN_ENCRYPTION_KEY=key,
+    )
+    assert code == 1
+    text = "\n".join(lines)
+    assert "✓ settings: present and valid (HTTP, installed with OAuth)" in text
+    assert "✗ Slack token: no installation to use (not_installed)" in text
+    assert "/slack/install" in text
+    assert key not in text and standin.oauth.client_secret not in text

@@ -16,6 +16,9 @@ VARIABLES = (
     "DATABASE_URL",
     "NCBOT_CONFIG",
     "PORT",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "TOKEN_ENCRYPTION_KEY",
 )
 SECRET = "xoxb-TOP-SECRET-VALUE-4242"
 
@@ -99,3 +102,28 @@ def test_each_command_requires_only_what_it_uses(monkeypatch: pytest.MonkeyPatch
     settings.require("DATABASE_URL")
     with pytest.raises(ConfigError, match=r"^SLACK_BOT_TOKEN "):
         settings.require("SLACK_BOT_TOKEN")
+
+
+def test_with_oauth_no_bot_token_is_needed_but_the_secret_and_the_key_are(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1111.2222")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret")
+    with pytest.raises(ConfigError, match="TOKEN_ENCRYPTION_KEY is not set"):
+        load_settings().require_slack_token()
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    settings = load_settings()
+    assert settings.oauth and settings.SLACK_BOT_TOKEN is None
+    settings.require_slack_token()  # no SLACK_BOT_TOKEN asked for
+
+
+def test_a_token_encryption_key_that_is_no_fernet_key_is_named_not_echoed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", SECRET)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert "TOKEN_ENCRYPTION_KEY is invalid" in str(refused.value)
+    assert SECRET not in str(refused.value)

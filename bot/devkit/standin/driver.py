@@ -438,6 +438,22 @@ class SlackDriver:
         body = json.dumps(envelope).encode()
         return self.raw(body, "application/json", url=self.events_url, headers=headers)
 
+    def app_uninstalled(self) -> DriverResponse:
+        """Someone removed the app: Slack revokes its tokens, then sends ``app_uninstalled``."""
+        self.standin.oauth.revoke_all()
+        return self.event({"type": "app_uninstalled", "event_ts": f"{time.time():.6f}"})
+
+    def tokens_revoked(self) -> DriverResponse:
+        """The bot's tokens were revoked (``tokens_revoked`` names the bot user)."""
+        self.standin.oauth.revoke_all()
+        return self.event(
+            {
+                "type": "tokens_revoked",
+                "tokens": {"oauth": [], "bot": [self.standin.bot_user_id]},
+                "event_ts": f"{time.time():.6f}",
+            }
+        )
+
     def app_home_opened(self, user: str, *, team_id: str | None = None) -> DriverResponse:
         """``team_id``: the workspace the event happened in (default: the user's own on Grid,
         else ours)."""

@@ -33,6 +33,7 @@ from .methods import (
     post_bot_message,
     update_view,
 )
+from .oauth import OAuthServer
 from .state import (
     JSON,
     Call,
@@ -74,6 +75,10 @@ class SlackStandIn:
         enterprise_id: str | None = None,
         is_enterprise_install: bool = False,
         workspaces: dict[str, str] | None = None,
+        client_id: str = "1111111111.2222222222",
+        client_secret: str = "standin-client-secret",
+        token_rotation: bool = False,
+        token_ttl: float = 12 * 3600.0,
     ) -> None:
         """``enterprise_id``: an Enterprise Grid organisation (``grid`` builds the usual one),
         whose ``workspaces`` (id → domain) include ``team_id``; ``is_enterprise_install``:
@@ -95,6 +100,7 @@ class SlackStandIn:
             workspaces={team_id: team_domain, **(workspaces or {})} if enterprise_id else {},
         )
         self.ws = Workspace()
+        self.oauth = OAuthServer(client_id, client_secret, token_rotation, token_ttl)
         self.faults = FaultTable()
         self.rate_limiter = RateLimiter()
         self.limits: SlackLimits | None = None  # Slack's tiers, when a test or bench asks
@@ -572,6 +578,8 @@ class SlackStandIn:
             args = decode_args(args)
         except ApiError as exc:
             return 200, {}, exc.body(), args
+        if method == "oauth.v2.access":
+            return 200, {}, self._oauth_access(args, headers), args
         spec = METHODS.get(method)
         if spec is None:
             return 200, {}, {"ok": False, "error": "unknown_method"}, args
@@ -579,6 +587,13 @@ class SlackStandIn:
         if not token:
             return 200, {}, {"ok": False, "error": "not_authed"}, args
         kinds = {self.settings.bot_token: "bot", self.settings.app_token: "app"}
+        problem = self.oauth.check(token)
+        if problem is None:
+            kinds[token] = "bot"  # a token an OAuth install was given
+        elif problem != "unknown":
+            return 200, {}, {"ok": False, "error": problem}, args
+        elif token == self.settings.bot_token and self.oauth.static_revoked:
+            return 200, {}, {"ok": False, "error": "token_revoked"}, args
         if token not in kinds:
             return 200, {}, {"ok": False, "error": "invalid_auth"}, args
         if kinds[token] != spec.token:
@@ -601,6 +616,18 @@ class SlackStandIn:
                 status, extra, failed = fault.response()
                 return status, extra, failed, args
         return 200, {}, body, args
+
+    def _oauth_access(self, args: JSON, headers: dict[str, str]) -> JSON:
+        team = {"id": self.settings.team_id, "name": self.settings.team_name}
+        bot = {
+            "scope": ",".join(self.settings.scopes),
+            "user_id": self.settings.bot_user_id,
+            "app_id": self.settings.app_id,
+            "installer": next(
+                (u.id for u in self.ws.users.values() if not u.is_bot), "U0INSTALLER"
+            ),
+        }
+        return self.oauth.access(args, headers, team, bot)
 
     def _process(self, method: str, args: JSON) -> JSON:
         spec = METHODS[method]
@@ -830,6 +857,13 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                 url = standin.base_url + path
                 status, body = standin.handle_response_url(url, payload)
                 self._send(status, json.dumps(body).encode())
+            elif path == "/oauth/v2/authorize":
+                query = dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+                status, where = standin.oauth.authorize(query)
+                if status == 302:
+                    self._send(302, b"", "text/plain", headers={"Location": where})
+                else:
+                    self._send(status, where.encode(), "text/plain")
             elif path.startswith("/upload/v1/"):
                 status, text = standin.handle_upload(path.rsplit("/", 1)[-1], raw)
                 self._send(status, text, "text/plain; charset=utf-8")

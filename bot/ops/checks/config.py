@@ -14,7 +14,10 @@ def check_settings() -> tuple[Result, Settings | None]:
         settings = load_settings()
     except ConfigError as exc:
         return failed("settings", str(exc), "correct that variable in the environment"), None
-    missing = [n for n in ("SLACK_BOT_TOKEN", "NCBOT_CONFIG") if not _present(settings, n)]
+    token_names = (
+        ("SLACK_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY") if settings.oauth else ("SLACK_BOT_TOKEN",)
+    )
+    missing = [n for n in (*token_names, "NCBOT_CONFIG") if not _present(settings, n)]
     socket = _present(settings, "SLACK_APP_TOKEN")
     if not socket and not _present(settings, "SLACK_SIGNING_SECRET"):
         missing.append("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
@@ -22,6 +25,8 @@ def check_settings() -> tuple[Result, Settings | None]:
         return failed(
             "settings", f"{', '.join(missing)} not set", "set them in the environment"
         ), settings
+    if settings.oauth:
+        return passed("settings", "present and valid (HTTP, installed with OAuth)"), settings
     token = settings.secret("SLACK_BOT_TOKEN")
     if not token.startswith("xoxb-"):
         return failed(

@@ -15,7 +15,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.delivery.slack_api import acting_workspace
+from bot.delivery.slack_api import TokenUnavailable, acting_workspace
 from bot.errors import ConfigError
 from bot.ops.checks import Result, failed, passed, warned
 from bot.ops.checks.scopes import manifest_scopes
@@ -54,6 +54,14 @@ class SlackChecks:
     def token(self) -> list[Result]:
         try:
             response = self.client.auth_test()
+        except TokenUnavailable as exc:
+            return [
+                failed(
+                    "Slack token",
+                    f"no installation to use ({exc.reason})",
+                    "install the app: open /slack/install of this deployment in a browser",
+                )
+            ]
         except SlackApiError as exc:
             error = exc.response.get("error")
             return [

@@ -1,0 +1,451 @@
+"""OAuth installs: where the bot's token comes from when Slack gave it through an install.
+
+One provider runs one deployment, with one app (``SLACK_CLIENT_ID``). Its installations are kept
+by slack-sdk's SQLAlchemy installation store in our own database (``storage.slack_tables``),
+wrapped so that every token is encrypted at rest with ``TOKEN_ENCRYPTION_KEY`` (Fernet; the key
+is never stored in the database): encrypted on save, decrypted on find.
+
+``InstalledTokens`` is the token source the Web API client asks before every call
+(``bot.delivery.slack_api``), so outbox sends and timers, which run outside any request, use the
+token of the moment too. It also keeps the token fresh when Slack rotates it
+(``token_rotation_enabled``): Slack revokes a refresh token once it is used, so the refresh is
+claimed with a database lease (``storage.leases.claim_due``) and done by one process at a time;
+the others keep using the token they have while it is valid, or wait for the new one.
+
+An uninstall (``app_uninstalled``) or revoked tokens (``tokens_revoked``) deactivate the
+installation: its tokens are deleted, and the client refuses every call with that reason, which
+the outbox records as the failure of what was owed.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store import Bot, Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import and_, delete, desc, select
+
+from bot.clock import Clock
+from bot.delivery.slack_api import TokenUnavailable
+from bot.ops import metrics
+from bot.ops.checks.scopes import manifest_scopes
+from storage import slack_tables
+from storage.db import Database
+from storage.leases import claim_due
+from storage.models import SlackInstall
+
+log = logging.getLogger("ncbot.installs")
+
+PREFIX = "fernet:"  # marks a value this module encrypted (never a Slack token's prefix)
+ACTIVE = "pending"  # SlackInstall.status while its tokens may be used (a refresh is pending)
+INACTIVE = "inactive"
+NEVER = datetime(9999, 1, 1, tzinfo=UTC)
+REFRESH_MARGIN = timedelta(hours=2)  # Slack's tokens live 12 hours: refresh with 2 to spare
+REFRESH_LEASE = timedelta(seconds=30)
+WAIT_FOR_REFRESH = 15.0  # seconds a caller whose token expired waits for another's refresh
+STATE_SECONDS = 600  # how long an install link (its OAuth state) may be followed
+
+
+class TokenCipher:
+    """Fernet encryption of the tokens kept in the database. ``key`` may list several keys,
+    comma-separated: the first encrypts, any of them decrypts (rotating the key: put the new
+    one first; tokens saved from then on, every refresh and reinstall, use it)."""
+
+    def __init__(self, key: str) -> None:
+        self._fernet = MultiFernet(
+            [Fernet(k.strip().encode()) for k in key.split(",") if k.strip()]
+        )
+
+    def encrypt(self, value: str | None) -> str | None:
+        if value is None or value.startswith(PREFIX):
+            return value
+        return PREFIX + self._fernet.encrypt(value.encode()).decode()
+
+    def decrypt(self, value: str | None) -> str | None:
+        if value is None or not value.startswith(PREFIX):
+            return value
+        try:
+            return self._fernet.decrypt(value[len(PREFIX) :].encode()).decode()
+        except InvalidToken:
+            # Another key encrypted it: the installation cannot be used until reinstalled.
+            raise TokenUnavailable("token_key_mismatch") from None
+
+
+class EncryptedInstallationStore(SQLAlchemyInstallationStore):
+    """slack-sdk's store on our tables, with tokens encrypted at rest."""
+
+    def __init__(self, client_id: str, db: Database, cipher: TokenCipher, clock: Clock) -> None:
+        super().__init__(client_id=client_id, engine=db.engine)
+        self.metadata = slack_tables.SLACK_METADATA
+        self.bots = slack_tables.bots
+        self.installations = slack_tables.installations
+        self.db = db
+        self.cipher = cipher
+        self.clock = clock
+
+    def save(self, installation: Installation) -> None:
+        sealed = copy.copy(installation)
+        for name in slack_tables.TOKEN_COLUMNS:
+            setattr(sealed, name, self.cipher.encrypt(getattr(installation, name)))
+        super().save(sealed)  # saves the bot too, through save_bot
+        self.activate(installation.to_bot())
+
+    def save_bot(self, bot: Bot) -> None:
+        sealed = copy.copy(bot)
+        sealed.bot_token = self.cipher.encrypt(bot.bot_token) or ""
+        sealed.bot_refresh_token = self.cipher.encrypt(bot.bot_refresh_token)
+        super().save_bot(sealed)
+
+    def find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        bot = super().find_bot(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        return self._opened_bot(bot)
+
+    def latest_bot(self) -> Bot | None:
+        """The newest bot token of this app, whichever workspace: one provider, one install."""
+        c = self.bots.c
+        query = (
+            select(self.bots)
+            .where(and_(c.client_id == self.client_id, c.bot_token.is_not(None)))
+            .order_by(desc(c.installed_at), desc(c.id))
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            for row in conn.execute(query).mappings():
+                return self._opened_bot(self.build_bot_entity(row))
+        return None
+
+    def find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        found = super().find_installation(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        if found is not None:
+            for name in slack_tables.TOKEN_COLUMNS:
+                setattr(found, name, self.cipher.decrypt(getattr(found, name)))
+        return found
+
+    def _opened_bot(self, bot: Bot | None) -> Bot | None:
+        if bot is not None:
+            bot.bot_token = self.cipher.decrypt(bot.bot_token) or ""
+            bot.bot_refresh_token = self.cipher.decrypt(bot.bot_refresh_token)
+        return bot
+
+    # ------------------------------------------------------------ our standing of each install
+
+    def activate(self, bot: Bot) -> None:
+        """A new install (or reinstall): usable, with its refresh due as its token says."""
+        now = self.clock()
+        key = install_key(bot.enterprise_id, bot.team_id)
+        with self.db.transaction() as session:
+            row = session.scalar(select(SlackInstall).where(SlackInstall.key == key))
+            if row is None:
+                row = SlackInstall(key=key, due_at=NEVER, changed_at=now)
+                session.add(row)
+            row.status, row.reason, row.claimed_until = ACTIVE, None, None
+            row.due_at, row.changed_at = refresh_due(bot), now
+
+    def deactivate(self, enterprise_id: str | None, team_id: str | None, reason: str) -> None:
+        """Uninstalled or revoked: the tokens are deleted (they are dead; a thief gains nothing
+        from them) and the reason is kept, for whatever was still owed."""
+        now = self.clock()
+        key = install_key(enterprise_id, team_id)
+        with self.db.transaction() as session:
+            row = session.scalar(select(SlackInstall).where(SlackInstall.key == key))
+            if row is None:
+                row = SlackInstall(key=key, due_at=NEVER, changed_at=now)
+                session.add(row)
+            row.status, row.reason, row.changed_at, row.claimed_until = INACTIVE, reason, now, None
+            for table in (self.bots, self.installations):
+                c = table.c
+                session.execute(
+                    delete(table).where(
+                        and_(
+                            c.client_id == self.client_id,
+                            c.enterprise_id == enterprise_id,
+                            c.team_id == team_id,
+                        )
+                    )
+                )
+        log.warning("installation deactivated", extra={"team_id": team_id, "reason": reason})
+
+    def standing(self, bot: Bot) -> SlackInstall | None:
+        with self.db.read() as session:
+            return session.scalar(
+                select(SlackInstall).where(
+                    SlackInstall.key == install_key(bot.enterprise_id, bot.team_id)
+                )
+            )
+
+    def inactive_reason(self) -> str | None:
+        """Why the newest deactivated installation was deactivated (none installed since)."""
+        with self.db.read() as session:
+            row = session.scalar(
+                select(SlackInstall)
+                .where(SlackInstall.status == INACTIVE)
+                .order_by(desc(SlackInstall.changed_at))
+                .limit(1)
+            )
+            return row.reason if row is not None else None
+
+
+class OAuthStates(SQLAlchemyOAuthStateStore):
+    """slack-sdk's state store on our table, a state consumed once even by two replicas at once
+    (its own select-then-delete could let both succeed)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(expiration_seconds=STATE_SECONDS, engine=db.engine)
+        self.metadata = slack_tables.SLACK_METADATA
+        self.oauth_states = slack_tables.oauth_states
+
+    def consume(self, state: str) -> bool:
+        c = self.oauth_states.c
+        now = datetime.now(UTC).replace(tzinfo=None)  # slack-sdk stores naive UTC
+        with self.engine.begin() as conn:
+            gone = conn.execute(
+                delete(self.oauth_states).where(and_(c.state == state, c.expire_at > now))
+            )
+            return bool(gone.rowcount == 1)
+
+
+def install_key(enterprise_id: str | None, team_id: str | None) -> str:
+    return f"{enterprise_id or ''}:{team_id or ''}"
+
+
+def refresh_due(bot: Bot) -> datetime:
+    """When a rotating token must be refreshed: two hours before it expires, or a quarter of
+    its life before (for tokens that live less long, as in tests); never for a lasting one."""
+    if not bot.bot_token_expires_at or not bot.bot_refresh_token:
+        return NEVER
+    expires = float(bot.bot_token_expires_at)
+    life = max(expires - float(bot.installed_at), 0.0)
+    margin = min(REFRESH_MARGIN.total_seconds(), life / 4)
+    return datetime.fromtimestamp(expires - margin, UTC)
+
+
+@dataclass(frozen=True)
+class OAuthApp:
+    client_id: str
+    client_secret: str
+    api_url: str
+
+
+class InstalledTokens:
+    """The token source of one installation (``team_id``/``enterprise_id``; by default the
+    newest one of this app): the current bot token, refreshed when due."""
+
+    def __init__(
+        self,
+        store: EncryptedInstallationStore,
+        app: OAuthApp,
+        clock: Clock,
+        *,
+        enterprise_id: str | None = None,
+        team_id: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self.app = app
+        self.clock = clock
+        self.enterprise_id = enterprise_id
+        self.team_id = team_id
+        self._sleep = sleep
+        self._refreshing = threading.Lock()  # one thread of this process; the lease for the rest
+        # Told the installation's workspace and bot user when first seen or changed (an install
+        # made while running, possibly by another replica): see ``build_services``.
+        self.on_change: list[Callable[[Bot], None]] = []
+        self._seen: tuple[str | None, str | None, str | None] | None = None
+
+    def __call__(self) -> str:
+        return self.bot().bot_token
+
+    def bot(self) -> Bot:
+        """The installation's bot, with a token usable now; ``TokenUnavailable`` otherwise."""
+        bot = self._find()
+        standing = self.store.standing(bot)
+        if standing is not None and standing.status != ACTIVE:
+            raise TokenUnavailable(standing.reason or "app_uninstalled")
+        if self.clock() >= refresh_due(bot):
+            bot = self._refreshed(bot)
+        seen = (bot.enterprise_id, bot.team_id, bot.bot_user_id)
+        if seen != self._seen:
+            self._seen = seen
+            for listener in self.on_change:
+                listener(bot)
+        return bot
+
+    def _find(self) -> Bot:
+        if self.team_id is None and self.enterprise_id is None:
+            bot = self.store.latest_bot()
+        else:
+            bot = self.store.find_bot(enterprise_id=self.enterprise_id, team_id=self.team_id)
+        if bot is None:
+            raise TokenUnavailable(self.store.inactive_reason() or "not_installed")
+        return bot
+
+    def _refreshed(self, bot: Bot) -> Bot:
+        """Refresh under the lease; without it, wait for whoever holds it (or use the token
+        still valid meanwhile)."""
+        deadline = time.monotonic() + WAIT_FOR_REFRESH
+        while True:
+            with self._refreshing:
+                fresh = self._find()
+                if self.clock() < refresh_due(fresh):
+                    return fresh  # someone else refreshed it meanwhile
+                if self._claim(fresh):
+                    return self._refresh(fresh)
+            if not _expired(fresh, self.clock()):
+                return fresh  # another process is refreshing; this token still works
+            if time.monotonic() > deadline:
+                raise TokenUnavailable("token_expired", retry_after=5.0)
+            self._sleep(0.2)
+
+    def _claim(self, bot: Bot) -> bool:
+        key = install_key(bot.enterprise_id, bot.team_id)
+        with self.store.db.transaction() as session:
+            claimed = claim_due(
+                session,
+                SlackInstall,
+                due=SlackInstall.due_at,
+                now=self.clock(),
+                lease=REFRESH_LEASE,
+                limit=1,
+                where=[SlackInstall.key == key],
+            )
+        return bool(claimed)
+
+    def _refresh(self, bot: Bot) -> Bot:
+        client = WebClient(base_url=self.app.api_url, timeout=10, retry_handlers=[])
+        try:
+            answer = client.oauth_v2_access(
+                client_id=self.app.client_id,
+                client_secret=self.app.client_secret,
+                grant_type="refresh_token",
+                refresh_token=bot.bot_refresh_token,
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "refresh_failed")
+            metrics.TOKEN_REFRESHES.labels(outcome=error).inc()
+            log.error("token refresh refused", extra={"error": error})
+            if error in ("invalid_refresh_token", "token_revoked"):
+                # The refresh token is dead (used by someone else, or revoked): without it the
+                # token dies within hours. Stop now, with the reason, until reinstalled.
+                self.store.deactivate(bot.enterprise_id, bot.team_id, error)
+                raise TokenUnavailable(error) from None
+            self._release(bot)
+            raise TokenUnavailable(error, retry_after=5.0) from None
+        except OSError as exc:
+            metrics.TOKEN_REFRESHES.labels(outcome=type(exc).__name__).inc()
+            self._release(bot)
+            raise TokenUnavailable(type(exc).__name__, retry_after=5.0) from None
+        now = self.clock().timestamp()
+        fresh = Bot(
+            **{
+                **_bot_fields(bot),
+                "bot_token": str(answer["access_token"]),
+                "bot_refresh_token": str(answer["refresh_token"]),
+                "bot_token_expires_in": int(answer["expires_in"]),
+                "installed_at": now,
+            }
+        )
+        fresh.bot_token_expires_at = int(now + int(answer["expires_in"]))
+        self.store.save_bot(fresh)
+        self.store.activate(fresh)
+        metrics.TOKEN_REFRESHES.labels(outcome="ok").inc()
+        log.info("bot token refreshed", extra={"team_id": bot.team_id})
+        return fresh
+
+    def _release(self, bot: Bot) -> None:
+        key = install_key(bot.enterprise_id, bot.team_id)
+        with self.store.db.transaction() as session:
+            row = session.scalar(select(SlackInstall).where(SlackInstall.key == key))
+            if row is not None:
+                row.claimed_until = None
+
+
+def _expired(bot: Bot, now: datetime) -> bool:
+    return bool(bot.bot_token_expires_at) and now.timestamp() >= float(
+        bot.bot_token_expires_at or 0
+    )
+
+
+def _bot_fields(bot: Bot) -> dict[str, Any]:
+    return {
+        "app_id": bot.app_id,
+        "enterprise_id": bot.enterprise_id,
+        "enterprise_name": bot.enterprise_name,
+        "team_id": bot.team_id,
+        "team_name": bot.team_name,
+        "bot_id": bot.bot_id,
+        "bot_user_id": bot.bot_user_id,
+        "bot_scopes": bot.bot_scopes,
+        "is_enterprise_install": bot.is_enterprise_install,
+    }
+
+
+@dataclass(frozen=True)
+class OAuthInstalls:
+    """What ``serve`` needs for OAuth: the app's credentials, the stores, the token source."""
+
+    app: OAuthApp
+    store: EncryptedInstallationStore
+    states: OAuthStates
+    tokens: InstalledTokens
+    scopes: tuple[str, ...]
+    redirect_uri: str | None  # PUBLIC_URL + /slack/oauth_redirect, else the app's configured one
+    authorization_url: str  # Slack's page where a person approves the install
+
+
+def oauth_installs(
+    *,
+    client_id: str,
+    client_secret: str,
+    encryption_key: str,
+    api_url: str,
+    public_url: str | None,
+    db: Database,
+    clock: Clock,
+) -> OAuthInstalls:
+    app = OAuthApp(client_id, client_secret, api_url)
+    store = EncryptedInstallationStore(client_id, db, TokenCipher(encryption_key), clock)
+    # Slack's page is https://slack.com/oauth/v2/authorize beside https://slack.com/api/.
+    base = api_url.rstrip("/")
+    base = base[: -len("/api")] if base.endswith("/api") else base
+    return OAuthInstalls(
+        app=app,
+        store=store,
+        states=OAuthStates(db),
+        tokens=InstalledTokens(store, app, clock),
+        scopes=manifest_scopes(),
+        redirect_uri=f"{public_url.rstrip('/')}/slack/oauth_redirect" if public_url else None,
+        authorization_url=f"{base}/oauth/v2/authorize",
+    )
