@@ -3,6 +3,7 @@ the scheduler (rather than threaded through every call)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,9 +17,11 @@ from bot.cases.service import Cases
 from bot.cases.steps import Steps
 from bot.clock import Clock, today_in
 from bot.delivery.outbox import Outbox
+from bot.delivery.slack_api import TokenUnavailable, acting_workspace
 from bot.dossier.people import Names
 from bot.dossier.service import Dossiers
 from bot.duties.service import Duties
+from bot.errors import ConfigError
 from bot.home.service import Home
 from bot.notices.service import Notices
 from bot.ops.identity import Installation
@@ -27,6 +30,8 @@ from bot.ops.people import People
 from bot.ops.workspace import Workspace
 from bot.timers.engine import TimerEngine
 from storage.db import Database
+
+log = logging.getLogger("ncbot.services")
 
 
 @dataclass(frozen=True)
@@ -65,16 +70,26 @@ class Services:
         return today_in(self.workspace.timezone, self.clock())
 
 
-def _installed(bot: Bot, people: People, deliveries: Outbox) -> None:
+def _installed(
+    bot: Bot, people: People, deliveries: Outbox, client: WebClient, workspace: Workspace
+) -> None:
     """An OAuth install seen for the first time (or replaced): our own workspace is now known,
-    as auth.test tells it at start with a static token, and the bot user the outbox names."""
+    as auth.test tells it at start with a static token, and the bot user the outbox names. An
+    org-wide install also needs the triage channel's workspace, named on the calls that act
+    in one (``acting_workspace``), as ``serve`` finds it at start when already installed."""
     if bot.team_id or bot.enterprise_id:
-        people.installation = Installation(
+        installation = Installation(
             team_id=bot.team_id,
             enterprise_id=bot.enterprise_id,
             is_enterprise_install=bool(bot.is_enterprise_install),
             workspace_id=people.installation.workspace_id,
         )
+        if installation.is_enterprise_install and installation.workspace_id is None:
+            try:
+                installation = acting_workspace(client, installation, workspace.triage_channel)
+            except (ConfigError, TokenUnavailable) as exc:
+                log.error("org-wide install without a workspace to act in: %s", exc)
+        people.installation = installation
     if bot.bot_user_id:
         deliveries.bot_user_id = deliveries.senders.bot_user_id = bot.bot_user_id
 
@@ -96,7 +111,9 @@ def build_services(
     names = Names(db, client, clock)
     deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
     if installs is not None:
-        installs.tokens.on_change.append(lambda bot: _installed(bot, people, deliveries))
+        installs.tokens.on_change.append(
+            lambda bot: _installed(bot, people, deliveries, client, workspace)
+        )
     home = Home(db, client, workspace, clock, people)
     deliveries.senders.on_case_shown = home.refresh_case  # the App Home follows the card
     cases = Cases(db, workspace, clock, people)

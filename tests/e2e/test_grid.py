@@ -30,6 +30,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from tests.conftest import SLACK_LIMITS_SCALE
 from tests.e2e.test_doctor import doctor, failures
+from tests.e2e.test_oauth_install import bearer
 from tests.scenarios import (
     ASSESSMENT,
     DONE_EVIDENCE,
@@ -40,6 +41,7 @@ from tests.scenarios import (
     case_events,
     case_row,
     decide,
+    install_with_oauth,
     notice_rows,
     notices_in,
     refusal_after,
@@ -70,10 +72,11 @@ def grid_workspace(northwind_team: str = NORTHWIND_WS) -> Any:
 
 @contextmanager
 def grid_bot(
-    tmp_path: Path, org_wide: bool, northwind_team: str = NORTHWIND_WS
+    tmp_path: Path, org_wide: bool, northwind_team: str = NORTHWIND_WS, oauth: bool = False
 ) -> Iterator[LocalBot]:
     """The bot on a Grid stand-in: the reporter in the research workspace, Northwind an
-    Enterprise organisation of its own in a Slack Connect channel."""
+    Enterprise organisation of its own in a Slack Connect channel. ``oauth``: installed
+    through ``/slack/install`` (for the organisation, when ``org_wide``), not a static token."""
     with SlackStandIn.grid(org_wide=org_wide) as standin:
         standin.set_limits(SLACK_LIMITS_SCALE)
         local = LocalBot(
@@ -81,8 +84,12 @@ def grid_bot(
             database_url=f"sqlite:///{tmp_path / 'bot.db'}",
             clock=FakeClock(),
             standin=standin,
+            oauth=oauth,
         )
         with local:
+            if oauth:
+                status, page = install_with_oauth(local)
+                assert status == 200, page
             standin.add_user(REPORTER, team_id=RESEARCH_WS, real_name="Rita Reporter")
             standin.add_channel(RESEARCH, name="research", members=[REPORTER], team=RESEARCH_WS)
             standin.add_user(
@@ -100,9 +107,13 @@ def grid_bot(
             yield local
 
 
-@pytest.fixture(params=[False, True], ids=["Grid workspace install", "org-wide install"])
+@pytest.fixture(
+    params=[(False, False), (True, False), (True, True)],
+    ids=["Grid workspace install", "org-wide install", "org-wide install with OAuth"],
+)
 def bot(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LocalBot]:
-    with grid_bot(tmp_path, org_wide=request.param) as local:
+    org_wide, oauth = request.param
+    with grid_bot(tmp_path, org_wide=org_wide, oauth=oauth) as local:
         yield local
 
 
@@ -134,11 +145,10 @@ def test_a_whole_case_across_two_workspaces_with_partners_in_slack_connect(
     bot: LocalBot,
 ) -> None:
     org_wide = bot.standin.settings.is_enterprise_install
-    assert bot.services.installation.setup == (
+    report_from_research(bot)
+    assert bot.services.people.installation.setup == (
         "org-wide install" if org_wide else "Grid workspace install"
     )
-
-    report_from_research(bot)
     case = case_row(bot)
     assert (case.reporter_id, case.reporter_team) == (REPORTER, ORG)
 
@@ -300,3 +310,35 @@ def test_an_org_wide_install_that_cannot_see_the_triage_channel_refuses_to_start
         standin.add_channel("C0TRIAGE01", name="nc-triage", team=RESEARCH_WS)
         assert acting_workspace(client, ours, "C0TRIAGE01").workspace_id == RESEARCH_WS
         assert client.usergroups_list()["ok"]  # named the workspace itself
+
+
+def test_an_org_wide_oauth_install_gives_a_bot_whose_calls_carry_its_token(
+    tmp_path: Path,
+) -> None:
+    """Installed for the organisation through ``/slack/install``: Slack answers the
+    organisation and no workspace; every call carries the new token, and the calls that act
+    in one workspace name the triage channel's."""
+    with grid_bot(tmp_path, org_wide=True, oauth=True) as bot:
+        [exchange] = bot.standin.calls("oauth.v2.access")
+        answer = exchange.response
+        assert (answer["is_enterprise_install"], answer["team"]) == (True, None)
+        assert answer["enterprise"]["id"] == ORG
+        token = str(answer["access_token"])
+        installs = bot.services.installs
+        assert installs is not None
+        kept = installs.store.latest_bot()
+        assert kept is not None
+        assert (kept.enterprise_id, kept.team_id, kept.is_enterprise_install) == (ORG, None, True)
+
+        before = len(bot.standin.calls())
+        report_from_research(bot)  # the reporter in research, triage in acceptance
+        decide(bot, "case_acknowledge", OFFICER)
+        calls = bot.standin.calls()[before:]
+        assert {bearer(c) for c in calls} == {token}
+        assert all(c.response.get("ok") for c in calls), [
+            (c.method, c.response) for c in calls if not c.response.get("ok")
+        ]
+        ours = bot.services.people.installation
+        assert (ours.setup, ours.workspace_id) == ("org-wide install", ACCEPTANCE)
+        assert case_row(bot).state == "acknowledged"
+        assert ours.owns(ORG) and not ours.owns(NORTHWIND_ORG)

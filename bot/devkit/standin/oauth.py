@@ -56,8 +56,17 @@ class OAuthServer:
         params = urllib.parse.urlencode({"code": code, "state": query.get("state", "")})
         return 302, f"{redirect}{'&' if '?' in redirect else '?'}{params}"
 
-    def access(self, args: JSON, headers: dict[str, str], team: JSON, bot: JSON) -> JSON:
-        """``oauth.v2.access``: a code or a refresh token for a bot token."""
+    def access(
+        self,
+        args: JSON,
+        headers: dict[str, str],
+        team: JSON | None,
+        bot: JSON,
+        enterprise: JSON | None = None,
+        org_wide: bool = False,
+    ) -> JSON:
+        """``oauth.v2.access``: a code or a refresh token for a bot token. ``enterprise``: the
+        Grid organisation; ``org_wide``: installed for it (``team`` is then null)."""
         client_id, secret = _client_credentials(args, headers)
         if client_id != self.client_id:
             return {"ok": False, "error": "invalid_client_id"}
@@ -78,9 +87,9 @@ class OAuthServer:
                 expected = self.codes.pop(code)
                 if expected and args.get("redirect_uri") != expected:
                     return {"ok": False, "error": "bad_redirect_uri"}
-            return {"ok": True, **self._issue(team, bot)}
+            return {"ok": True, **self._issue(team, bot, enterprise, org_wide)}
 
-    def _issue(self, team: JSON, bot: JSON) -> JSON:
+    def _issue(self, team: JSON | None, bot: JSON, enterprise: JSON | None, org_wide: bool) -> JSON:
         self._counter += 1
         answer: JSON = {
             "token_type": "bot",
@@ -88,8 +97,8 @@ class OAuthServer:
             "bot_user_id": bot["user_id"],
             "app_id": bot["app_id"],
             "team": team,
-            "enterprise": None,
-            "is_enterprise_install": False,
+            "enterprise": enterprise,
+            "is_enterprise_install": org_wide,
             "authed_user": {"id": bot["installer"]},
         }
         if self.token_rotation:

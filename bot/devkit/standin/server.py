@@ -618,7 +618,10 @@ class SlackStandIn:
         return 200, {}, body, args
 
     def _oauth_access(self, args: JSON, headers: dict[str, str]) -> JSON:
-        team = {"id": self.settings.team_id, "name": self.settings.team_name}
+        cfg = self.settings
+        org = {"id": cfg.enterprise_id, "name": cfg.enterprise_name} if cfg.enterprise_id else None
+        # An org-wide install is the organisation's: Slack answers no workspace (team null).
+        team = None if cfg.is_enterprise_install else {"id": cfg.team_id, "name": cfg.team_name}
         bot = {
             "scope": ",".join(self.settings.scopes),
             "user_id": self.settings.bot_user_id,
@@ -627,7 +630,7 @@ class SlackStandIn:
                 (u.id for u in self.ws.users.values() if not u.is_bot), "U0INSTALLER"
             ),
         }
-        return self.oauth.access(args, headers, team, bot)
+        return self.oauth.access(args, headers, team, bot, org, cfg.is_enterprise_install)
 
     def _process(self, method: str, args: JSON) -> JSON:
         spec = METHODS[method]
