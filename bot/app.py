@@ -100,7 +100,8 @@ def _oauth(installs: OAuthInstalls, socket_mode: bool) -> dict[str, Any]:
 
 
 class TokenAuthorize(Authorize):
-    """Bolt's authorization from our token source: the installation's bot, or none (an
+    """Bolt's authorization from our token source: the bot of the installation the request
+    came from (several workspaces: its workspace's, else its channel's), or none (an
     uninstalled app answers nothing but Bolt's "no longer available")."""
 
     def __init__(self, tokens: InstalledTokens) -> None:
@@ -119,7 +120,7 @@ class TokenAuthorize(Authorize):
         actor_user_id: str | None = None,
     ) -> AuthorizeResult | None:
         try:
-            bot = self.tokens.bot()
+            bot = self.tokens.for_request(enterprise_id, team_id, user_id, context.channel_id)
         except TokenUnavailable as exc:
             log.warning("request without a usable installation", extra={"reason": exc.reason})
             return None

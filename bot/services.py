@@ -4,7 +4,7 @@ the scheduler (rather than threaded through every call)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -71,27 +71,35 @@ class Services:
 
 
 def _installed(
-    bot: Bot, people: People, deliveries: Outbox, client: WebClient, workspace: Workspace
+    bots: list[Bot], people: People, deliveries: Outbox, client: WebClient, workspace: Workspace
 ) -> None:
-    """An OAuth install seen for the first time (or replaced): our own workspace is now known,
-    as auth.test tells it at start with a static token, and the bot user the outbox names. An
-    org-wide install also needs the triage channel's workspace, named on the calls that act
-    in one (``acting_workspace``), as ``serve`` finds it at start when already installed."""
-    if bot.team_id or bot.enterprise_id:
-        installation = Installation(
+    """OAuth installations seen for the first time (or changed): where we are installed is now
+    known, as auth.test tells it at start with a static token — every installation's workspace
+    (or organisation) ours, the triage channel's installation first — and the bot user the
+    outbox names. An org-wide install also needs the triage channel's workspace, named on the
+    calls that act in one (``acting_workspace``)."""
+    found = [
+        Installation(
             team_id=bot.team_id,
             enterprise_id=bot.enterprise_id,
             is_enterprise_install=bool(bot.is_enterprise_install),
-            workspace_id=people.installation.workspace_id,
         )
-        if installation.is_enterprise_install and installation.workspace_id is None:
-            try:
-                installation = acting_workspace(client, installation, workspace.triage_channel)
-            except (ConfigError, TokenUnavailable) as exc:
-                log.error("org-wide install without a workspace to act in: %s", exc)
-        people.installation = installation
-    if bot.bot_user_id:
-        deliveries.bot_user_id = deliveries.senders.bot_user_id = bot.bot_user_id
+        for bot in bots
+        if bot.team_id or bot.enterprise_id
+    ]
+    if not found:
+        return
+    before = people.installation
+    same = (before.team_id, before.enterprise_id) == (found[0].team_id, found[0].enterprise_id)
+    first = replace(found[0], workspace_id=before.workspace_id if same else None)
+    if first.is_enterprise_install and first.workspace_id is None:
+        try:
+            first = acting_workspace(client, first, workspace.triage_channel)
+        except (ConfigError, TokenUnavailable) as exc:
+            log.error("org-wide install without a workspace to act in: %s", exc)
+    people.installation = replace(first, others=tuple(found[1:]))
+    if bots[0].bot_user_id:
+        deliveries.bot_user_id = deliveries.senders.bot_user_id = bots[0].bot_user_id
 
 
 def build_services(
@@ -111,6 +119,7 @@ def build_services(
     names = Names(db, client, clock)
     deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
     if installs is not None:
+        installs.tokens.default_channel = workspace.triage_channel
         installs.tokens.on_change.append(
             lambda bot: _installed(bot, people, deliveries, client, workspace)
         )

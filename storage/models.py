@@ -408,3 +408,14 @@ class SlackInstall(Base):
     due_at: Mapped[datetime]  # when the token must next be refreshed (far ahead if it never is)
     claimed_until: Mapped[datetime | None]
     changed_at: Mapped[datetime]
+
+
+class SlackRoute(Base):
+    """Which installation reaches a channel or a user, when one deployment is installed in
+    several workspaces: found once (``conversations.info``, ``users.info``, a request's team)
+    and kept here, so every replica asks Slack once. ``install_key`` is ``SlackInstall.key``."""
+
+    __tablename__ = "slack_routes"
+    target: Mapped[str] = mapped_column(String(32), primary_key=True)  # C…/G…/D… or U…/W…
+    install_key: Mapped[str] = mapped_column(String(80))
+    found_at: Mapped[datetime]

@@ -68,9 +68,10 @@ TEAM_SCOPED = frozenset(
 )
 
 
-TokenSource = Callable[[], str]
-"""Asked for the bot token before each call (OAuth installs: ``bot.ops.installs``); raises
-``TokenUnavailable`` when there is none to use."""
+TokenSource = Callable[[str, dict[str, Any]], str]
+"""Asked for the bot token before each call, with the method and its arguments (OAuth installs:
+``bot.ops.installs``, which picks the installation that reaches the call's channel or user);
+raises ``TokenUnavailable`` when there is none to use."""
 
 
 class TokenUnavailable(Exception):
@@ -159,7 +160,7 @@ class CountingWebClient(WebClient):
             # takes effect at the next call, also for the outbox and the timers.
             kwargs["headers"] = {
                 **(kwargs.get("headers") or {}),
-                "Authorization": f"Bearer {self.tokens()}",
+                "Authorization": f"Bearer {self.tokens(api_method, _args(args))}",
             }
         key = RateGate.key(api_method, args if isinstance(args, dict) else {})
         if api_method not in UNGATED:
@@ -214,6 +215,10 @@ def with_team(kwargs: dict[str, Any], team_id: str) -> dict[str, Any]:
             return out
     out["params"] = {"team_id": team_id}
     return out
+
+
+def _args(args: Any) -> dict[str, Any]:
+    return args if isinstance(args, dict) else {}
 
 
 def _needs_bot_token(method: str, kwargs: dict[str, Any], args: Any) -> bool:

@@ -6,8 +6,9 @@ through Slack Connect. Slack names a user's home differently per payload, and on
 ``user.team_id`` carries the organisation (``E…``) rather than the workspace (``T…``): so a
 request's home is read once (``handlers.payloads.home_of``) into one string, the user's
 organisation when Slack says it and else their workspace, and compared here with what
-``auth.test`` said about us. ``Installation`` is deliberately small and plain, so that an OAuth
-installation store can hand one over per request later.
+``auth.test`` said about us. With OAuth one deployment may be installed in several workspaces
+(or organisations) of one provider: ``Installation.others`` holds the rest, and a user of any of
+them is ours, by the same rule.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Setup = Literal["single workspace", "Grid workspace install", "org-wide install"]
+Setup = Literal[
+    "single workspace", "Grid workspace install", "org-wide install", "several workspaces"
+]
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,9 @@ class Installation:
     enterprise_id: str | None = None
     is_enterprise_install: bool = False
     workspace_id: str | None = None
+    # The deployment's other installations (OAuth, several workspaces of one provider): this
+    # one is the triage channel's, theirs count as ours too.
+    others: tuple[Installation, ...] = ()
 
     @classmethod
     def from_auth_test(cls, response: object) -> Installation:
@@ -48,7 +54,8 @@ class Installation:
     @property
     def ids(self) -> frozenset[str]:
         """Every id Slack may give a user of ours: the workspace's and the organisation's."""
-        return frozenset(i for i in (self.team_id, self.enterprise_id, self.workspace_id) if i)
+        own = (self.team_id, self.enterprise_id, self.workspace_id)
+        return frozenset(i for i in own if i).union(*(other.ids for other in self.others))
 
     @property
     def known(self) -> bool:
@@ -62,6 +69,15 @@ class Installation:
 
     def describe(self) -> str:
         """The setup in a sentence, for ``doctor`` and the start-up log."""
+        if self.others:
+            alone = Installation(
+                self.team_id, self.enterprise_id, self.is_enterprise_install, self.workspace_id
+            )
+            rest = "; ".join(other.describe() for other in self.others)
+            return (
+                f"{1 + len(self.others)} installations: {alone.describe()} (the triage "
+                f"channel's); {rest}"
+            )
         if self.is_enterprise_install:
             return (
                 f"org-wide install for organisation {self.enterprise_id}; calls that need a "
@@ -76,7 +92,9 @@ class Installation:
 
     @property
     def setup(self) -> Setup:
-        """What ``doctor`` reports: which of the three ways the bot is installed."""
+        """What ``doctor`` reports: which of the ways the bot is installed."""
+        if self.others:
+            return "several workspaces"
         if self.is_enterprise_install:
             return "org-wide install"
         return "Grid workspace install" if self.enterprise_id else "single workspace"

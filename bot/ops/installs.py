@@ -19,11 +19,12 @@ the outbox records as the failure of what was owed.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,15 +36,17 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import and_, delete, desc, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
 from bot.delivery.slack_api import TokenUnavailable
 from bot.ops import metrics
 from bot.ops.checks.scopes import manifest_scopes
+from bot.ops.identity import user_homes
 from storage import slack_tables
 from storage.db import Database
 from storage.leases import claim_due
-from storage.models import SlackInstall
+from storage.models import SlackInstall, SlackRoute
 
 log = logging.getLogger("ncbot.installs")
 
@@ -54,6 +57,7 @@ NEVER = datetime(9999, 1, 1, tzinfo=UTC)
 REFRESH_MARGIN = timedelta(hours=2)  # Slack's tokens live 12 hours: refresh with 2 to spare
 REFRESH_LEASE = timedelta(seconds=30)
 WAIT_FOR_REFRESH = 15.0  # seconds a caller whose token expired waits for another's refresh
+RETRY_ROUTE = 600.0  # seconds before asking again about a channel no installation saw
 STATE_SECONDS = 600  # how long an install link (its OAuth state) may be followed
 
 
@@ -135,6 +139,26 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
                 return self._opened_bot(self.build_bot_entity(row))
         return None
 
+    def active_bots(self) -> dict[str, Bot]:
+        """Every installation's newest bot, by ``install_key``, newest installation first
+        (an uninstall deletes its rows: what is left may be used)."""
+        c = self.bots.c
+        query = (
+            select(self.bots)
+            .where(and_(c.client_id == self.client_id, c.bot_token.is_not(None)))
+            .order_by(desc(c.installed_at), desc(c.id))
+        )
+        found: dict[str, Bot] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query).mappings():
+                bot = self.build_bot_entity(row)
+                key = install_key(bot.enterprise_id, bot.team_id)
+                if key not in found:
+                    opened = self._opened_bot(bot)
+                    assert opened is not None
+                    found[key] = opened
+        return found
+
     def find_installation(
         self,
         *,
@@ -185,6 +209,7 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
                 row = SlackInstall(key=key, due_at=NEVER, changed_at=now)
                 session.add(row)
             row.status, row.reason, row.changed_at, row.claimed_until = INACTIVE, reason, now, None
+            session.execute(delete(SlackRoute).where(SlackRoute.install_key == key))
             for table in (self.bots, self.installations):
                 c = table.c
                 session.execute(
@@ -241,6 +266,22 @@ def install_key(enterprise_id: str | None, team_id: str | None) -> str:
     return f"{enterprise_id or ''}:{team_id or ''}"
 
 
+# Where a Web API call's argument names whom it goes to: a channel (a user id as channel is a
+# DM), else a user (views.publish, users.info, conversations.open).
+TARGET_ARGS = ("channel", "channel_id", "user_id", "user", "users")
+
+
+def call_target(args: Mapping[str, Any] | str | None) -> str | None:
+    """The channel or user a call goes to, if its arguments name one."""
+    if args is None or isinstance(args, str):
+        return args or None
+    for name in TARGET_ARGS:
+        value = args.get(name)
+        if isinstance(value, str) and value:
+            return value.split(",")[0].strip()
+    return None
+
+
 def refresh_due(bot: Bot) -> datetime:
     """When a rotating token must be refreshed: two hours before it expires, or a quarter of
     its life before (for tokens that live less long, as in tests); never for a lasting one."""
@@ -260,8 +301,17 @@ class OAuthApp:
 
 
 class InstalledTokens:
-    """The token source of one installation (``team_id``/``enterprise_id``; by default the
-    newest one of this app): the current bot token, refreshed when due."""
+    """The token source of this app's installations: for each call, the current bot token of
+    the installation that reaches the call's channel or user, refreshed when due.
+
+    One installation (a workspace, or an organisation org-wide) is the common case: its token
+    serves every call. Several workspaces of one provider, each installed through the same
+    ``/slack/install``: a channel belongs to the installation whose token can see it, found once
+    with ``conversations.info`` and remembered in the database (``slack_routes``: every replica
+    asks once); a user belongs to the installation of their workspace, learnt from a request's
+    team (``for_request``) or else found with ``users.info``. A call that names neither (user
+    groups, uploads) uses the triage channel's installation (``default_channel``).
+    ``team_id``/``enterprise_id`` pin one installation instead."""
 
     def __init__(
         self,
@@ -278,39 +328,164 @@ class InstalledTokens:
         self.clock = clock
         self.enterprise_id = enterprise_id
         self.team_id = team_id
+        self.default_channel: str | None = None  # the triage channel (``build_services``)
         self._sleep = sleep
         self._refreshing = threading.Lock()  # one thread of this process; the lease for the rest
-        # Told the installation's workspace and bot user when first seen or changed (an install
-        # made while running, possibly by another replica): see ``build_services``.
-        self.on_change: list[Callable[[Bot], None]] = []
-        self._seen: tuple[str | None, str | None, str | None] | None = None
+        self._routes: dict[str, str] = {}  # target (channel or user) -> install key
+        self._missed: dict[str, float] = {}  # target no installation saw -> when (monotonic)
+        # Told every installation (default first) when the set is first seen or changes (an
+        # install made while running, possibly by another replica): see ``build_services``.
+        self.on_change: list[Callable[[list[Bot]], None]] = []
+        self._seen: frozenset[tuple[str, str | None]] | None = None
 
-    def __call__(self) -> str:
-        return self.bot().bot_token
+    def __call__(self, method: str = "", args: Mapping[str, Any] | None = None) -> str:
+        return self.bot(args).bot_token
 
-    def bot(self) -> Bot:
-        """The installation's bot, with a token usable now; ``TokenUnavailable`` otherwise."""
-        bot = self._find()
+    def bot(self, args: Mapping[str, Any] | None = None) -> Bot:
+        """The bot of the installation a call with ``args`` goes to (none: the default), with
+        a token usable now; ``TokenUnavailable`` otherwise."""
+        bots = self._active()
+        return self._usable(self._choose(bots, call_target(args or {})))
+
+    def bots(self) -> list[Bot]:
+        """Every active installation's bot, the default one (the triage channel's) first."""
+        bots = self._active()
+        first = self._choose(bots, None)
+        return [first, *(b for b in bots.values() if b is not first)]
+
+    def for_request(
+        self,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        channel_id: str | None = None,
+    ) -> Bot:
+        """A request's installation: that of the workspace (or organisation) it came from —
+        remembered as the user's — else the channel's (a Slack Connect partner's click)."""
+        bots = self._active()
+        key = install_key(enterprise_id, team_id)
+        if key not in bots and enterprise_id:
+            key = install_key(enterprise_id, None)  # installed org-wide
+        if key in bots:
+            if user_id and len(bots) > 1:
+                self.learn(user_id, key)
+            return self._usable(bots[key])
+        return self._usable(self._choose(bots, channel_id))
+
+    def refresh_due(self) -> None:
+        """Refresh every installation's token that is due (the sweep, for an idle bot)."""
+        for bot in self._active().values():
+            with contextlib.suppress(TokenUnavailable):
+                self._usable(bot)
+
+    # ------------------------------------------------------------ which installation
+
+    def _active(self) -> dict[str, Bot]:
+        if self.team_id is None and self.enterprise_id is None:
+            bots = self.store.active_bots()
+        else:
+            pinned = self.store.find_bot(enterprise_id=self.enterprise_id, team_id=self.team_id)
+            bots = {install_key(pinned.enterprise_id, pinned.team_id): pinned} if pinned else {}
+        if not bots:
+            raise TokenUnavailable(self.store.inactive_reason() or "not_installed")
+        seen = frozenset((key, bot.bot_user_id) for key, bot in bots.items())
+        if seen != self._seen:
+            self._seen = seen
+            first = self._choose(bots, None)
+            for listener in self.on_change:
+                listener([first, *(b for b in bots.values() if b is not first)])
+        return bots
+
+    def _choose(self, bots: dict[str, Bot], target: str | None) -> Bot:
+        if len(bots) == 1:
+            return next(iter(bots.values()))
+        key = self.route(target, bots) if target else None
+        if key is None and self.default_channel:
+            key = self.route(self.default_channel, bots)
+        return bots[key] if key in bots else next(iter(bots.values()))
+
+    def route(self, target: str, bots: dict[str, Bot]) -> str | None:
+        """The installation that reaches ``target``: remembered, else found and remembered."""
+        key = self._routes.get(target)
+        if key in bots:
+            return key
+        with self.store.db.read() as session:
+            row = session.get(SlackRoute, target)
+            key = row.install_key if row is not None else None
+        if key in bots:
+            self._routes[target] = str(key)
+            return key
+        missed = self._missed.get(target)
+        if missed is not None and time.monotonic() - missed < RETRY_ROUTE:
+            return None
+        key = self._discover(target, bots)
+        if key is None:
+            self._missed[target] = time.monotonic()
+        else:
+            self._missed.pop(target, None)
+            self.learn(target, key)
+        return key
+
+    def learn(self, target: str, key: str) -> None:
+        """Remember which installation reaches ``target`` (kept by the first who found it)."""
+        if self._routes.get(target) == key:
+            return
+        self._routes[target] = key
+        try:
+            with self.store.db.transaction() as session:
+                row = session.get(SlackRoute, target)
+                if row is None:
+                    session.add(SlackRoute(target=target, install_key=key, found_at=self.clock()))
+                elif row.install_key != key:
+                    row.install_key, row.found_at = key, self.clock()
+        except IntegrityError:
+            pass  # another replica remembered it at the same moment
+
+    def _discover(self, target: str, bots: dict[str, Bot]) -> str | None:
+        """Ask Slack once, with each installation's token, which one sees the channel (a
+        token sees its own workspace's channels and those shared with it) or the user (the
+        installation of the user's own workspace, else any that sees them)."""
+        seen_by: list[str] = []
+        for key, bot in bots.items():
+            client = WebClient(
+                base_url=self.app.api_url, token=bot.bot_token, timeout=10, retry_handlers=[]
+            )
+            try:
+                if target[:1] in ("U", "W"):
+                    user = client.users_info(user=target)["user"]
+                    homes = user_homes(user) if isinstance(user, Mapping) else frozenset()
+                    if {bot.team_id, bot.enterprise_id} & homes:
+                        return key
+                    seen_by.append(key)
+                else:
+                    client.conversations_info(channel=target)
+                    return key
+            except SlackApiError:
+                continue  # channel_not_found, user_not_found: not this installation's
+            except OSError:
+                return None  # Slack unreachable: the call itself will say so
+        log.info("route found", extra={"target": target, "found": bool(seen_by)})
+        return seen_by[0] if seen_by else None
+
+    # ------------------------------------------------------------ a usable token
+
+    def _usable(self, bot: Bot) -> Bot:
         standing = self.store.standing(bot)
         if standing is not None and standing.status != ACTIVE:
             raise TokenUnavailable(standing.reason or "app_uninstalled")
         if self.clock() >= refresh_due(bot):
             bot = self._refreshed(bot)
-        seen = (bot.enterprise_id, bot.team_id, bot.bot_user_id)
-        if seen != self._seen:
-            self._seen = seen
-            for listener in self.on_change:
-                listener(bot)
         return bot
 
-    def _find(self) -> Bot:
-        if self.team_id is None and self.enterprise_id is None:
-            bot = self.store.latest_bot()
-        else:
-            bot = self.store.find_bot(enterprise_id=self.enterprise_id, team_id=self.team_id)
-        if bot is None:
+    def _find(self, bot: Bot) -> Bot:
+        found = self.store.find_bot(
+            enterprise_id=bot.enterprise_id,
+            team_id=bot.team_id,
+            is_enterprise_install=bot.is_enterprise_install,
+        )
+        if found is None:
             raise TokenUnavailable(self.store.inactive_reason() or "not_installed")
-        return bot
+        return found
 
     def _refreshed(self, bot: Bot) -> Bot:
         """Refresh under the lease; without it, wait for whoever holds it (or use the token
@@ -318,7 +493,7 @@ class InstalledTokens:
         deadline = time.monotonic() + WAIT_FOR_REFRESH
         while True:
             with self._refreshing:
-                fresh = self._find()
+                fresh = self._find(bot)
                 if self.clock() < refresh_due(fresh):
                     return fresh  # someone else refreshed it meanwhile
                 if self._claim(fresh):

@@ -65,20 +65,7 @@ def start_runtime(
         )
     installation = Installation()
     bot_user_id: str | None = None
-    if installs is not None:
-        # Not installed yet is no error: /slack/install is how it gets installed.
-        try:
-            installed = installs.tokens.bot()
-            installation = Installation(
-                team_id=installed.team_id,
-                enterprise_id=installed.enterprise_id,
-                is_enterprise_install=bool(installed.is_enterprise_install),
-            )
-            bot_user_id = installed.bot_user_id
-            installation = acting_workspace(client, installation, workspace.triage_channel)
-        except TokenUnavailable as exc:
-            log.warning("no installation to use yet", extra={"reason": exc.reason})
-    elif verify_token:
+    if installs is None and verify_token:
         try:
             identity = client.auth_test()
             installation = Installation.from_auth_test(identity.data)
@@ -93,20 +80,29 @@ def start_runtime(
         log.info("Slack setup: %s", installation.describe())
     db = db or _database(settings)
     catalogue.sync(db, workspace)
-    return Runtime(
-        settings,
-        build_services(
-            workspace,
-            db,
-            client,
-            clock,
-            installation=installation,
-            bot_user_id=bot_user_id,
-            audit_key=settings.AUDIT_KEY.get_secret_value() if settings.AUDIT_KEY else None,
-            checkpoint_file=settings.AUDIT_CHECKPOINT_FILE,
-            installs=installs,
-        ),
+    services = build_services(
+        workspace,
+        db,
+        client,
+        clock,
+        installation=installation,
+        bot_user_id=bot_user_id,
+        audit_key=settings.AUDIT_KEY.get_secret_value() if settings.AUDIT_KEY else None,
+        checkpoint_file=settings.AUDIT_CHECKPOINT_FILE,
+        installs=installs,
     )
+    if installs is not None:
+        # Where we are installed, as the installations say (``build_services`` listens). Not
+        # installed yet is no error: /slack/install is how it gets installed.
+        try:
+            installs.tokens.bot()
+        except TokenUnavailable as exc:
+            log.warning("no installation to use yet", extra={"reason": exc.reason})
+        ours = services.people.installation
+        if ours.is_enterprise_install and ours.workspace_id is None:
+            acting_workspace(client, ours, workspace.triage_channel)  # says why, ConfigError
+        log.info("Slack setup: %s", ours.describe())
+    return Runtime(settings, services)
 
 
 def _database(settings: Settings) -> Database:

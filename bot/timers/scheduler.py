@@ -34,7 +34,7 @@ def sweep(services: Services, stopping: threading.Event | None = None) -> None:
         # bot's token does not run out between calls. Not installed, or uninstalled: every
         # call says so itself.
         with contextlib.suppress(TokenUnavailable):
-            services.installs.tokens.bot()
+            services.installs.tokens.refresh_due()
     while services.timers.fire_due(limit=100):
         if stopping is not None and stopping.is_set():
             return
