@@ -136,9 +136,17 @@ class SlackDriver:
         org = {"id": cfg.enterprise_id, "name": cfg.enterprise_name} if cfg.enterprise_id else None
         return {"team": team, "enterprise": org, "is_enterprise_install": cfg.is_enterprise_install}
 
-    def _nowhere(self) -> JSON | None:
-        """``team`` of a request from no channel (a modal): null for an org-wide install."""
-        return None if self.standin.settings.is_enterprise_install else self._team()
+    def _nowhere(self, user: str) -> JSON | None:
+        """``team`` of a request from no channel (a modal): null for an org-wide install; with
+        several separate workspaces, the user's."""
+        if self.standin.settings.is_enterprise_install:
+            return None
+        return self._team(self.standin.user_team(user) if self._several() else None)
+
+    def _several(self) -> bool:
+        """Several separate workspaces (not Grid), each with its own installation."""
+        cfg = self.standin.settings
+        return cfg.enterprise_id is None and len(cfg.workspaces) > 1
 
     def _user(self, user: str, team_id: str | None = None) -> JSON:
         """``user`` as Slack sends it; ``team_id`` is the organisation's id (``E…``) for a
@@ -173,7 +181,7 @@ class SlackDriver:
         cfg = self.standin.settings
         # the user's own workspace and, on Grid, organisation (ours, or a Slack Connect
         # partner's); a plain workspace's users are sent as ours, as they always were
-        home = self.standin.user_team(user) if cfg.enterprise_id else cfg.team_id
+        home = self.standin.user_team(user) if cfg.workspaces else cfg.team_id
         enterprise = self.standin.user_enterprise(user) if cfg.enterprise_id else None
         fields = {
             "token": VERIFICATION_TOKEN,
@@ -282,7 +290,7 @@ class SlackDriver:
             "trigger_id": self.standin.issue_trigger(user=user),
             "view": view,
             "response_urls": [],
-            **self._grid(self._nowhere()),
+            **self._grid(self._nowhere(user)),
         }
         response = self._post_payload(payload)
         action, errors = self.standin.apply_view_response(
@@ -301,7 +309,7 @@ class SlackDriver:
             "token": VERIFICATION_TOKEN,
             "view": stored.view,
             "is_cleared": False,
-            **self._grid(self._nowhere()),
+            **self._grid(self._nowhere(user)),
         }
         self.standin.close_views(user, view_id)
         return self._post_payload(payload)
@@ -384,7 +392,7 @@ class SlackDriver:
             "token": VERIFICATION_TOKEN,
             "container": {"type": "view", "view_id": view_id},
             "trigger_id": self.standin.issue_trigger(user=user),
-            **self._grid(self._nowhere()),
+            **self._grid(self._nowhere(user)),
             "view": view,
             "actions": [action_payload(block_id, element, value)],
         }
@@ -424,7 +432,9 @@ class SlackDriver:
             "authorizations": [
                 {
                     "enterprise_id": cfg.enterprise_id,
-                    "team_id": None if cfg.is_enterprise_install else self.standin.team_id,
+                    "team_id": None
+                    if cfg.is_enterprise_install
+                    else (team_id if team_id and self._several() else self.standin.team_id),
                     "user_id": self.standin.bot_user_id,
                     "is_bot": True,
                     "is_enterprise_install": cfg.is_enterprise_install,
@@ -457,7 +467,7 @@ class SlackDriver:
     def app_home_opened(self, user: str, *, team_id: str | None = None) -> DriverResponse:
         """``team_id``: the workspace the event happened in (default: the user's own on Grid,
         else ours)."""
-        grid = self.standin.settings.enterprise_id is not None
+        grid = self.standin.settings.enterprise_id is not None or self._several()
         return self.event(
             {
                 "type": "app_home_opened",

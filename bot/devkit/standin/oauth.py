@@ -4,6 +4,10 @@ refresh grants), tokens that expire when rotation is on, and uninstalls that rev
 Like Slack: a code works once; with token rotation a token lives ``token_ttl`` seconds and a
 refresh token works once (a second use is ``invalid_refresh_token``); the token it replaced
 keeps working until its own expiry; an uninstall revokes every token of the app.
+
+Several workspaces may install the app (``next_team``: the workspace the next approval is
+for): each token belongs to its workspace (``team_of``), and the server lets it see only that
+workspace's channels and users, and the channels shared with it, as Slack does.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class Grant:
     token: str
     expires_at: float | None  # None: a lasting token (no rotation)
     revoked: bool = False
+    team: str | None = None  # the workspace it was installed in; None: the organisation
 
 
 @dataclass
@@ -34,7 +39,10 @@ class OAuthServer:
     token_ttl: float = 12 * 3600.0
     redirect_uri: str | None = None  # the app's configured one, used when a request has none
     lock: threading.Lock = field(default_factory=threading.Lock)
-    codes: dict[str, str | None] = field(default_factory=dict)  # code -> redirect_uri given
+    next_team: str | None = None  # the workspace the next approval installs in (None: ours)
+    # code -> (redirect_uri given, the workspace approved)
+    codes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    refresh_teams: dict[str, str | None] = field(default_factory=dict)  # refresh -> workspace
     grants: dict[str, Grant] = field(default_factory=dict)
     refresh_tokens: dict[str, bool] = field(default_factory=dict)  # token -> still usable
     refreshes: list[float] = field(default_factory=list)  # when each refresh grant was used
@@ -52,7 +60,7 @@ class OAuthServer:
             return 400, "no_redirect_uri"
         code = secrets.token_hex(12)
         with self.lock:
-            self.codes[code] = query.get("redirect_uri")
+            self.codes[code] = (query.get("redirect_uri"), query.get("team") or self.next_team)
         params = urllib.parse.urlencode({"code": code, "state": query.get("state", "")})
         return 302, f"{redirect}{'&' if '?' in redirect else '?'}{params}"
 
@@ -80,13 +88,16 @@ class OAuthServer:
                     return {"ok": False, "error": "invalid_refresh_token"}
                 self.refresh_tokens[refresh] = False  # Slack revokes a used refresh token
                 self.refreshes.append(time.time())
+                installed = self.refresh_teams.get(refresh)
             else:
                 code = str(args.get("code") or "")
                 if code not in self.codes:
                     return {"ok": False, "error": "invalid_code"}
-                expected = self.codes.pop(code)
+                expected, installed = self.codes.pop(code)
                 if expected and args.get("redirect_uri") != expected:
                     return {"ok": False, "error": "bad_redirect_uri"}
+            if team is not None and installed and installed != team["id"]:
+                team = {"id": installed, "name": installed}
             return {"ok": True, **self._issue(team, bot, enterprise, org_wide)}
 
     def _issue(self, team: JSON | None, bot: JSON, enterprise: JSON | None, org_wide: bool) -> JSON:
@@ -101,15 +112,17 @@ class OAuthServer:
             "is_enterprise_install": org_wide,
             "authed_user": {"id": bot["installer"]},
         }
+        workspace = str(team["id"]) if team else None
         if self.token_rotation:
             token = f"xoxe.xoxb-1-{self._counter}-{secrets.token_hex(8)}"
             refresh = f"xoxe-1-{self._counter}-{secrets.token_hex(8)}"
             self.refresh_tokens[refresh] = True
-            self.grants[token] = Grant(token, time.time() + self.token_ttl)
+            self.refresh_teams[refresh] = workspace
+            self.grants[token] = Grant(token, time.time() + self.token_ttl, team=workspace)
             answer.update(access_token=token, refresh_token=refresh, expires_in=int(self.token_ttl))
         else:
             token = f"xoxb-oauth-{self._counter}-{secrets.token_hex(8)}"
-            self.grants[token] = Grant(token, None)
+            self.grants[token] = Grant(token, None, team=workspace)
             answer["access_token"] = token
         return answer
 
@@ -124,6 +137,12 @@ class OAuthServer:
             if grant.expires_at is not None and time.time() >= grant.expires_at:
                 return "token_expired"
             return None
+
+    def team_of(self, token: str) -> str | None:
+        """The workspace an installed token acts in; None for an org-wide one or not ours."""
+        with self.lock:
+            grant = self.grants.get(token)
+            return grant.team if grant is not None else None
 
     def revoke_all(self) -> None:
         """An uninstall: every token and refresh token of the app stops working."""

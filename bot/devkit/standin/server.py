@@ -133,6 +133,13 @@ class SlackStandIn:
             **kwargs,
         )
 
+    def add_workspace(self, team_id: str, domain: str) -> None:
+        """Another workspace of the same provider, outside any Grid organisation: the app is
+        installed in it through OAuth too (``oauth.next_team``), and its token sees only its
+        own channels and users, and what is shared with it."""
+        cfg = self.settings
+        cfg.workspaces = {cfg.team_id: cfg.team_domain, **cfg.workspaces, team_id: domain}
+
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> SlackStandIn:
@@ -598,6 +605,10 @@ class SlackStandIn:
             return 200, {}, {"ok": False, "error": "invalid_auth"}, args
         if kinds[token] != spec.token:
             return 200, {}, {"ok": False, "error": "not_allowed_token_type"}, args
+        scoped = self.oauth.team_of(token) if problem is None else None
+        hidden = self._hidden(scoped, args) if scoped is not None else None
+        if hidden is not None:
+            return 200, {}, {"ok": False, "error": hidden}, args
         fault = self.faults.take(method, args)
         if fault is not None and not fault.after_success:
             if fault.delay:
@@ -616,6 +627,39 @@ class SlackStandIn:
                 status, extra, failed = fault.response()
                 return status, extra, failed, args
         return 200, {}, body, args
+
+    def _hidden(self, team: str, args: JSON) -> str | None:
+        """Slack's error when a token of workspace ``team`` names what it cannot see: a channel
+        of another workspace not shared with it, a user of another of our workspaces."""
+        with self.ws.lock:
+            for name in ("channel", "channel_id"):
+                target = args.get(name)
+                if isinstance(target, str) and target and not self._sees(team, target):
+                    return "channel_not_found"
+            for name in ("user_id", "user", "users"):
+                targets = args.get(name)
+                for target in str(targets).split(",") if isinstance(targets, str) else ():
+                    if target.strip() and not self._sees_user(team, target.strip()):
+                        return "user_not_found"
+        return None
+
+    def _sees(self, team: str, target: str) -> bool:
+        if target[:1] in ("U", "W"):  # a DM named by the user
+            return self._sees_user(team, target)
+        channel = self.ws.channels.get(target)
+        if channel is None:
+            return True  # the method itself answers channel_not_found
+        if channel.is_im:
+            return channel.im_user is None or self._sees_user(team, channel.im_user)
+        host = channel.host_team or self.settings.team_id
+        return host == team or (channel.is_ext_shared and team in channel.connected_teams)
+
+    def _sees_user(self, team: str, user_id: str) -> bool:
+        """Its own workspace's users, and users of other organisations (Slack Connect)."""
+        user = self.ws.users.get(user_id)
+        if user is None or user.is_bot:
+            return True
+        return user.team_id == team or not self.settings.ours(user.team_id)
 
     def _oauth_access(self, args: JSON, headers: dict[str, str]) -> JSON:
         cfg = self.settings
