@@ -209,7 +209,6 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
                 row = SlackInstall(key=key, due_at=NEVER, changed_at=now)
                 session.add(row)
             row.status, row.reason, row.changed_at, row.claimed_until = INACTIVE, reason, now, None
-            session.execute(delete(SlackRoute).where(SlackRoute.install_key == key))
             for table in (self.bots, self.installations):
                 c = table.c
                 session.execute(
@@ -230,6 +229,15 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
                     SlackInstall.key == install_key(bot.enterprise_id, bot.team_id)
                 )
             )
+
+    def has_inactive(self) -> bool:
+        """Whether some installation was uninstalled: with several, what went to it must
+        not go to another one's token."""
+        with self.db.read() as session:
+            found = session.scalar(
+                select(SlackInstall.id).where(SlackInstall.status == INACTIVE).limit(1)
+            )
+            return found is not None
 
     def inactive_reason(self) -> str | None:
         """Why the newest deactivated installation was deactivated (none installed since)."""
@@ -349,9 +357,7 @@ class InstalledTokens:
 
     def bots(self) -> list[Bot]:
         """Every active installation's bot, the default one (the triage channel's) first."""
-        bots = self._active()
-        first = self._choose(bots, None)
-        return [first, *(b for b in bots.values() if b is not first)]
+        return self._ordered(self._active())
 
     def for_request(
         self,
@@ -391,30 +397,39 @@ class InstalledTokens:
         seen = frozenset((key, bot.bot_user_id) for key, bot in bots.items())
         if seen != self._seen:
             self._seen = seen
-            first = self._choose(bots, None)
             for listener in self.on_change:
-                listener([first, *(b for b in bots.values() if b is not first)])
+                listener(self._ordered(bots))
         return bots
 
+    def _ordered(self, bots: dict[str, Bot]) -> list[Bot]:
+        """The default installation (the triage channel's) first, then the others."""
+        try:
+            first = self._choose(bots, None)
+        except TokenUnavailable:  # the triage channel's installation was uninstalled
+            first = next(iter(bots.values()))
+        return [first, *(b for b in bots.values() if b is not first)]
+
     def _choose(self, bots: dict[str, Bot], target: str | None) -> Bot:
-        if len(bots) == 1:
-            return next(iter(bots.values()))
+        if len(bots) == 1 and not self.store.has_inactive():
+            return next(iter(bots.values()))  # one installation, and never another: no routes
         key = self.route(target, bots) if target else None
         if key is None and self.default_channel:
             key = self.route(self.default_channel, bots)
         return bots[key] if key in bots else next(iter(bots.values()))
 
     def route(self, target: str, bots: dict[str, Bot]) -> str | None:
-        """The installation that reaches ``target``: remembered, else found and remembered."""
+        """The installation that reaches ``target``: remembered, else found and remembered.
+        One that was uninstalled since is refused with its reason (kept for a reinstall)."""
         key = self._routes.get(target)
-        if key in bots:
-            return key
-        with self.store.db.read() as session:
-            row = session.get(SlackRoute, target)
-            key = row.install_key if row is not None else None
+        if key is None:
+            with self.store.db.read() as session:
+                row = session.get(SlackRoute, target)
+                key = row.install_key if row is not None else None
         if key in bots:
             self._routes[target] = str(key)
             return key
+        if key is not None:
+            self._refuse_if_inactive(key)
         missed = self._missed.get(target)
         if missed is not None and time.monotonic() - missed < RETRY_ROUTE:
             return None
@@ -425,6 +440,12 @@ class InstalledTokens:
             self._missed.pop(target, None)
             self.learn(target, key)
         return key
+
+    def _refuse_if_inactive(self, key: str) -> None:
+        with self.store.db.read() as session:
+            row = session.scalar(select(SlackInstall).where(SlackInstall.key == key))
+            if row is not None and row.status == INACTIVE:
+                raise TokenUnavailable(row.reason or "app_uninstalled")
 
     def learn(self, target: str, key: str) -> None:
         """Remember which installation reaches ``target`` (kept by the first who found it)."""

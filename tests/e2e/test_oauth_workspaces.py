@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FakeClock
+from bot.delivery.slack_api import TokenUnavailable
 from bot.devkit.local import LocalBot
 from bot.devkit.standin import SlackStandIn
 from bot.ops.workspace import Workspace
@@ -165,3 +166,30 @@ def test_a_restarted_replica_uses_the_routes_found_before(
     before = len(bot.standin.calls("conversations.info"))
     assert installs.tokens("chat.postMessage", {"channel": TRIAGE}) == bravo
     assert len(bot.standin.calls("conversations.info")) == before
+
+
+def test_one_workspace_uninstalling_stops_only_what_goes_there(
+    two: tuple[LocalBot, str, str],
+) -> None:
+    """B (triage's) removes the app: what goes to its channels fails with the reason, and is
+    never tried with A's token; A's installation goes on working."""
+    bot, alpha, _ = two
+    installs = bot.services.installs
+    assert installs is not None
+    installs.tokens("chat.postMessage", {"channel": TRIAGE})  # the route is known
+    assert bot.driver.app_uninstalled(team_id=B).status == 200
+    wait_for(lambda: installs.store.inactive_reason() == "app_uninstalled", what="deactivation")
+
+    with pytest.raises(TokenUnavailable) as refused:
+        installs.tokens("chat.postMessage", {"channel": TRIAGE})
+    assert refused.value.reason == "app_uninstalled"
+    assert installs.tokens("views.publish", {"user_id": REPORTER}) == alpha
+
+    before = len(bot.standin.calls())
+    bot.driver.app_home_opened(REPORTER, team_id=A)
+    wait_for(
+        lambda: [c for c in bot.standin.calls()[before:] if c.method == "views.publish"],
+        what="the reporter's App Home, from A",
+    )
+    published = [c for c in bot.standin.calls()[before:] if c.method == "views.publish"]
+    assert {(bearer(c), c.response["ok"]) for c in published} == {(alpha, True)}

@@ -448,10 +448,13 @@ class SlackDriver:
         body = json.dumps(envelope).encode()
         return self.raw(body, "application/json", url=self.events_url, headers=headers)
 
-    def app_uninstalled(self) -> DriverResponse:
-        """Someone removed the app: Slack revokes its tokens, then sends ``app_uninstalled``."""
-        self.standin.oauth.revoke_all()
-        return self.event({"type": "app_uninstalled", "event_ts": f"{time.time():.6f}"})
+    def app_uninstalled(self, team_id: str | None = None) -> DriverResponse:
+        """Someone removed the app: Slack revokes its tokens, then sends ``app_uninstalled``
+        (``team_id``: from that one of several workspaces only)."""
+        self.standin.oauth.revoke_all(team_id)
+        return self.event(
+            {"type": "app_uninstalled", "event_ts": f"{time.time():.6f}"}, team_id=team_id
+        )
 
     def tokens_revoked(self) -> DriverResponse:
         """The bot's tokens were revoked (``tokens_revoked`` names the bot user)."""

@@ -144,14 +144,17 @@ class OAuthServer:
             grant = self.grants.get(token)
             return grant.team if grant is not None else None
 
-    def revoke_all(self) -> None:
-        """An uninstall: every token and refresh token of the app stops working."""
+    def revoke_all(self, team: str | None = None) -> None:
+        """An uninstall: every token and refresh token of the app stops working (``team``:
+        only those of that workspace's installation)."""
         with self.lock:
             for grant in self.grants.values():
-                grant.revoked = True
+                if team is None or grant.team == team:
+                    grant.revoked = True
             for refresh in self.refresh_tokens:
-                self.refresh_tokens[refresh] = False
-            self.static_revoked = True
+                if team is None or self.refresh_teams.get(refresh) == team:
+                    self.refresh_tokens[refresh] = False
+            self.static_revoked = self.static_revoked or team is None
 
     def tokens(self) -> list[str]:
         with self.lock:
