@@ -25,7 +25,7 @@ from bot.errors import ConfigError
 from bot.home.service import Home
 from bot.notices.service import Notices
 from bot.ops.identity import Installation
-from bot.ops.installs import OAuthInstalls
+from bot.ops.installs import OAuthInstalls, installed_where
 from bot.ops.people import People
 from bot.ops.workspace import Workspace
 from bot.timers.engine import TimerEngine
@@ -78,26 +78,18 @@ def _installed(
     (or organisation) ours, the triage channel's installation first — and the bot user the
     outbox names. An org-wide install also needs the triage channel's workspace, named on the
     calls that act in one (``acting_workspace``)."""
-    found = [
-        Installation(
-            team_id=bot.team_id,
-            enterprise_id=bot.enterprise_id,
-            is_enterprise_install=bool(bot.is_enterprise_install),
-        )
-        for bot in bots
-        if bot.team_id or bot.enterprise_id
-    ]
-    if not found:
+    found = installed_where(bots)
+    if found is None:
         return
     before = people.installation
-    same = (before.team_id, before.enterprise_id) == (found[0].team_id, found[0].enterprise_id)
-    first = replace(found[0], workspace_id=before.workspace_id if same else None)
-    if first.is_enterprise_install and first.workspace_id is None:
+    same = (before.team_id, before.enterprise_id) == (found.team_id, found.enterprise_id)
+    found = replace(found, workspace_id=before.workspace_id if same else None)
+    if found.is_enterprise_install and found.workspace_id is None:
         try:
-            first = acting_workspace(client, first, workspace.triage_channel)
+            found = acting_workspace(client, found, workspace.triage_channel)
         except (ConfigError, TokenUnavailable) as exc:
             log.error("org-wide install without a workspace to act in: %s", exc)
-    people.installation = replace(first, others=tuple(found[1:]))
+    people.installation = found
     if bots[0].bot_user_id:
         deliveries.bot_user_id = deliveries.senders.bot_user_id = bots[0].bot_user_id
 

@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
 from bot.delivery.slack_api import TokenUnavailable
-from bot.ops import metrics
+from bot.ops import identity, metrics
 from bot.ops.checks.scopes import manifest_scopes
 from bot.ops.identity import user_homes
 from storage import slack_tables
@@ -606,6 +606,20 @@ def _bot_fields(bot: Bot) -> dict[str, Any]:
         "bot_scopes": bot.bot_scopes,
         "is_enterprise_install": bot.is_enterprise_install,
     }
+
+
+def installed_where(bots: list[Bot]) -> identity.Installation | None:
+    """Where the bots are installed: the first (the triage channel's), the rest ``others``."""
+    found = [
+        identity.Installation(
+            team_id=bot.team_id,
+            enterprise_id=bot.enterprise_id,
+            is_enterprise_install=bool(bot.is_enterprise_install),
+        )
+        for bot in bots
+        if bot.team_id or bot.enterprise_id
+    ]
+    return replace(found[0], others=tuple(found[1:])) if found else None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from bot.devkit.standin import SlackStandIn
 from bot.ops.workspace import Workspace
 from storage.models import SlackRoute
 from tests.conftest import SLACK_LIMITS_SCALE
+from tests.e2e.test_doctor import doctor, failures, sample
 from tests.e2e.test_oauth_install import bearer
 from tests.scenarios import (
     APPROVER,
@@ -193,3 +194,26 @@ def test_one_workspace_uninstalling_stops_only_what_goes_there(
     )
     published = [c for c in bot.standin.calls()[before:] if c.method == "views.publish"]
     assert {(bearer(c), c.response["ok"]) for c in published} == {(alpha, True)}
+
+
+def test_doctor_says_the_bot_is_installed_in_several_workspaces(
+    two: tuple[LocalBot, str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bot, _, _ = two
+    assert bot.token_key is not None
+    code, lines = doctor(
+        monkeypatch,
+        bot.standin,
+        sample(tmp_path / "ws.yml"),
+        bot.database_url,
+        SLACK_BOT_TOKEN="",
+        SLACK_CLIENT_ID=bot.standin.oauth.client_id,
+        SLACK_CLIENT_SECRET=bot.standin.oauth.client_secret,
+        TOKEN_ENCRYPTION_KEY=bot.token_key,
+    )
+    setup = [line for line in lines if "Slack setup" in line]
+    assert setup == [
+        f"✓ Slack setup: 2 installations: single workspace {B} (the triage channel's); "
+        f"single workspace {A}"
+    ], lines
+    assert code == 0, failures(lines)

@@ -12,7 +12,7 @@ import pytest
 from bot.delivery.slack_api import with_team
 from bot.ops.identity import Installation, user_homes
 from bot.ops.people import People, other_organisations
-from bot.ops.workspace import Workspace
+from bot.ops.workspace import Workspace, load_workspace, sample_path
 from handlers.payloads import Incoming, home_of
 from tests.conftest import shared_path
 
@@ -52,6 +52,17 @@ def test_a_single_workspace_knows_only_itself_and_unknown_is_ours() -> None:
     assert SINGLE.owns(WS1) and not SINGLE.owns(ORG) and not SINGLE.owns(PARTNER_WS)
     assert SINGLE.owns(None)
     assert Installation().owns(PARTNER_WS)  # no auth.test (tests, demo): nobody is external
+
+
+def test_with_several_installations_every_installed_workspace_and_organisation_is_ours() -> None:
+    """OAuth, several workspaces of one provider (and an organisation org-wide): one rule."""
+    several = Installation(team_id=WS2, others=(SINGLE, ORG_WIDE))
+    assert several.setup == "several workspaces"
+    assert all(several.owns(home) for home in (WS1, WS2, ORG))
+    assert not several.owns(PARTNER_WS) and not several.owns(PARTNER_ORG)
+    people = People(load_workspace(sample_path()), several)
+    assert not people.is_external(WS1) and people.is_external(PARTNER_WS)
+    assert several.describe().startswith(f"3 installations: single workspace {WS2} (the triage")
 
 
 def _interaction(user_team: str, team: str | None, enterprise: str | None) -> dict[str, Any]:

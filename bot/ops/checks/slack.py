@@ -8,6 +8,7 @@ and two policies is looked up once.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from bot.errors import ConfigError
 from bot.ops.checks import Result, failed, passed, warned
 from bot.ops.checks.scopes import manifest_scopes
 from bot.ops.identity import Installation
+from bot.ops.installs import InstalledTokens, installed_where
 from bot.ops.people import other_organisations
 from bot.ops.workspace import Workspace
 
@@ -93,6 +95,13 @@ class SlackChecks:
         """Which setup the token is: one workspace, one workspace of a Grid organisation, or
         the whole organisation (org-wide: then the workspace named on calls that need one)."""
         self._ours = Installation.from_auth_test(answer)
+        tokens = getattr(self.client, "tokens", None)
+        if isinstance(tokens, InstalledTokens):  # OAuth: maybe several installations
+            tokens.default_channel = self.workspace.triage_channel
+            with contextlib.suppress(TokenUnavailable):
+                several = installed_where(tokens.bots())
+                if several is not None and several.others:
+                    self._ours = several
         try:
             self._ours = acting_workspace(self.client, self._ours, self.workspace.triage_channel)
         except ConfigError as exc:
