@@ -47,15 +47,16 @@ PARTNER_CHANNELS = ("C0ACMEDIST", "C0NORTHWND", "C0EUIMPORT")  # A's Slack Conne
 
 
 @pytest.fixture
-def two(workspace: Workspace, tmp_path: Path) -> Iterator[tuple[LocalBot, str, str]]:
+def two(workspace: Workspace, database_url: str) -> Iterator[tuple[LocalBot, str, str]]:
     """The bot installed in A then in B; the triage channel and the triage staff in B, the
-    reporter and the approvers in A. Yields the bot and A's and B's tokens."""
+    reporter and the approvers in A; on SQLite and PostgreSQL. Yields the bot and A's and
+    B's tokens."""
     with SlackStandIn() as standin:
         standin.set_limits(SLACK_LIMITS_SCALE)
         standin.add_workspace(B, "bravo")
         local = LocalBot(
             workspace,
-            database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+            database_url=database_url,
             clock=FakeClock(),
             standin=standin,
             oauth=True,

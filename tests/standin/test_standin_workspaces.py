@@ -87,6 +87,17 @@ def test_a_token_sees_its_own_workspace_and_what_is_shared_with_it(two: SlackSta
     assert error(lambda: alpha.chat_postMessage(channel=dm, text="x")) == "channel_not_found"
 
 
+def test_a_modal_opens_only_with_the_token_of_the_workspace_the_request_came_from(
+    two: SlackStandIn,
+) -> None:
+    alpha = WebClient(token=installed(two, A)[0], base_url=two.api_url)
+    bravo = WebClient(token=installed(two, B)[0], base_url=two.api_url)
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "x"}, "blocks": []}
+    trigger = two.issue_trigger(user="U0BRAVO001")
+    assert error(lambda: alpha.views_open(trigger_id=trigger, view=modal)) == ("invalid_trigger_id")
+    assert bravo.views_open(trigger_id=trigger, view=modal)["ok"]
+
+
 def test_the_static_token_sees_everything_as_it_always_did(two: SlackStandIn) -> None:
     static = WebClient(token=two.settings.bot_token, base_url=two.api_url)
     assert static.conversations_info(channel="C0BRAVO001")["ok"]

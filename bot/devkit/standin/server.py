@@ -630,12 +630,16 @@ class SlackStandIn:
 
     def _hidden(self, team: str, args: JSON) -> str | None:
         """Slack's error when a token of workspace ``team`` names what it cannot see: a channel
-        of another workspace not shared with it, a user of another of our workspaces."""
+        of another workspace not shared with it, a user of another of our workspaces, the
+        trigger of a request from another workspace."""
         with self.ws.lock:
             for name in ("channel", "channel_id"):
                 target = args.get(name)
                 if isinstance(target, str) and target and not self._sees(team, target):
                     return "channel_not_found"
+            trigger = self.ws.triggers.get(str(args.get("trigger_id") or ""))
+            if trigger is not None and trigger.user and not self._sees_user(team, trigger.user):
+                return "invalid_trigger_id"  # a trigger of another workspace's request
             for name in ("user_id", "user", "users"):
                 targets = args.get(name)
                 for target in str(targets).split(",") if isinstance(targets, str) else ():
