@@ -468,8 +468,12 @@ class InstalledTokens:
         installation of the user's own workspace, else any that sees them)."""
         seen_by: list[str] = []
         for key, bot in bots.items():
+            try:
+                token = self._usable(bot).bot_token  # refreshed first if due
+            except TokenUnavailable:
+                continue
             client = WebClient(
-                base_url=self.app.api_url, token=bot.bot_token, timeout=10, retry_handlers=[]
+                base_url=self.app.api_url, token=token, timeout=10, retry_handlers=[]
             )
             try:
                 if target[:1] in ("U", "W"):
@@ -481,11 +485,16 @@ class InstalledTokens:
                 else:
                     client.conversations_info(channel=target)
                     return key
-            except SlackApiError:
+            except SlackApiError as exc:
+                status = exc.response.status_code
+                if status == 429 or status >= 500:  # no answer yet: not a "no"; try later
+                    wait = float(exc.response.headers.get("Retry-After", 5) or 5)
+                    raise TokenUnavailable("route_unknown", retry_after=wait) from None
                 continue  # channel_not_found, user_not_found: not this installation's
             except OSError:
-                return None  # Slack unreachable: the call itself will say so
-        log.info("route found", extra={"target": target, "found": bool(seen_by)})
+                raise TokenUnavailable("route_unknown", retry_after=5.0) from None
+        if not seen_by:
+            log.warning("no installation reaches it", extra={"target": target})
         return seen_by[0] if seen_by else None
 
     # ------------------------------------------------------------ a usable token
