@@ -35,7 +35,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import and_, delete, desc, select
+from sqlalchemy import and_, delete, desc, func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
@@ -143,11 +143,13 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
         """Every installation's newest bot, by ``install_key``, newest installation first
         (an uninstall deletes its rows: what is left may be used)."""
         c = self.bots.c
-        query = (
-            select(self.bots)
+        # Each refresh adds a row (slack-sdk keeps them): read only each installation's newest.
+        newest = (
+            select(func.max(c.id))
             .where(and_(c.client_id == self.client_id, c.bot_token.is_not(None)))
-            .order_by(desc(c.installed_at), desc(c.id))
+            .group_by(c.enterprise_id, c.team_id)
         )
+        query = select(self.bots).where(c.id.in_(newest)).order_by(desc(c.installed_at), desc(c.id))
         found: dict[str, Bot] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(query).mappings():

@@ -46,9 +46,16 @@ def standin() -> Iterator[SlackStandIn]:
         yield running
 
 
-def installed(standin: SlackStandIn, store: EncryptedInstallationStore, clock: FakeClock) -> str:
-    """Exchange a code as Bolt's redirect handler does, and save what Slack gave."""
-    status, where = standin.oauth.authorize({"client_id": standin.oauth.client_id, "state": "s"})
+def installed(
+    standin: SlackStandIn,
+    store: EncryptedInstallationStore,
+    clock: FakeClock,
+    team: str | None = None,
+) -> str:
+    """Exchange a code as Bolt's redirect handler does, and save what Slack gave (``team``:
+    the workspace approving, when there are several)."""
+    query = {"client_id": standin.oauth.client_id, "state": "s", **({"team": team} if team else {})}
+    status, where = standin.oauth.authorize(query)
     assert status == 302
     code = where.split("code=")[1].split("&")[0]
     answer = WebClient(base_url=standin.api_url).oauth_v2_access(
@@ -230,4 +237,39 @@ def test_a_refresh_token_someone_else_used_deactivates_the_installation(
             tokens()
     assert standin.oauth.refused_refreshes == 1
     assert store.latest_bot() is None  # its tokens are gone from the database
+    tokens.store.db.dispose()
+
+
+def test_with_several_installations_each_rotating_token_is_refreshed_once_and_stays_its_own(
+    db: Database, standin: SlackStandIn
+) -> None:
+    """Two workspaces installed, both tokens due: the sweep refreshes each once, and each
+    workspace's channel goes on with its own installation's new token."""
+    clock = FakeClock()
+    key = Fernet.generate_key().decode()
+    standin.add_workspace("T0TEAMBBB1", "bravo")
+    standin.add_channel("C0ALPHA001", team=standin.team_id)
+    standin.add_channel("C0BRAVO001", team="T0TEAMBBB1")
+    store = EncryptedInstallationStore(standin.oauth.client_id, db, TokenCipher(key), clock)
+    installed(standin, store, clock)
+    clock.advance(timedelta(seconds=1))
+    installed(standin, store, clock, team="T0TEAMBBB1")
+    tokens = replica(db.url, key, standin, clock)
+    assert {
+        standin.oauth.team_of(tokens("", {"channel": c})) for c in ("C0ALPHA001", "C0BRAVO001")
+    } == {
+        standin.team_id,
+        "T0TEAMBBB1",
+    }
+    clock.advance(timedelta(seconds=TTL))  # both due (and expired on the bot's clock)
+    tokens.refresh_due()
+    assert len(standin.oauth.refreshes) == 2
+    tokens.refresh_due()
+    assert len(standin.oauth.refreshes) == 2
+    alpha, bravo = tokens("", {"channel": "C0ALPHA001"}), tokens("", {"channel": "C0BRAVO001"})
+    assert (standin.oauth.team_of(alpha), standin.oauth.team_of(bravo)) == (
+        standin.team_id,
+        "T0TEAMBBB1",
+    )
+    assert standin.oauth.check(alpha) is None and standin.oauth.check(bravo) is None
     tokens.store.db.dispose()
