@@ -14,6 +14,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.alerts.http import PREFIX as ALERTS_PREFIX
+from bot.notices.http import PREFIX as RECEIPTS_PREFIX
 from bot.ops import metrics, signed_requests
 from bot.ops.request_context import ContextExecutor, current_request, request_scope
 from bot.services import Services
@@ -162,9 +163,11 @@ def wsgi_app(
     *,
     max_body: int = signed_requests.DEFAULT_MAX_BODY,
     alerts: WSGIApp | None = None,
+    receipts: WSGIApp | None = None,
 ) -> WSGIApp:
     """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer, and
-    ``/alerts/…`` for monitoring when ``alerts`` is given (``ALERTS_TOKEN`` is set).
+    ``/alerts/…`` for monitoring when ``alerts`` is given (``ALERTS_TOKEN`` is set), and
+    ``/receipts/…`` for partners who read notices by e-mail when ``receipts`` is given.
 
     Only what Bolt serves (``SLACK_PATHS``) is checked for Slack's signature and size, here,
     before Bolt parses anything; a path added beside it brings its own authentication.
@@ -179,6 +182,8 @@ def wsgi_app(
         path = environ.get("PATH_INFO", "")
         if alerts is not None and path.startswith(ALERTS_PREFIX):
             return alerts(environ, start_response)  # bearer token, not Slack's signature
+        if receipts is not None and path.startswith(RECEIPTS_PREFIX):
+            return receipts(environ, start_response)  # the signed token is the authentication
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _health(services, start_response)
         if path in SLACK_PATHS:

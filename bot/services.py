@@ -14,6 +14,7 @@ from bot.audit.anchoring import Anchoring
 from bot.cases.service import Cases
 from bot.cases.steps import Steps
 from bot.clock import Clock, today_in
+from bot.delivery.mail import MailSettings
 from bot.delivery.outbox import Outbox
 from bot.dossier.people import Names
 from bot.dossier.service import Dossiers
@@ -44,6 +45,7 @@ class Services:
     names: Names  # who acted, by name as Slack showed them (looked up once per person)
     anchoring: Anchoring
     team_id: str | None = None  # our own workspace; set from auth.test when known
+    mail: MailSettings | None = None  # e-mail to partners outside Slack (issue 17)
 
     @property
     def lang(self) -> str:
@@ -64,10 +66,11 @@ def build_services(
     bot_user_id: str | None = None,
     audit_key: str | None = None,
     checkpoint_file: Path | None = None,
+    mail: MailSettings | None = None,
 ) -> Services:
     people = People(workspace, team_id)
     names = Names(db, client, clock)
-    deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
+    deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id, mail=mail)
     home = Home(db, client, workspace, clock, people)
     deliveries.senders.on_case_shown = home.refresh_case  # the App Home follows the card
     cases = Cases(db, workspace, clock, people)
@@ -91,4 +94,5 @@ def build_services(
             db, client, workspace, clock, lambda case_id: deliveries.deliver_due(case_id=case_id)
         ),
         team_id=team_id,
+        mail=mail,
     )

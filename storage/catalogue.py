@@ -39,6 +39,7 @@ def upsert_partners(session: Session, partners: Iterable[dict[str, Any]]) -> Non
             True,
         )
         row.team_id = spec.get("team")
+        row.emails = list(spec.get("email") or [])
     session.execute(update(Partner).where(Partner.id.not_in(seen)).values(active=False))
 
 

@@ -19,6 +19,7 @@ A new way to send (e-mail) is a new sender behind these kinds, not a second outb
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -63,6 +64,9 @@ DM = Kind("dm", edits=False, needs_card=False, lane=Lane.CHANNEL)
 CHANNEL = Kind("channel", edits=False, needs_card=False, lane=Lane.CHANNEL)
 COPY_UPDATE = Kind("copy_update", edits=True, needs_card=False, lane=Lane.CHANNEL)
 AUDIT_CHECKPOINT = Kind("audit_checkpoint", edits=False, needs_card=False, lane=Lane.CHANNEL)
+# E-mail (issue 17): one row per recipient address; the target is the address.
+EMAIL_NOTICE = Kind("email_notice", edits=False, needs_card=False, lane=Lane.CHANNEL)
+EMAIL_KINDS = frozenset({EMAIL_NOTICE.name})
 
 KINDS: Mapping[str, Kind] = {
     kind.name: kind
@@ -80,6 +84,7 @@ KINDS: Mapping[str, Kind] = {
         CHANNEL,
         COPY_UPDATE,
         AUDIT_CHECKPOINT,
+        EMAIL_NOTICE,
     )
 }
 
@@ -98,6 +103,8 @@ class Outgoing:
     in_thread: bool = False
     refs: Mapping[str, Any] = field(default_factory=dict)  # e.g. the notice or message to edit
     guard: Mapping[str, Any] = field(default_factory=dict)  # re-checked just before sending
+    # More of the payload rendered at commit (an e-mail's subject and HTML part).
+    extra: Callable[[Session], dict[str, Any]] | None = None
 
 
 def queue(
@@ -143,6 +150,8 @@ def _payload(session: Session, message: Outgoing) -> dict[str, Any]:
     payload: dict[str, Any] = {"text": text, **message.refs, **message.guard}
     if blocks is not None:
         payload["blocks"] = blocks
+    if message.extra is not None:
+        payload.update(message.extra(session))
     return payload
 
 
@@ -327,6 +336,30 @@ def partner_notice(case: Case, notice: PartnerNotice, channel: str, provider: Pr
 
 def notice_key(notice_id: int) -> str:
     return f"notice:{notice_id}"
+
+
+def email_notice(
+    case: Case, notice: PartnerNotice, address: str, provider: Provider, *, reason: str = ""
+) -> Outgoing:
+    """The Art. 20(1) notice by e-mail to one of the partner's addresses, with a receipt link
+    bound to that notice and that address (``reason`` keeps a reminder's e-mail apart)."""
+    return Outgoing(
+        EMAIL_NOTICE,
+        email_key(notice.id, address, reason),
+        address,
+        case.id,
+        _given(""),
+        refs={"notice_id": notice.id, "address": address},
+        extra=render.email_notice(notice.id, provider),
+    )
+
+
+def email_key(notice_id: int, address: str, reason: str = "") -> str:
+    who = address.lower()
+    if len(who) > 180:  # the key column holds 255 characters; an address up to 254
+        who = hashlib.sha256(who.encode()).hexdigest()
+    key = f"{notice_key(notice_id)}:email:{who}"
+    return f"{key}:{reason}" if reason else key
 
 
 def notice_refresh(case: Case, notice: PartnerNotice, reason: str, provider: Provider) -> Outgoing:

@@ -223,12 +223,26 @@ def _notices(
                 staff_clicks=list(notice.staff_clicks or []),
                 language=notice.language,
                 message=_sent(
-                    sent.get(messages.notice_key(notice.id)),
+                    sent.get(messages.notice_key(notice.id)) or _emailed(sent, notice.id),
                     export.Party(id=notice.partner_id, name=names[notice.partner_id]),
                 ),
             )
         )
     return out
+
+
+def _emailed(sent: Mapping[str, OutboxMessage], notice_id: int) -> OutboxMessage | None:
+    """A notice sent only by e-mail: the e-mail to its first address (each address got the same
+    words; only the receipt link differs)."""
+    prefix = messages.notice_key(notice_id) + ":email:"
+    return next(
+        (
+            row
+            for key, row in sorted(sent.items())
+            if key.startswith(prefix) and key.count(":") == 3
+        ),
+        None,
+    )
 
 
 AUTHORITY_MESSAGES = ("authority:", "investigate-invite:")

@@ -53,6 +53,34 @@ class Settings(BaseSettings):
     # An append-only file every checkpoint is also written to, one JSON line each.
     AUDIT_CHECKPOINT_FILE: Path | None = None
 
+    # E-mail for partners outside Slack (issue 17). ``smtp://user:pass@host:587`` (user and
+    # password percent-decoded; STARTTLS is required whenever the URL carries credentials) or
+    # ``smtps://`` for implicit TLS.
+    SMTP_URL: SecretStr | None = None
+    SMTP_CA_FILE: Path | None = None  # a private CA the relay's certificate is signed by
+    MAIL_FROM: str | None = None  # an address the relay may send for
+    PUBLIC_URL: str | None = None  # the bot's public base URL, for receipt links
+    RECEIPT_KEY: SecretStr | None = None  # signs receipt links (HMAC-SHA256)
+    RECEIPT_DAYS: int = Field(default=30, ge=1, le=365)  # how long a receipt link works
+
+    @field_validator("SMTP_URL")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            from bot.delivery.mail import parse_smtp_url
+
+            parse_smtp_url(value.get_secret_value())  # ValueError names what is wrong
+        return value
+
+    @field_validator("PUBLIC_URL")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
     @field_validator("SLACK_API_URL")
     @classmethod
     def _api_url_ends_with_slash(cls, value: str) -> str:
