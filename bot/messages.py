@@ -246,6 +246,7 @@ EN: Final[dict[str, str | Forms]] = {
     "record.who.label": "Who received it (name, and organisation)",
     "record.how.label": "How they confirmed it",
     "record.when.label": "When",
+    "record.time.label": "At (time)",
     "record.when.invalid": "Give the date and time it was received, not in the future.",
     "record.done": "The receipt of the notice to {partner} is recorded.",
     "close.blocked.notices": {
@@ -990,6 +991,7 @@ NL: Final[dict[str, str | Forms]] = {
     "record.who.label": "Wie het ontving (naam en organisatie)",
     "record.how.label": "Hoe zij het bevestigden",
     "record.when.label": "Wanneer",
+    "record.time.label": "Om (tijd)",
     "record.when.invalid": "Geef de datum en tijd van ontvangst, niet in de toekomst.",
     "record.done": "De ontvangst van de melding aan {partner} is vastgelegd.",
     "close.blocked.notices": {

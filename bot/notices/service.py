@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -375,6 +376,22 @@ class Notices:
                 partner = catalogue_rows.partner(session, notice.partner_id)
                 options.append((notice.id, partner.name if partner else notice.partner_id))
             return case.record(), options
+
+    def check_recorder(self, user_id: str, team_id: str | None) -> None:
+        self.people.require(user_id, team_id, Role.TRIAGE)
+
+    def moment(self, on: date | None, at: str) -> datetime | None:
+        """A date and an "HH:MM" where the organisation works, in UTC; None when it is not a
+        moment or lies in the future."""
+        try:
+            hour, minute = (int(part) for part in at.split(":"))
+            local = datetime.combine(on or date.min, time(hour, minute))
+        except (ValueError, AttributeError):
+            return None
+        if on is None:
+            return None
+        moment = local.replace(tzinfo=ZoneInfo(self.workspace.timezone)).astimezone(UTC)
+        return None if moment > self.clock() else moment
 
     def check_waiver(self, user_id: str, team_id: str | None) -> None:
         self.people.require(user_id, team_id, Role.APPROVERS)

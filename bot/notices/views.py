@@ -349,7 +349,13 @@ def notice_status(
                         "action_id": ids.NOTICE_WAIVE,
                         "text": plain(t("button.waive", lang)),
                         "value": str(case.number),
-                    }
+                    },
+                    {
+                        "type": "button",
+                        "action_id": ids.NOTICE_RECORD,
+                        "text": plain(t("button.record_receipt", lang)),
+                        "value": str(case.number),
+                    },
                 ],
             }
         )
@@ -437,6 +443,67 @@ def waive_modal(case: CaseRecord, options: Sequence[tuple[int, str]], lang: str)
                     "multiline": True,
                     "max_length": 2000,
                 },
+            },
+        ],
+    }
+
+
+def record_modal(
+    case: CaseRecord, options: Sequence[tuple[int, str]], lang: str, today: str
+) -> dict[str, Any]:
+    """Record receipt: for any notice still open, who received it, how, and when."""
+
+    def text_input(block: str, label: str) -> dict[str, Any]:
+        return {
+            "type": "input",
+            "block_id": block,
+            "label": plain(t(label, lang)),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": ids.INPUT_ACTION,
+                "max_length": 200,
+            },
+        }
+
+    return {
+        "type": "modal",
+        "callback_id": ids.RECORD_CALLBACK,
+        "private_metadata": json.dumps({"case": case.number, "version": case.version}),
+        "title": plain(t("record.title", lang)),
+        "submit": plain(t("record.submit", lang)),
+        "close": plain(t("common.cancel", lang)),
+        "blocks": [
+            {"type": "section", "text": mrkdwn(t("record.intro", lang, ref=case.ref))},
+            {
+                "type": "input",
+                "block_id": "notice",
+                "label": plain(t("record.notice.label", lang)),
+                "element": {
+                    "type": "static_select",
+                    "action_id": ids.INPUT_ACTION,
+                    "options": [
+                        {"text": plain(cap(label, 75)), "value": str(notice_id)}
+                        for notice_id, label in options[:100]
+                    ],
+                },
+            },
+            text_input("received_by", "record.who.label"),
+            text_input("how", "record.how.label"),
+            {
+                "type": "input",
+                "block_id": "on",
+                "label": plain(t("record.when.label", lang)),
+                "element": {
+                    "type": "datepicker",
+                    "action_id": ids.INPUT_ACTION,
+                    "initial_date": today,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "at",
+                "label": plain(t("record.time.label", lang)),
+                "element": {"type": "timepicker", "action_id": ids.INPUT_ACTION},
             },
         ],
     }

@@ -30,6 +30,7 @@ from tests.cli.test_audit_verify import audit_verify
 from tests.e2e.test_partner_notices import ACME, NORTHWIND, ack_answer, readable
 from tests.mailbox import Mailbox
 from tests.scenarios import (
+    APPROVER,
     OFFICER,
     PARTNER_USER,
     TRIAGE,
@@ -38,6 +39,7 @@ from tests.scenarios import (
     decide,
     notice_rows,
     notice_table,
+    refusal_after,
     refused,
     settle,
     thread_replies,
@@ -333,3 +335,69 @@ def test_email_events_read_as_sentences_and_audit_verify_replays_them(
     assert f"{LEGAL} confirmed receipt of the notice for EU Import GmbH" in text
     assert "a notice to a partner by e-mail" in text
     assert "What this means for you as importer" in text  # the e-mail, word for word
+
+
+# --- receipt recorded by hand (no public URL, or a phone call) --------------------------------
+
+
+def open_record_modal(bot: LocalBot, user: str) -> dict[str, Any]:
+    views = len(bot.standin.calls("views.open"))
+    bot.driver.click(TRIAGE, notice_table(bot).ts, ids.NOTICE_RECORD, user=user)
+    wait_for(lambda: len(bot.standin.calls("views.open")) > views, what="the record modal")
+    return bot.driver.last_view(user)
+
+
+def test_triage_records_a_receipt_by_hand_who_how_and_when(
+    tmp_path: Path, sqlite_url: str, clock: FakeClock, mailbox: Mailbox
+) -> None:
+    workspace = email_workspace(tmp_path / "workspace.yml")
+    settings = mail_settings(mailbox)
+    del settings["PUBLIC_URL"]  # links cannot work: receipts are recorded by hand
+    with LocalBot(workspace, database_url=sqlite_url, clock=clock, mail=settings) as bot:
+        walk_to(bot, "measure_approved")
+        settle(bot)
+
+        # only triage may record a receipt
+        before = len(bot.standin.response_posts())
+        bot.driver.click(TRIAGE, notice_table(bot).ts, ids.NOTICE_RECORD, user=APPROVER)
+        assert "triage" in refusal_after(bot, before)
+
+        modal = open_record_modal(bot, OFFICER)
+        options = {
+            o["text"]["text"]: o["value"]
+            for b in modal["blocks"]
+            if b.get("block_id") == "notice"
+            for o in b["element"]["options"]
+        }
+        assert set(options) == {"ACME Distribution B.V.", "Northwind Bank", "EU Import GmbH"}
+        values = {
+            "notice": options["EU Import GmbH"],
+            "received_by": "Erika Muster, EU Import GmbH",
+            "how": "phone call",
+            "on": "2026-11-30",
+            "at": "23:30",  # later than now (09:00 UTC): refused inline
+        }
+        future = bot.driver.submit(modal["id"], user=OFFICER, values=values)
+        assert future.status == 200 and future.json()["response_action"] == "errors"
+        assert "at" in future.json()["errors"]
+        assert eu_import(bot).status == "sent"
+
+        done = bot.driver.submit(modal["id"], user=OFFICER, values={**values, "at": "09:30"})
+        assert (done.status, done.body) == (200, b"")
+        wait_for(lambda: eu_import(bot).status == "acknowledged", what="the receipt")
+        settle(bot)
+        stored = eu_import(bot)
+        # 09:30 in Amsterdam is 08:30 UTC
+        assert stored.ack_at == clock().replace(hour=8, minute=30)
+        assert stored.ack_by == OFFICER
+        assert stored.receipt is not None and stored.receipt["via"] == "recorded"
+        line = next(ln for ln in readable(notice_table(bot)).splitlines() if "EU Import" in ln)
+        assert "Erika Muster, EU Import GmbH (phone call)" in line and f"<@{OFFICER}>" in line
+        recorded = [e for e in case_events(bot) if e.kind == "notice_receipt_recorded"]
+        assert len(recorded) == 1 and recorded[0].actor_id == OFFICER
+        assert recorded[0].payload["data"]["how"] == "phone call"
+
+        intact = audit_verify(bot, "NC-1")
+        assert intact.returncode == 0, intact.stdout + intact.stderr
+        text = to_markdown(document(load(bot.services.db, 1, now=clock()), "en"))
+        assert "received the notice for EU Import GmbH (phone call, on 2026-11-30T08:30" in text
