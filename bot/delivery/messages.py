@@ -350,7 +350,9 @@ def email_notice(
         case.id,
         _given(""),
         refs={"notice_id": notice.id, "address": address},
-        extra=render.email_notice(notice.id, provider),
+        # A reminder is not sent once the notice is settled (the first e-mail always is).
+        guard={"while_notice": notice.id} if reason else {},
+        extra=render.email_notice(notice.id, provider, reminder=bool(reason)),
     )
 
 

@@ -246,7 +246,9 @@ def partner_notice(notice_id: int, provider: Provider) -> Renderer:
     return render
 
 
-def email_notice(notice_id: int, provider: Provider) -> Callable[[Session], dict[str, Any]]:
+def email_notice(
+    notice_id: int, provider: Provider, *, reminder: bool = False
+) -> Callable[[Session], dict[str, Any]]:
     """The notice as an e-mail, in the partner's language (English for a language the catalogue
     lacks): subject, plain text and HTML, and who it is from. The sender adds the receipt link,
     which only the relay's acceptance time and the settings decide."""
@@ -266,6 +268,8 @@ def email_notice(notice_id: int, provider: Provider) -> Callable[[Session], dict
             lang,
             fixed,
         )
+        if reminder:
+            subject = t("mail.reminder", lang, subject=subject)
         return {
             "subject": subject,
             "text": text,

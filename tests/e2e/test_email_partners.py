@@ -401,3 +401,31 @@ def test_triage_records_a_receipt_by_hand_who_how_and_when(
         assert intact.returncode == 0, intact.stdout + intact.stderr
         text = to_markdown(document(load(bot.services.db, 1, now=clock()), "en"))
         assert "received the notice for EU Import GmbH (phone call, on 2026-11-30T08:30" in text
+
+
+def test_a_reminder_emails_every_address_again_with_a_fresh_link(
+    email_bot: LocalBot, mailbox: Mailbox, clock: FakeClock
+) -> None:
+    bot = email_bot
+    walk_to(bot, "measure_approved")
+    settle(bot)
+    first = link_in(mailbox, COMPLIANCE)
+
+    clock.advance(timedelta(hours=24, minutes=1))
+    bot.sweep()
+    settle(bot)
+    for address in (COMPLIANCE, LEGAL):
+        got = mailbox.to(address)
+        assert len(got) == 2, address
+        assert got[1].message["Subject"].startswith("Reminder: ")
+        assert got[1].message["Message-ID"] != got[0].message["Message-ID"]
+    fresh = link_in(mailbox, COMPLIANCE)
+    assert fresh != first
+
+    clock.advance(timedelta(days=29, hours=12))  # the first link has expired; the fresh one not
+    assert fetch(first, "POST")[0] == 410
+    status, page = fetch(fresh, "POST")
+    assert status == 200 and "is recorded" in page
+    assert eu_import(bot).status == "acknowledged"
+    intact = audit_verify(bot, "NC-1")
+    assert intact.returncode == 0, intact.stdout + intact.stderr
