@@ -84,7 +84,7 @@ def build_services(
         outbox=deliveries,
         steps=Steps(db, workspace, clock, people),
         notices=Notices(db, workspace, clock, people, client),
-        duties=Duties(db, workspace, clock, people),
+        duties=Duties(db, workspace, clock, people, email=mail is not None and mail.can_send),
         home=home,
         dossiers=Dossiers(db, client, workspace, clock, names, people),
         alerts=alerts,

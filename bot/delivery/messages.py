@@ -66,7 +66,8 @@ COPY_UPDATE = Kind("copy_update", edits=True, needs_card=False, lane=Lane.CHANNE
 AUDIT_CHECKPOINT = Kind("audit_checkpoint", edits=False, needs_card=False, lane=Lane.CHANNEL)
 # E-mail (issue 17): one row per recipient address; the target is the address.
 EMAIL_NOTICE = Kind("email_notice", edits=False, needs_card=False, lane=Lane.CHANNEL)
-EMAIL_KINDS = frozenset({EMAIL_NOTICE.name})
+EMAIL_AUTHORITY = Kind("email_authority", edits=False, needs_card=False, lane=Lane.CHANNEL)
+EMAIL_KINDS = frozenset({EMAIL_NOTICE.name, EMAIL_AUTHORITY.name})
 
 KINDS: Mapping[str, Kind] = {
     kind.name: kind
@@ -85,6 +86,7 @@ KINDS: Mapping[str, Kind] = {
         COPY_UPDATE,
         AUDIT_CHECKPOINT,
         EMAIL_NOTICE,
+        EMAIL_AUTHORITY,
     )
 }
 
@@ -374,6 +376,35 @@ def notice_refresh(case: Case, notice: PartnerNotice, reason: str, provider: Pro
         render.partner_notice(notice.id, provider),
         refs={"notice_id": notice.id},
     )
+
+
+# --- authorities ---
+
+
+def email_authority(
+    case: Case,
+    duty: str,
+    address: str,
+    content: dict[str, Any],
+    chosen_by: str,
+) -> Outgoing:
+    """The Art. 20(2) message by e-mail to one of an authority's addresses ("Send it now"),
+    without a receipt link: the duty is recorded, for ``chosen_by``, when the relay accepts it."""
+    return Outgoing(
+        EMAIL_AUTHORITY,
+        authority_email_key(case.id, duty, address),
+        address,
+        case.id,
+        _given(""),
+        refs={"duty": duty, "address": address, "chosen_by": chosen_by, **content},
+    )
+
+
+def authority_email_key(case_id: int, duty: str, address: str) -> str:
+    who = address.lower()
+    if len(who) > 180:
+        who = hashlib.sha256(who.encode()).hexdigest()
+    return f"authority-email:{case_id}:{duty}:{who}"
 
 
 # --- the audit trail ---

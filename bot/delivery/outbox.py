@@ -25,7 +25,9 @@ from bot.delivery.mail import MailSettings, classify_mail
 from bot.delivery.messages import (
     CARD_POST,
     CARD_UPDATE,
+    EMAIL_AUTHORITY,
     EMAIL_KINDS,
+    EMAIL_NOTICE,
     KINDS,
     PARTNER_NOTICE,
     REPORTER_NOTICE,
@@ -50,7 +52,7 @@ HISTORY_PAGES = 10  # up to 2 000 messages since the row was created
 NOTHING_SENT = frozenset(
     {"ratelimited", "waiting_for_card", "waiting_for_step", "waiting_for_newer"}
 )
-NOTICE_KINDS = frozenset({PARTNER_NOTICE.name, *EMAIL_KINDS})  # their delivery moves a notice
+NOTICE_KINDS = frozenset({PARTNER_NOTICE.name, EMAIL_NOTICE.name})  # their delivery moves a notice
 FAN_OUT = 16  # lanes served at once; within one lane, messages keep their order
 
 
@@ -286,6 +288,8 @@ class Outbox:
                     now,
                     by_email=by_email,
                 )
+            if row.kind == EMAIL_AUTHORITY.name:
+                self.senders.authority_emailed(session, case, row, now)
             if not KINDS[row.kind].edits:
                 audit.record(
                     session,
@@ -338,6 +342,8 @@ class Outbox:
                 rows.mark_failed(session, row.id, error=failure.error)
                 if row.kind in NOTICE_KINDS and row.case_id is not None:
                     self.senders.notice_failed(session, row, failure.error, now)
+                if row.kind == EMAIL_AUTHORITY.name and row.case_id is not None:
+                    self.senders.authority_failed(session, row, failure.error, now)
 
 
 def _content(payload: dict[str, Any]) -> tuple[object, object]:

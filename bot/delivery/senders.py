@@ -21,8 +21,9 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session
 
 from bot.audit import trail as audit
-from bot.cases.state import CaseRecord
-from bot.clock import Clock
+from bot.cases import panels
+from bot.cases.state import CaseRecord, DutyRecord
+from bot.clock import Clock, today_in
 from bot.delivery import messages, render
 from bot.delivery.mail import Mailer, MailNotConfigured, MailSettings, compose
 from bot.messages import t
@@ -85,6 +86,7 @@ class Senders:
             messages.COPY_UPDATE.name: self._edit,
             messages.AUDIT_CHECKPOINT.name: self._post,
             messages.EMAIL_NOTICE.name: self._mail,
+            messages.EMAIL_AUTHORITY.name: self._mail,
         }
         missing = set(messages.KINDS) ^ set(self.by_kind)
         assert not missing, f"message kinds without a sender, or senders without a kind: {missing}"
@@ -324,6 +326,55 @@ class Senders:
             )
         timers.start_for_notice(session, case, notice, self.workspace, now)
         notices.refresh_table(session, case, now, f"sent{notice.id}")
+
+    def authority_emailed(
+        self, session: Session, case: Case, row: OutboxMessage, now: datetime
+    ) -> None:
+        """The relay accepted the authority's e-mail: the duty is done now, by whoever chose
+        "Send it now" (the first address accepted records it; the others change nothing)."""
+        payload = row.payload
+        duty = str(payload["duty"])
+        if duty in case.details.duties:
+            return
+        how = t(
+            "duty.sent.email.how",
+            case.language,
+            authority=str(payload.get("authority_name") or ""),
+            address=row.target,
+        )
+        today = today_in(self.workspace.timezone, now)
+        chosen_by = str(payload["chosen_by"])
+        recorded = DutyRecord(by=chosen_by, at=now, how=how, on=today, sent_to=row.target)
+        case.details = case.details.with_duty(duty, recorded)
+        case.updated_at = now
+        message = {"to": row.target, "subject": payload.get("subject"), "text": payload.get("text")}
+        audit.record(
+            session,
+            case,
+            f"duty_{duty}",
+            actor=chosen_by,
+            at=now,
+            data={"choice": "email", "on": today.isoformat(), "how": how, "message": message},
+        )
+        panels.refresh(session, case, "duties", now, duty)
+        messages.queue(session, messages.card_refresh(case, f"duty:{duty}"), now)
+
+    def authority_failed(
+        self, session: Session, row: OutboxMessage, error: str, now: datetime
+    ) -> None:
+        """The relay refused the authority's e-mail for good: the thread says so; the duty stays
+        open (Send it now again once the address is fixed, or record another way)."""
+        case = case_rows.by_id(session, row.case_id or 0, lock=True)
+        if case is None or str(row.payload["duty"]) in case.details.duties:
+            return
+        text = t(
+            "duty.email.failed",
+            case.language,
+            authority=str(row.payload.get("authority_name") or row.target),
+            error=f"{row.target}: {error}"[:200],
+        )
+        key = f"duty-email-failed:{row.id}:{row.attempts}"
+        messages.queue(session, messages.thread_line(case, key, text, step="duty_failed"), now)
 
     def notice_failed(
         self, session: Session, row: OutboxMessage, error: str, now: datetime

@@ -27,6 +27,7 @@ from bot.ops.workspace import Workspace, load_workspace, sample_path
 from bot.views import ids
 from storage import outbox as outbox_rows
 from tests.cli.test_audit_verify import audit_verify
+from tests.e2e.test_authority_step import approved_with_a_risk
 from tests.e2e.test_partner_notices import ACME, NORTHWIND, ack_answer, readable
 from tests.mailbox import Mailbox
 from tests.scenarios import (
@@ -36,13 +37,18 @@ from tests.scenarios import (
     TRIAGE,
     case_card,
     case_events,
+    case_row,
     decide,
+    drain,
+    duties_panel,
     notice_rows,
     notice_table,
+    open_duty,
     refusal_after,
     refused,
     settle,
     thread_replies,
+    view_text,
     wait_for,
     walk_to,
 )
@@ -429,3 +435,81 @@ def test_a_reminder_emails_every_address_again_with_a_fresh_link(
     assert eu_import(bot).status == "acknowledged"
     intact = audit_verify(bot, "NC-1")
     assert intact.returncode == 0, intact.stdout + intact.stderr
+
+
+# --- authorities by e-mail -------------------------------------------------------------------
+
+AUTHORITY = "msa@authority.example"
+
+
+@pytest.fixture
+def authority_bot(
+    tmp_path: Path, sqlite_url: str, clock: FakeClock, mailbox: Mailbox
+) -> Iterator[LocalBot]:
+    data = yaml.safe_load(sample_path().read_text(encoding="utf-8"))
+    for partner in data["catalogue"]["partners"]:
+        if partner["id"] == "nl-ams":
+            partner.pop("channel")
+            partner["email"] = [AUTHORITY]
+    path = tmp_path / "workspace.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with LocalBot(
+        load_workspace(path), database_url=sqlite_url, clock=clock, mail=mail_settings(mailbox)
+    ) as local:
+        yield local
+
+
+def test_send_it_now_emails_an_authority_without_a_channel_and_counts_when_accepted(
+    authority_bot: LocalBot, mailbox: Mailbox, clock: FakeClock
+) -> None:
+    bot = authority_bot
+    approved_with_a_risk(bot)
+    view = open_duty(bot, "inform_authority")
+    assert f"e-mail the message above to {AUTHORITY}" in view_text(view)
+    mailbox.refuse("DATA", "451 4.3.0 try later")  # accepted only at the second attempt
+    response = bot.driver.submit(view["id"], user=OFFICER, values={"choice": "send"})
+    assert (response.status, response.body) == (200, b"")
+    drain(bot)
+    assert "inform_authority" not in case_row(bot).details.duties  # not accepted yet
+    assert any("Sending the message to" in r.text for r in thread_replies(bot))
+
+    settle(bot)
+    [got] = mailbox.to(AUTHORITY)
+    text = got.text()
+    assert "/receipts/" not in text and "confirm" not in text.lower()
+    assert "Example AI B.V." in text and "NC-1" in text
+    assert got.message["Reply-To"] == "compliance@example.com"
+    recorded = case_row(bot).details.duties["inform_authority"]
+    assert (recorded.by, recorded.sent_to, recorded.at) == (OFFICER, AUTHORITY, clock())
+    [event] = [e for e in case_events(bot) if e.kind == "duty_inform_authority"]
+    assert event.actor_id == OFFICER and event.payload["data"]["message"]["to"] == AUTHORITY
+    assert "E-mailed to Dutch AI market surveillance authority" in str(duties_panel(bot).blocks)
+
+    again = bot.driver.submit(view["id"], user=OFFICER, values={"choice": "send"})
+    assert again.json()["response_action"] == "errors"
+    settle(bot)
+    assert len(mailbox.to(AUTHORITY)) == 1
+    intact = audit_verify(bot, "NC-1")
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+
+
+def test_an_authority_email_refused_for_good_leaves_the_duty_open_and_says_why(
+    authority_bot: LocalBot, mailbox: Mailbox
+) -> None:
+    bot = authority_bot
+    approved_with_a_risk(bot)
+    view = open_duty(bot, "inform_authority")
+    mailbox.refuse("RCPT", "550 5.1.1 unknown mailbox", address=AUTHORITY)
+    bot.driver.submit(view["id"], user=OFFICER, values={"choice": "send"})
+    settle(bot)
+    assert mailbox.to(AUTHORITY) == []
+    assert "inform_authority" not in case_row(bot).details.duties
+    failed = [r for r in thread_replies(bot) if "could not be delivered" in r.text]
+    assert len(failed) == 1 and "550 5.1.1 unknown mailbox" in failed[0].text
+
+    # Send it now again: the failed e-mail goes again, and this time is accepted
+    view = open_duty(bot, "inform_authority")
+    bot.driver.submit(view["id"], user=OFFICER, values={"choice": "send"})
+    settle(bot)
+    assert len(mailbox.to(AUTHORITY)) == 1
+    assert "inform_authority" in case_row(bot).details.duties
