@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import email
 import email.policy
+import ipaddress
+import ssl
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.scenarios import free_port
 
@@ -35,13 +40,27 @@ class Received:
 class Mailbox:
     """``with Mailbox() as box:``; ``box.url`` is an ``SMTP_URL``."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, tls_dir: Path | None = None, login: tuple[str, str] | None = None
+    ) -> None:
+        """``tls_dir``: offer STARTTLS with a certificate for 127.0.0.1 signed by a private CA
+        written there (``ca.pem``, for ``SMTP_CA_FILE``); ``login``: require AUTH with these."""
         self.received: list[Received] = []
         self.attempts = 0  # DATA commands seen, accepted or not
         self._faults: list[tuple[str, str, str | None]] = []
         self._lock = threading.Lock()
         self.port = free_port()
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        options: dict[str, Any] = {}
+        if tls_dir is not None:
+            options["tls_context"] = _server_context(tls_dir)
+            options["require_starttls"] = True
+        if login is not None:
+            options["authenticator"] = _Login(*login)
+            options["auth_require_tls"] = tls_dir is not None
+        self.ca_file = tls_dir / "ca.pem" if tls_dir is not None else None
+        self._controller = Controller(
+            _Handler(self), hostname="127.0.0.1", port=self.port, **options
+        )
 
     @property
     def url(self) -> str:
@@ -71,6 +90,92 @@ class Mailbox:
 
     def __exit__(self, *exc: object) -> None:
         self._controller.stop()
+
+
+class _Login:
+    def __init__(self, user: str, password: str) -> None:
+        self.user, self.password = user, password
+
+    def __call__(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == self.user
+            and auth_data.password.decode() == self.password
+        )
+        return AuthResult(success=ok)
+
+
+def _server_context(directory: Path) -> ssl.SSLContext:
+    """A private CA and a certificate for 127.0.0.1 signed by it, written to ``directory``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("test CA"))
+        .issuer_name(name("test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("127.0.0.1"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    (directory / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (directory / "cert.pem").write_bytes(cert.public_bytes(pem))
+    (directory / "key.pem").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(directory / "cert.pem", directory / "key.pem")
+    return context
 
 
 class _Handler:

@@ -117,7 +117,11 @@ class Mailer:
                 smtp.ehlo()
             if server.credentials:
                 assert server.user is not None and server.password is not None
-                smtp.login(server.user, server.password)
+                try:
+                    smtp.login(server.user, server.password)
+                except smtplib.SMTPServerDisconnected:
+                    # Some relays hang up after refused credentials instead of answering 535.
+                    raise smtplib.SMTPAuthenticationError(535, b"closed during login") from None
         except BaseException:
             smtp.close()
             raise

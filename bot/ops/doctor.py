@@ -21,6 +21,7 @@ from bot.delivery.slack_api import make_client
 from bot.ops.checks import Result
 from bot.ops.checks.config import check_provider, check_settings, check_workspace
 from bot.ops.checks.database import check_database
+from bot.ops.checks.mail import check_mail
 from bot.ops.checks.slack import SlackChecks
 from bot.ops.workspace import Workspace
 
@@ -43,6 +44,7 @@ def run_doctor(out: TextIO) -> int:
     report(workspace_result)
     if workspace is not None:
         report(check_provider(workspace))
+    report(*check_mail(settings, workspace))
     report(check_database(settings.DATABASE_URL))
     if settings.SLACK_BOT_TOKEN is not None and settings.SLACK_BOT_TOKEN.get_secret_value():
         client = make_client(settings.secret("SLACK_BOT_TOKEN"), settings.SLACK_API_URL)
