@@ -3,6 +3,7 @@ the e-mail tests' relay, as the Slack stand-in is their Slack."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import ipaddress
@@ -48,6 +49,7 @@ class Mailbox:
         self.received: list[Received] = []
         self.attempts = 0  # DATA commands seen, accepted or not
         self._faults: list[tuple[str, str, str | None]] = []
+        self._held: dict[str, float] = {}  # address -> seconds the 250 waits after storing
         self._lock = threading.Lock()
         self.port = free_port()
         options: dict[str, Any] = {}
@@ -71,6 +73,21 @@ class Mailbox:
         ``reply`` ("451 4.3.0 try later", "550 5.1.1 no such user")."""
         with self._lock:
             self._faults.extend([(stage, reply, address)] * times)
+
+    def hold(self, address: str, seconds: float) -> None:
+        """Accept (store) a message to ``address`` at once but send the 250 only ``seconds``
+        later: the window between the relay accepting it and the sender hearing so."""
+        with self._lock:
+            self._held[address] = seconds
+
+    def release(self) -> None:
+        """From now on, answer every message at once."""
+        with self._lock:
+            self._held.clear()
+
+    def held_for(self, addresses: list[str]) -> float:
+        with self._lock:
+            return max((self._held.get(a, 0.0) for a in addresses), default=0.0)
 
     def fault(self, stage: str, addresses: list[str]) -> str | None:
         with self._lock:
@@ -203,4 +220,7 @@ class _Handler:
             self.box.received.append(
                 Received(str(envelope.mail_from), list(envelope.rcpt_tos), message)
             )
+        held = self.box.held_for(list(envelope.rcpt_tos))
+        if held:
+            await asyncio.sleep(held)
         return "250 Message accepted for delivery"
