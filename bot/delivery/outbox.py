@@ -324,7 +324,9 @@ class Outbox:
         outcome = "failed" if failure.kind == "permanent" else "retry"
         metrics.OUTBOX_DELIVERED.labels(kind=row.kind, outcome=outcome).inc()
         log.warning(
-            "slack refused outbox message",
+            "mail relay refused outbox message"
+            if row.kind in EMAIL_KINDS
+            else "slack refused outbox message",
             extra={
                 "outbox_id": row.id,
                 "kind": row.kind,
