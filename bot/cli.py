@@ -250,6 +250,11 @@ def _socket(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.ops.socket_mode import SocketModeRunner
     from bot.timers.scheduler import start_scheduler
 
+    if settings.PUBLIC_URL:
+        # Socket Mode serves no receipt pages: a link would lead nowhere. The e-mails ask for a
+        # reply instead, and triage records receipts by hand (README: E-mail partners).
+        log.warning("PUBLIC_URL is ignored in Socket Mode: e-mails carry no receipt link")
+        settings = settings.model_copy(update={"PUBLIC_URL": None})
     runtime = start_runtime(settings)
     services = runtime.services
     try:

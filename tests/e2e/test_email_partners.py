@@ -213,6 +213,8 @@ def test_a_5xx_fails_the_notice_with_the_reason_and_retry_sends_only_what_failed
     assert eu_import(bot).status == "sent"
     kinds = [e.kind for e in case_events(bot)]
     assert kinds.count("notice_failed") == 1 and kinds.count("notice_retry") == 1
+    intact = audit_verify(bot, "NC-1")
+    assert intact.returncode == 0, intact.stdout + intact.stderr
 
 
 # --- receipt by link -------------------------------------------------------------------------
