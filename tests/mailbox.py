@@ -42,10 +42,15 @@ class Mailbox:
     """``with Mailbox() as box:``; ``box.url`` is an ``SMTP_URL``."""
 
     def __init__(
-        self, *, tls_dir: Path | None = None, login: tuple[str, str] | None = None
+        self,
+        *,
+        tls_dir: Path | None = None,
+        login: tuple[str, str] | None = None,
+        implicit_tls: bool = False,
     ) -> None:
-        """``tls_dir``: offer STARTTLS with a certificate for 127.0.0.1 signed by a private CA
-        written there (``ca.pem``, for ``SMTP_CA_FILE``); ``login``: require AUTH with these."""
+        """``tls_dir``: offer STARTTLS (or, with ``implicit_tls``, TLS from the first byte, as
+        ``smtps://`` expects) with a certificate for 127.0.0.1 signed by a private CA written
+        there (``ca.pem``, for ``SMTP_CA_FILE``); ``login``: require AUTH with these."""
         self.received: list[Received] = []
         self.attempts = 0  # DATA commands seen, accepted or not
         self._faults: list[tuple[str, str, str | None]] = []
@@ -53,12 +58,15 @@ class Mailbox:
         self._lock = threading.Lock()
         self.port = free_port()
         options: dict[str, Any] = {}
-        if tls_dir is not None:
+        if tls_dir is not None and implicit_tls:  # smtps://: TLS from the first byte
+            options["ssl_context"] = _server_context(tls_dir)
+        elif tls_dir is not None:
             options["tls_context"] = _server_context(tls_dir)
             options["require_starttls"] = True
         if login is not None:
             options["authenticator"] = _Login(*login)
-            options["auth_require_tls"] = tls_dir is not None
+            # aiosmtpd counts only STARTTLS as TLS for AUTH; over smtps:// it is TLS already.
+            options["auth_require_tls"] = tls_dir is not None and not implicit_tls
         self.ca_file = tls_dir / "ca.pem" if tls_dir is not None else None
         self._controller = Controller(
             _Handler(self), hostname="127.0.0.1", port=self.port, **options

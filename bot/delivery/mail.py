@@ -112,7 +112,7 @@ class Mailer:
             if not server.implicit_tls and (server.credentials or smtp.has_extn("starttls")):
                 if not smtp.has_extn("starttls"):
                     # Never send a password in clear text.
-                    raise smtplib.SMTPNotSupportedError("the relay offers no STARTTLS")
+                    raise NoStartTLS("the relay offers no STARTTLS")
                 smtp.starttls(context=self._context())
                 smtp.ehlo()
             if server.credentials:
@@ -149,6 +149,11 @@ class Mailer:
                 smtp.quit()
             except (smtplib.SMTPException, OSError):
                 smtp.close()
+
+
+class NoStartTLS(smtplib.SMTPNotSupportedError):
+    """The URL carries credentials but the relay offers no STARTTLS: they are never sent in
+    clear text."""
 
 
 class MailNotConfigured(Exception):
@@ -202,8 +207,10 @@ def classify_mail(exc: BaseException) -> Failure:
         return _by_code(exc.smtp_code, exc.smtp_error)
     if isinstance(exc, ssl.SSLCertVerificationError):
         return Failure("permanent", "smtp_certificate_not_trusted")
-    if isinstance(exc, smtplib.SMTPNotSupportedError):
+    if isinstance(exc, NoStartTLS):
         return Failure("permanent", "smtp_no_starttls")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return Failure("permanent", "smtp_no_auth")
     if isinstance(exc, (smtplib.SMTPException, OSError, socket.timeout)):
         return Failure("uncertain", f"smtp_{type(exc).__name__}")
     return Failure("uncertain", type(exc).__name__)

@@ -195,8 +195,8 @@ class Notices:
     def acknowledge_by_link(self, notice_id: int, address: str) -> Receipt:
         """A press on the receipt page of an e-mail (its link verified by the caller): the
         receipt, by that address, at this moment. "already" when the notice was settled before
-        (by any address, the channel, or by hand); "gone" when it no longer waits (waived, or the
-        case moved on to a newer notice is still a receipt: it counts)."""
+        (from any address, the channel, or by hand); "gone" when it was waived meanwhile. A
+        notice marked failed (another address refused) is settled by it all the same."""
         now = self.clock()
         with self.db.transaction() as session:
             notice, case, partner = self._load(session, notice_id)

@@ -109,3 +109,15 @@ def test_a_relay_that_cannot_be_reached_is_named(
     assert code == 1
     [line] = failures(lines)
     assert line.startswith(f"✗ SMTP relay: 127.0.0.1:{mailbox.port} cannot be reached")
+
+
+def test_smtps_is_implicit_tls_trusting_the_private_ca(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
+) -> None:
+    config = sample(tmp_path / "ws.yml", with_email)
+    with Mailbox(tls_dir=tmp_path, login=("bot", "secret"), implicit_tls=True) as tls:
+        url = f"smtps://bot:secret@127.0.0.1:{tls.port}"
+        settings = relay(tls, SMTP_URL=url, SMTP_CA_FILE=str(tls.ca_file))
+        code, lines = doctor(monkeypatch, standin, config, migrated, **settings)
+    assert failures(lines) == [] and code == 0, lines
+    assert any("(TLS, logged in as bot); nothing was sent" in line for line in lines)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 
-from bot.delivery.mail import Mailer, MailSettings, classify_mail, parse_smtp_url
+from bot.delivery.mail import Mailer, MailSettings, NoStartTLS, classify_mail, parse_smtp_url
 from bot.ops.checks import Result, failed, passed, warned
 from bot.ops.settings import Settings
 from bot.ops.workspace import Workspace
@@ -71,11 +71,17 @@ def _relay(settings: Settings, smtp: str) -> Result:
             f"{where} refused the login ({exc.smtp_code})",
             "check the user and password in SMTP_URL",
         )
-    except smtplib.SMTPNotSupportedError:
+    except NoStartTLS:
         return failed(
             subject,
             f"{where} offers no STARTTLS, and SMTP_URL carries credentials",
             "use a relay that offers STARTTLS, or smtps:// for implicit TLS",
+        )
+    except smtplib.SMTPNotSupportedError:
+        return failed(
+            subject,
+            f"{where} offers no login (AUTH), and SMTP_URL carries credentials",
+            "leave user and password out of SMTP_URL, or use the relay's submission port",
         )
     except ssl.SSLError as exc:
         return failed(
