@@ -53,6 +53,7 @@ class Mailbox:
         there (``ca.pem``, for ``SMTP_CA_FILE``); ``login``: require AUTH with these."""
         self.received: list[Received] = []
         self.attempts = 0  # DATA commands seen, accepted or not
+        self.running = False
         self._faults: list[tuple[str, str, str | None]] = []
         self._held: dict[str, float] = {}  # address -> seconds the 250 waits after storing
         self._lock = threading.Lock()
@@ -68,9 +69,8 @@ class Mailbox:
             # aiosmtpd counts only STARTTLS as TLS for AUTH; over smtps:// it is TLS already.
             options["auth_require_tls"] = tls_dir is not None and not implicit_tls
         self.ca_file = tls_dir / "ca.pem" if tls_dir is not None else None
-        self._controller = Controller(
-            _Handler(self), hostname="127.0.0.1", port=self.port, **options
-        )
+        self._options = options
+        self._controller: Controller | None = None
 
     @property
     def url(self) -> str:
@@ -109,12 +109,25 @@ class Mailbox:
         with self._lock:
             return [r for r in self.received if address in r.rcpt_tos]
 
-    def __enter__(self) -> Mailbox:
+    def start(self) -> None:
+        self._controller = Controller(
+            _Handler(self), hostname="127.0.0.1", port=self.port, **self._options
+        )
         self._controller.start()
+        self.running = True
+
+    def stop(self) -> None:
+        """Stop listening (a relay that is down); ``start()`` listens again on the same port."""
+        if self._controller is not None and self.running:
+            self._controller.stop()
+            self.running = False
+
+    def __enter__(self) -> Mailbox:
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._controller.stop()
+        self.stop()
 
 
 class _Login:

@@ -38,6 +38,7 @@ from tests.scenarios import (
     case_card,
     case_events,
     case_row,
+    click_step,
     decide,
     drain,
     duties_panel,
@@ -515,3 +516,24 @@ def test_an_authority_email_refused_for_good_leaves_the_duty_open_and_says_why(
     settle(bot)
     assert len(mailbox.to(AUTHORITY)) == 1
     assert "inform_authority" in case_row(bot).details.duties
+
+
+def test_a_relay_that_cannot_be_reached_is_retried_until_it_answers(
+    email_bot: LocalBot, mailbox: Mailbox, clock: FakeClock
+) -> None:
+    bot = email_bot
+    walk_to(bot, "measure_proposed")
+    mailbox.stop()  # the relay is down when the measure is approved
+    click_step(bot, "measure_approve", APPROVER)
+    wait_for(lambda: case_row(bot).state == "measure_approved", what="the approval")
+    drain(bot)
+    assert eu_import(bot).status == "queued"  # not failed: no person needs to act yet
+    with bot.services.db.read() as session:
+        row = outbox_rows.by_key(session, email_key(eu_import(bot).id, COMPLIANCE))
+        assert row is not None and row.status == "pending"
+        assert "Connection" in (row.last_error or ""), row.last_error
+
+    mailbox.start()
+    settle(bot)
+    assert [len(mailbox.to(a)) for a in (COMPLIANCE, LEGAL)] == [1, 1]
+    assert eu_import(bot).status == "sent"
