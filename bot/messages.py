@@ -1564,5 +1564,11 @@ def tn(key: str, lang: str, n: int, /, **params: object) -> str:
     return entry.get(form, entry["other"]).format(**params, count=n)
 
 
+def shown_in(lang: str) -> str:
+    """The language texts asked for in ``lang`` are shown in: ``lang`` where the catalogue has
+    it, else English (what an HTML page or e-mail declares as its ``lang``)."""
+    return _language(lang)
+
+
 def has(key: str) -> bool:
     return key in EN

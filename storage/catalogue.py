@@ -85,3 +85,12 @@ def partner(session: Session, partner_id: str) -> Partner | None:
 def partner_by_channel(session: Session, channel: str) -> Partner | None:
     """The partner whose Slack channel this is (an authority's, a deployer's)."""
     return session.scalars(select(Partner).where(Partner.channel == channel).limit(1)).first()
+
+
+def partner_by_email(session: Session, address: str) -> Partner | None:
+    """The partner one of whose e-mail addresses this is (an authority told by e-mail)."""
+    wanted = address.lower()
+    for found in session.scalars(select(Partner).order_by(Partner.id)):
+        if wanted in (str(a).lower() for a in found.emails or []):
+            return found
+    return None

@@ -26,7 +26,7 @@ from bot.cases.state import CaseRecord, DutyRecord
 from bot.clock import Clock, today_in
 from bot.delivery import messages, render
 from bot.delivery.mail import Mailer, MailNotConfigured, MailSettings, compose
-from bot.messages import t
+from bot.messages import shown_in, t
 from bot.notices import receipts
 from bot.notices import service as notices
 from bot.notices import views as notice_views
@@ -233,7 +233,7 @@ class Senders:
             reply = t("mail.receipt.reply", lang, ref=ref)
             text += f"\n\n{reply}\n"
             body += f"<p>{html.escape(reply)}</p>\n"
-        page = f'<!doctype html>\n<html lang="{html.escape(lang)}"><body>\n{body}</body></html>\n'
+        page = f'<!doctype html>\n<html lang="{shown_in(lang)}"><body>\n{body}</body></html>\n'
         return compose(
             address=row.target,
             subject=str(payload.get("subject", ref)),

@@ -245,7 +245,7 @@ def _emailed(sent: Mapping[str, OutboxMessage], notice_id: int) -> OutboxMessage
     )
 
 
-AUTHORITY_MESSAGES = ("authority:", "investigate-invite:")
+AUTHORITY_MESSAGES = ("authority:", "authority-email:", "investigate-invite:")
 
 
 def _authorities(
@@ -261,7 +261,11 @@ def _authorities(
     messages_sent = []
     for key, row in sent.items():
         if key.startswith(AUTHORITY_MESSAGES):
-            partner = catalogue_rows.partner_by_channel(session, row.target)
+            partner = (
+                catalogue_rows.partner_by_email(session, row.target)
+                if key.startswith("authority-email:")
+                else catalogue_rows.partner_by_channel(session, row.target)
+            )
             party = export.Party(id=partner.id, name=partner.name) if partner else None
             message = _sent(row, party)
             if message is not None:

@@ -19,7 +19,7 @@ from bot.alerts.http import Deliveries
 from bot.clock import Clock
 from bot.delivery import messages
 from bot.errors import UserError
-from bot.messages import t
+from bot.messages import shown_in, t
 from bot.notices import receipts
 from bot.notices.service import Notices
 from bot.ops.request_context import request_scope
@@ -161,7 +161,7 @@ def _page(
     allow: bool = False,
 ) -> list[bytes]:
     page = (
-        f'<!doctype html>\n<html lang="{html.escape(lang)}"><head><meta charset="utf-8">'
+        f'<!doctype html>\n<html lang="{shown_in(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="robots" content="noindex">'
         f"<title>{html.escape(title)}</title></head>\n<body>\n"

@@ -150,7 +150,9 @@ def test_one_email_per_address_names_the_provider_the_case_the_measure_and_the_l
         link = link_in(mailbox, address)
         assert link.startswith(bot.base_url + "/receipts/")
         html = got.html()
-        assert f'href="{link}"' in html and "<strong>" in html and 'lang="de"' in html
+        assert (
+            f'href="{link}"' in html and "<strong>" in html and 'lang="en"' in html
+        )  # German: English
         notice = eu_import(bot)
         assert message["Message-ID"] == message_id(
             email_key(notice.id, address), "ncbot@example.com"
@@ -494,6 +496,10 @@ def test_send_it_now_emails_an_authority_without_a_channel_and_counts_when_accep
     assert len(mailbox.to(AUTHORITY)) == 1
     intact = audit_verify(bot, "NC-1")
     assert intact.returncode == 0, intact.stdout + intact.stderr
+    dossier = load(bot.services.db, 1, now=clock())
+    [message] = dossier["authorities"]["messages"]
+    assert message["kind"] == "email_authority" and message["to"]["id"] == "nl-ams"
+    assert "Example AI B.V." in message["text"]
 
 
 def test_an_authority_email_refused_for_good_leaves_the_duty_open_and_says_why(
