@@ -174,8 +174,9 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
         services, signing_secret=settings.secret("SLACK_SIGNING_SECRET"), workers=settings.WORKERS
     )
     alerts = _alerts_app(settings, services)
+    receipts = _receipt_pages(services)
     server = HttpServer(
-        wsgi_app(app, services, max_body=settings.MAX_BODY_BYTES, alerts=alerts),
+        wsgi_app(app, services, max_body=settings.MAX_BODY_BYTES, alerts=alerts, receipts=receipts),
         host=settings.HOST,
         port=settings.PORT,
         threads=settings.WORKERS,
@@ -199,6 +200,7 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
                 ("listeners", lambda left: drain_listeners(app, left)),
                 ("current sweep", in_thread(lambda: scheduler.shutdown(wait=True))),
                 ("alert deliveries", in_thread(lambda: alerts and alerts.close())),
+                ("receipt deliveries", in_thread(lambda: receipts and receipts.close())),
                 ("close", in_thread(lambda: _close(server, metrics_server, services))),
             ],
             settings.SHUTDOWN_TIMEOUT,
@@ -251,6 +253,11 @@ def _socket(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.ops.socket_mode import SocketModeRunner
     from bot.timers.scheduler import start_scheduler
 
+    if settings.PUBLIC_URL:
+        # Socket Mode serves no receipt pages: a link would lead nowhere. The e-mails ask for a
+        # reply instead, and triage records receipts by hand (README: E-mail partners).
+        log.warning("PUBLIC_URL is ignored in Socket Mode: e-mails carry no receipt link")
+        settings = settings.model_copy(update={"PUBLIC_URL": None})
     runtime = start_runtime(settings)
     services = runtime.services
     try:
@@ -281,6 +288,19 @@ def _socket(settings: Settings, _args: argparse.Namespace) -> int:
         services.db.dispose()
     log.info("stopped")
     return 0
+
+
+def _receipt_pages(services: Any) -> Any:
+    """The receipt pages of e-mailed notices (``/receipts/…``), or None when links cannot work
+    (``PUBLIC_URL`` or ``RECEIPT_KEY`` unset): then triage records receipts by hand."""
+    mail = services.mail
+    if mail is None or not mail.links:
+        return None
+    from bot.notices.http import receipt_pages
+
+    return receipt_pages(
+        services.db, services.notices, services.clock, mail.receipt_key, services.outbox.deliver_due
+    )
 
 
 def _alerts_app(settings: Settings, services: Any) -> Any:

@@ -383,6 +383,8 @@ def _element_value(element: dict[str, Any]) -> Any:
             return _USERS.validate_python(element.get("selected_users") or [])
         if kind == "datepicker":
             return element.get("selected_date")
+        if kind == "timepicker":
+            return element.get("selected_time")
     except ValidationError:
         raise Malformed("state.values") from None
     return element.get("value")

@@ -31,6 +31,8 @@ NOTICE_KINDS = frozenset(
         "notice_retry",
         "notice_click_by_staff",
         "notice_click_other_workspace",
+        "notice_receipt_by_link",
+        "notice_receipt_recorded",
     }
 )
 # Recorded for the trail; they change nothing a case row or a notice row keeps (a
@@ -51,6 +53,7 @@ KNOWN_KINDS = frozenset(
     {REPORTED, AWARENESS_CORRECTED, *STEP_KINDS, *DUTY_KINDS, *NOTICE_KINDS, *NOTHING_IN_THE_ROW}
 )
 PARTNER_NOTICE_KIND = "partner_notice"  # the outbox kind whose delivery makes a notice "sent"
+EMAIL_NOTICE_KIND = "email_notice"  # so does the first e-mail of a notice the relay accepted
 QUEUED, SENT, ACKNOWLEDGED, FAILED, WAIVED = "queued", "sent", "acknowledged", "failed", "waived"
 
 
@@ -177,9 +180,14 @@ def _apply(s: _Replay, event: Event, by_id: Mapping[int, NoticeFacts]) -> Findin
         for partner in data.get("partners") or []:
             key = (str(partner.get("id")), s.version)
             channel = partner.get("channel")
-            s.notices[key] = _Notice(key, channel, QUEUED if channel else FAILED, since=seq)
+            reachable = channel or partner.get("emails")
+            if not channel and reachable:
+                channel = ""  # e-mail only: no Slack post of another partner is this one's
+            s.notices[key] = _Notice(key, channel, QUEUED if reachable else FAILED, since=seq)
     elif kind == "message_sent" and data.get("kind") == PARTNER_NOTICE_KIND:
         _delivered(s, str(data.get("channel")), seq)
+    elif kind == "message_sent" and data.get("kind") == EMAIL_NOTICE_KIND:
+        _emailed(s, data.get("notice"), by_id, seq)
     elif kind in NOTICE_KINDS:
         return _notice_event(s, event, by_id)
     return None
@@ -233,6 +241,15 @@ def _delivered(s: _Replay, channel: str, seq: int) -> None:
     chosen.status, chosen.since = SENT, seq
 
 
+def _emailed(s: _Replay, notice_id: object, by_id: Mapping[int, NoticeFacts], seq: int) -> None:
+    """An e-mail of a notice was accepted by the relay: the notice, if still queued, is sent
+    (the event names the notice, so no guessing by channel)."""
+    stored = by_id.get(notice_id) if isinstance(notice_id, int) else None
+    notice = s.notices.get((stored.partner, stored.measure_version)) if stored else None
+    if notice is not None and notice.status == QUEUED:
+        notice.status, notice.since = SENT, seq
+
+
 def _notice_event(s: _Replay, event: Event, by_id: Mapping[int, NoticeFacts]) -> Finding | None:
     notice_id = event.data.get("notice")
     stored = by_id.get(notice_id) if isinstance(notice_id, int) else None
@@ -244,6 +261,8 @@ def _notice_event(s: _Replay, event: Event, by_id: Mapping[int, NoticeFacts]) ->
         return Finding(event.seq, "row_differs", detail)
     status = {
         "notice_acknowledged": ACKNOWLEDGED,
+        "notice_receipt_by_link": ACKNOWLEDGED,
+        "notice_receipt_recorded": ACKNOWLEDGED,
         "notice_waived": WAIVED,
         "notice_failed": FAILED,
         "notice_retry": QUEUED,

@@ -119,3 +119,14 @@ class AwarenessCorrection(Form):
 
     aware_on: ChosenDate
     reason: Reason
+
+
+class RecordedReceipt(Form):
+    """Record receipt: who received a notice outside Slack and the receipt link, how they
+    confirmed it, and when (a date and a time where the organisation works)."""
+
+    notice: Choice
+    received_by: Annotated[Text, required(200)]
+    how: Annotated[Text, required(200)]
+    on: ChosenDate
+    at: Choice  # "HH:MM", as Slack's timepicker gives it

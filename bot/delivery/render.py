@@ -248,6 +248,43 @@ def partner_notice(notice_id: int, provider: Provider) -> Renderer:
     return render
 
 
+def email_notice(
+    notice_id: int, provider: Provider, *, reminder: bool = False
+) -> Callable[[Session], dict[str, Any]]:
+    """The notice as an e-mail, in the partner's language (English for a language the catalogue
+    lacks): subject, plain text and HTML, and who it is from. The sender adds the receipt link,
+    which only the relay's acceptance time and the settings decide."""
+
+    def render(session: Session) -> dict[str, Any]:
+        notice = notice_rows.by_id(session, notice_id)
+        assert notice is not None, f"no notice {notice_id}"
+        case = _case(session, notice.case_id)
+        partner = catalogue_rows.partner(session, notice.partner_id)
+        fixed = provider_of(case, provider)
+        lang = notice.language or "en"
+        subject, text, html = notice_views.email_notice(
+            case,
+            notice,
+            partner.name if partner else notice.partner_id,
+            catalogue_rows.system_name(session, case.system_id),
+            lang,
+            fixed,
+        )
+        if reminder:
+            subject = t("mail.reminder", lang, subject=subject)
+        return {
+            "subject": subject,
+            "text": text,
+            "html": html,
+            "language": lang,
+            "ref": case.ref,
+            "sender_name": fixed.name,
+            "reply_to": fixed.contact,
+        }
+
+    return render
+
+
 def reporter_confirmation(case_id: int) -> Renderer:
     def render(session: Session) -> Content:
         case = _case(session, case_id)

@@ -300,6 +300,8 @@ class TimerEngine:
             if not advanced:  # our lease ran out and another replica fired this level
                 return
             self._queue(session, case, timer, notice, position, users, members, channels, now)
+            if notice is not None and "partner_channel" in level.notify:
+                self._email_partner(session, case, notice, position, timer, now)
             refresh = messages.card_refresh(case, f"timer{timer.id}:{timer.fired}")
             messages.queue(session, refresh, now)
         if timer.kind == ESCALATION:
@@ -307,6 +309,26 @@ class TimerEngine:
         else:
             metrics.REMINDERS.labels(timer=timer.kind).inc()
         self.deliver(case.id)
+
+    def _email_partner(
+        self,
+        session: Session,
+        case: Case,
+        notice: PartnerNotice,
+        position: Position,
+        timer: Timer,
+        now: datetime,
+    ) -> None:
+        """A partner read by e-mail gets the notice again at each of its addresses, marked as a
+        reminder, with a fresh receipt link (valid ``RECEIPT_DAYS`` from now): the first one's
+        may have expired. Skipped when the notice was settled before it goes out."""
+        partner = catalogue_rows.partner(session, notice.partner_id)
+        reason = f"reminder:{timer.id}:{position.level}:{position.repeat}"
+        for address in partner.emails if partner else []:
+            reminder = messages.email_notice(
+                case, notice, address, self.workspace.provider, reason=reason
+            )
+            messages.queue(session, reminder, now)
 
     def _notice(self, session: Session, timer: Timer) -> PartnerNotice | None:
         subject = timer.policy.get("subject") or {}
@@ -348,8 +370,9 @@ class TimerEngine:
             "reporter": [] if actors.is_system(case.reporter_id) else [case.reporter_id],
         }
         for target in notify:
-            if target == "partner_channel":
-                channels.extend([notice.slack_channel or notice.channel] if notice else [])
+            if target == "partner_channel":  # an e-mail partner is e-mailed (``_emailed``)
+                channel = (notice.slack_channel or notice.channel) if notice else None
+                channels.extend([channel] if channel else [])
             elif target in symbolic:
                 users.extend(symbolic[target])
             elif target.startswith("S"):

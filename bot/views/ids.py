@@ -42,6 +42,8 @@ NOTICE_ACK: Final = "notice_acknowledge_receipt"
 NOTICE_RETRY: Final = "notice_retry"
 NOTICE_WAIVE: Final = "notice_waive"
 WAIVE_CALLBACK: Final = "notice_waive_submit"
+NOTICE_RECORD: Final = "notice_record_receipt"
+RECORD_CALLBACK: Final = "notice_record_receipt_submit"
 
 DUTY_PREFIX: Final = "duty_record_"  # + the duty name
 DUTY_CALLBACK: Final = "duty_record_submit"

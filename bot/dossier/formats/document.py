@@ -309,6 +309,14 @@ def sentence(event: Mapping[str, Any], lang: str, who: People, partners: Mapping
         params["partners"] = ", ".join(named) or "—"
     elif kind == "notice_failed":
         params["error"] = data.get("error") or "—"
+    elif kind == "notice_receipt_by_link":
+        params["address"] = data.get("address") or "—"
+    elif kind == "notice_receipt_recorded":
+        params |= {
+            "received_by": data.get("received_by") or "—",
+            "how": data.get("how") or "—",
+            "on": data.get("on") or "—",
+        }
     elif kind == "message_sent":
         params["what"] = _label("dossier.sent", data.get("kind"), lang)
     elif kind in ("escalated", "reminded"):
