@@ -30,6 +30,7 @@ from bot.services import Services
 from bot.timers.scheduler import start_scheduler
 from storage.db import Database
 from storage.models import Base
+from storage.slack_tables import SLACK_METADATA
 
 log = logging.getLogger("ncbot.sandbox")
 
@@ -198,6 +199,7 @@ def _wipe(database_url: str) -> None:
     db = Database(database_url)
     try:
         Base.metadata.drop_all(db.engine)
+        SLACK_METADATA.drop_all(db.engine)  # slack-sdk's installation stores (OAuth)
         with db.engine.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     finally:
