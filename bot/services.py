@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot.alerts.service import Alerts
 from bot.audit.anchoring import Anchoring
+from bot.cases.changes import Changes
 from bot.cases.service import Cases
 from bot.cases.steps import Steps
 from bot.clock import Clock, today_in
@@ -35,6 +36,7 @@ class Services:
     cases: Cases
     outbox: Outbox
     steps: Steps
+    changes: Changes
     timers: TimerEngine
     notices: Notices
     duties: Duties
@@ -80,6 +82,7 @@ def build_services(
         cases=cases,
         outbox=deliveries,
         steps=Steps(db, workspace, clock, people),
+        changes=Changes(db, workspace, clock, people),
         notices=Notices(db, workspace, clock, people, client),
         duties=Duties(db, workspace, clock, people),
         home=home,

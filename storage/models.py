@@ -162,6 +162,11 @@ class Case(Base):
         current = [m for m in self.measures if m.status == MeasureStatus.CURRENT]
         return current[-1] if current else None
 
+    @property
+    def measures_in_force(self) -> list[MeasureRow]:
+        """Every measure neither rejected nor set aside, oldest first (Close waits for all)."""
+        return [m for m in self.measures if m.status == MeasureStatus.CURRENT]
+
     def add_measure(self, measure: CorrectiveMeasure) -> MeasureRow:
         row = MeasureRow(position=len(self.measures) + 1)
         row.write(measure)

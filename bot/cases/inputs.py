@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from bot.cases.domain import DESCRIPTION_MAX, REASON_MAX, Measure, SeriousIncident
+from bot.cases.domain import DESCRIPTION_MAX, REASON_MAX, Measure, SeriousIncident, Severity
 from bot.forms import (
     Choice,
     ChosenDate,
@@ -104,4 +104,35 @@ class AwarenessCorrection(Form):
     """The date the provider became aware of a serious incident, corrected with a reason."""
 
     aware_on: ChosenDate
+    reason: Reason
+
+
+# --- changes to a case that do not start it over (the card's "Change…" menu) ---
+
+
+class SeverityChange(Form):
+    """**Change severity**: the new severity and why."""
+
+    severity: Annotated[Choice, one_of([s.value for s in Severity])]
+    reason: Reason
+
+
+class Reassignment(Form):
+    """**Reassign**: the case owner or the measure owner, who now, and why."""
+
+    whose: Annotated[Choice, one_of(("case", "measure"))]
+    owner: Choice
+    reason: Reason
+
+
+class TargetDateChange(Form):
+    """**Change target date**: the measure's new target date and why."""
+
+    target_date: ChosenDate
+    reason: Reason
+
+
+class MeasureChange(MeasurePlan):
+    """**Amend measure** and **Add a measure**: a measure's plan, as proposed, and why."""
+
     reason: Reason

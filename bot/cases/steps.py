@@ -168,6 +168,10 @@ class Steps:
             measure_proposer_id=measure.proposer_id if measure else None,
             measure_owner_id=measure.owner_id if measure else None,
             close_blockers=self.close_blockers(session, case),
+            measure_amender_id=measure.measure.amended_by if measure else None,
+            measures_done_before=any(
+                m.measure.done is not None for m in case.measures_in_force[:-1]
+            ),
         )
         decision = decide(facts, action, actor)
         if isinstance(decision, Refused) and decision.key == CLOSE_BLOCKED:
@@ -233,8 +237,8 @@ class Steps:
             done = Done(evidence=data["evidence"], link=data.get("link"), by=user_id, at=now)
             self._change_measure(case, lambda m: {"done": done})
         elif action is Action.REOPEN:
-            if case.measure is not None:
-                self._change_measure(case, lambda m: {"status": MeasureStatus.SUPERSEDED})
+            for row in case.measures_in_force:  # every measure in force is set aside
+                row.write(row.measure.model_copy(update={"status": MeasureStatus.SUPERSEDED}))
             reopening = Reasoned(reason=data["reason"], by=user_id, at=now)
             details = details.model_copy(update={"reopenings": (*details.reopenings, reopening)})
         case.details = details

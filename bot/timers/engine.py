@@ -113,14 +113,56 @@ def on_transition(
         frozen = freeze(workspace.escalation.timer(APPROVAL), timezone=tz, critical=critical)
         _start(session, case, APPROVAL, frozen, anchor=now, now=now)
     elif action is Action.APPROVE:
-        measure = case.measure
-        assert measure is not None  # Approve is offered only for a proposed measure
-        # Overdue once the target day has ended where the organisation works.
-        end_of_day = datetime.combine(
-            measure.measure.target_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz)
-        )
-        frozen = freeze(workspace.escalation.timer(OVERDUE), timezone=tz, critical=critical)
-        _start(session, case, OVERDUE, frozen, anchor=end_of_day, now=now)
+        _start_overdue(session, case, workspace, now)
+
+
+def on_severity_changed(
+    session: Session, case: Case, workspace: Workspace, now: datetime, key_suffix: str
+) -> None:
+    """The new severity's escalation policy applies from the moment of the change: its levels
+    count from ``now``; levels already past under the old policy are not replayed. Only a case
+    nobody acknowledged yet escalates."""
+    rows.cancel(session, case.id, (ESCALATION,))
+    if case.state != CaseState.REPORTED:
+        return
+    policy = workspace.escalation.policy_for(Severity(case.severity))
+    if policy is None:
+        return
+    frozen = freeze(
+        policy, timezone=workspace.timezone, critical=case.severity == Severity.CRITICAL
+    )
+    _start(session, case, ESCALATION, frozen, anchor=now, now=now, key_suffix=key_suffix)
+
+
+def on_target_date_changed(
+    session: Session, case: Case, workspace: Workspace, now: datetime, key_suffix: str
+) -> None:
+    """The overdue reminders move with the measure's target date."""
+    rows.cancel(session, case.id, (OVERDUE,))
+    if case.state == CaseState.MEASURE_APPROVED:
+        _start_overdue(session, case, workspace, now, key_suffix)
+
+
+def on_measure_changed(session: Session, case: Case, workspace: Workspace, now: datetime) -> None:
+    """A measure amended or added waits for approval again: whatever it waited for before
+    (approval, its target date) starts over from now."""
+    rows.cancel(session, case.id, (APPROVAL, OVERDUE))
+    on_transition(session, case, Action.PROPOSE_MEASURE, workspace, now)
+
+
+def _start_overdue(
+    session: Session, case: Case, workspace: Workspace, now: datetime, key_suffix: str = ""
+) -> None:
+    measure = case.measure
+    assert measure is not None  # an approved case has a measure
+    tz = workspace.timezone
+    # Overdue once the target day has ended where the organisation works.
+    end_of_day = datetime.combine(
+        measure.measure.target_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz)
+    )
+    critical = case.severity == Severity.CRITICAL
+    frozen = freeze(workspace.escalation.timer(OVERDUE), timezone=tz, critical=critical)
+    _start(session, case, OVERDUE, frozen, anchor=end_of_day, now=now, key_suffix=key_suffix)
 
 
 def _acknowledge_copies(session: Session, case: Case, now: datetime) -> None:
@@ -204,14 +246,17 @@ def _start(
     *,
     anchor: datetime,
     now: datetime,
+    key_suffix: str = "",
 ) -> None:
+    """``key_suffix`` tells apart timers started again at the same case version (a change
+    that does not move the case on)."""
     scheduled = first(thaw(frozen), anchor)
     if scheduled is None:
         return
     _, due = scheduled
     rows.start(
         session,
-        key=f"{kind}:{case.id}:{case.version}",
+        key=f"{kind}:{case.id}:{case.version}" + (f":{key_suffix}" if key_suffix else ""),
         case_id=case.id,
         kind=kind,
         policy=frozen,
