@@ -174,9 +174,12 @@ def walk_to_more(bot: LocalBot, state: str) -> None:
     """``walk_to`` for a case already reported (it reports only when there is none)."""
     from tests.scenarios import STEP_PATH
 
+    states = ["reported", *(reached for reached, *_ in STEP_PATH)]
     for reached, action_id, user, values in STEP_PATH:
         if case_row(bot).state == state:
             return
+        if states.index(reached) <= states.index(case_row(bot).state):
+            continue  # already past this step
         decide(bot, action_id, user, values)
         assert case_row(bot).state == reached
 
@@ -349,7 +352,8 @@ LATER = {
 }
 
 
-def test_disable_now_bring_into_conformity_later_is_one_case(bot: LocalBot) -> None:
+def test_disable_now_bring_into_conformity_later_is_one_case(any_db_bot: LocalBot) -> None:
+    bot = any_db_bot  # on SQLite and PostgreSQL
     walk_to(bot, "measure_done")
     add_measure(bot, OFFICER, "bring_into_conformity", LATER)
     case = case_row(bot)
@@ -413,4 +417,91 @@ def test_changes_speak_dutch_in_a_dutch_workspace(dutch_bot: LocalBot) -> None:
     assert refusal_after(bot, answers).startswith(
         "Je hebt deze corrigerende maatregel zelf aangepast"
     )
+    assert audit_verified(bot)
+
+
+# --- Amend measure after partners were informed ---------------------------------------------
+
+
+@pytest.fixture
+def partner_bot(tmp_path: Path) -> Iterator[LocalBot]:
+    """The sample workspace: credit-scoring has three partners to inform."""
+    from bot.ops.workspace import load_workspace, sample_path
+
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    with LocalBot(load_workspace(sample_path()), database_url=url, clock=FakeClock()) as local:
+        yield local
+
+
+def test_partners_informed_get_an_update_notice_and_close_waits_for_its_receipt(
+    partner_bot: LocalBot,
+) -> None:
+    from tests.scenarios import PARTNER_CHANNELS, acknowledge_notices, notices_in, refused
+
+    bot = partner_bot
+    walk_to(bot, "measure_approved")
+    acknowledge_notices(bot)
+    change(bot, "Amend measure", OFFICER, AMENDED)
+    assert all(len(notices_in(bot, channel)) == 1 for channel in PARTNER_CHANNELS)
+    decide(bot, "measure_approve", APPROVER)  # neither the proposer nor the amender
+
+    for channel in PARTNER_CHANNELS:
+        first, update = notices_in(bot, channel)
+        assert "update" not in {b.get("block_id") for b in first.blocks}
+        (said,) = [b["text"]["text"] for b in update.blocks if b.get("block_id") == "update"]
+        assert said.startswith("*Update:*") and REASON in said
+        assert any(e.get("action_id") == "notice_acknowledge_receipt" for e in _elements(update))
+    decide(bot, "measure_done", OFFICER2, DONE_EVIDENCE)
+    text = refused(bot, "case_close", OFFICER)
+    assert "Northwind Bank" in text and "EU Import GmbH" in text
+    acknowledge_notices(bot)
+    decide(bot, "case_close", OFFICER)
+    assert case_row(bot).state == "closed"
+    assert audit_verified(bot)
+
+
+def _elements(message: Any) -> list[dict[str, Any]]:
+    return [e for b in message.blocks or [] for e in b.get("elements") or []]
+
+
+# --- Art. 73(6) -----------------------------------------------------------------------------
+
+
+SERIOUS = {
+    "nature": "Credit was refused to applicants over 60 without a legal basis.",
+    "causal_link": "The March retraining used a sample without applicants over 60.",
+    "risk": "no",
+    "serious_incident": "c",
+    "aware_on": "2026-11-29",
+}
+
+
+def test_adding_a_measure_that_alters_a_serious_incidents_system_needs_the_warning_confirmed(
+    bot: LocalBot,
+) -> None:
+    from tests.scenarios import assessed, view_text
+
+    assessed(bot, SERIOUS)
+    walk_to_more(bot, "measure_done")
+    view = open_change(bot, "Add a measure", OFFICER)
+    response = bot.driver.submit(
+        view["id"], user=OFFICER, values={"measure": "bring_into_conformity"}
+    )
+    assert response.json()["response_action"] == "update"
+    form = bot.driver.last_view(OFFICER)
+    assert "Art. 73(6) — do not alter the AI system" in view_text(form)
+    unticked = bot.driver.submit(form["id"], user=OFFICER, values=LATER)
+    assert unticked.json() == {
+        "response_action": "errors",
+        "errors": {"art73_6": "Confirm that you read the Art. 73(6) warning."},
+    }
+    assert case_row(bot).state == "measure_done"
+    ticked = bot.driver.submit(form["id"], user=OFFICER, values={**LATER, "art73_6": ["read"]})
+    assert (ticked.status, ticked.body) == (200, b"")
+    wait_for(lambda: case_row(bot).state == "measure_proposed", what="the added measure")
+    settle(bot)
+    (line,) = [t for t in thread_texts(bot) if "Measure added" in t]
+    assert line.endswith(f"(The Art. 73(6) warning was shown; <@{OFFICER}> went on.)")
+    warning = current_measure(bot).art73_6_warning
+    assert warning is not None and warning.continued_by == OFFICER
     assert audit_verified(bot)
