@@ -71,13 +71,15 @@ def close_checklist(session: Session, case: CaseRecord) -> list[ChecklistItem]:
     lang = case.language
     items: list[ChecklistItem] = []
     in_force: list[CorrectiveMeasure | None] = [*case.measures_in_force] or [None]
+    named = ".named" if len(in_force) > 1 else ""  # several measures: each says which it is
     for measure in in_force:  # every measure of the case, each carried out on its own
         done = measure.done if measure is not None else None
+        label = t(f"measure.{measure.measure.value}", lang) if measure is not None else ""
         if done is not None:
             who = case_views.user(done.by, lang)
-            items.append((True, "close.item.measure_done", {"who": who}))
+            items.append((True, "close.item.measure_done" + named, {"who": who, "measure": label}))
         else:
-            items.append((False, "close.item.measure_open", {}))
+            items.append((False, "close.item.measure_open" + named, {"measure": label}))
     for notice in notice_rows.of_case(session, case.id):
         settled = notice.status in notice_rows.SETTLED
         if settled and notice.measure_version != case.details.notices_version:

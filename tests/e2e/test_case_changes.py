@@ -366,7 +366,8 @@ def test_disable_now_bring_into_conformity_later_is_one_case(any_db_bot: LocalBo
     decide(bot, "measure_approve", APPROVER)
     decide(bot, "measure_done", OFFICER, DONE_EVIDENCE)
     step = last_step_message(bot)
-    assert str(step.blocks).count("Measure carried out") == 2  # Close waits for both
+    checklist = str(step.blocks)  # Close waits for both
+    assert "Withdraw carried out" in checklist and "Bring into conformity carried out" in checklist
     decide(bot, "case_close", OFFICER)
     assert case_row(bot).state == "closed"
     assert all(m.done is not None for m in case_row(bot).measures)
@@ -505,3 +506,21 @@ def test_adding_a_measure_that_alters_a_serious_incidents_system_needs_the_warni
     warning = current_measure(bot).art73_6_warning
     assert warning is not None and warning.continued_by == OFFICER
     assert audit_verified(bot)
+
+
+# --- the demo shows it ----------------------------------------------------------------------
+
+
+def test_the_demo_plays_disable_now_bring_into_conformity_later_as_one_case() -> None:
+    """``nonconformity-bot demo --two-measures``."""
+    import io
+
+    from bot.devkit.demo import TWO_MEASURES, run_demo
+
+    out, err = io.StringIO(), io.StringIO()
+    assert run_demo(out, err, TWO_MEASURES) == 0, err.getvalue()
+    shown = out.getvalue()
+    assert "chooses [Change… ▾] → Add a measure" in shown
+    assert "✅ Disable carried out (recorded by @Omar Officer)" in shown
+    assert "✅ Bring into conformity carried out (recorded by @Omar Officer)" in shown
+    assert "Closed by @Olga Officer" in shown
