@@ -55,7 +55,7 @@ def register(app: App, services: Services) -> None:
     @app.view(ids.CHANGE_CALLBACK)
     def on_change_submit(ack: Ack, incoming: Incoming) -> None:
         ref = incoming.metadata(ChangeRef)
-        at = (ref.case, ref.version)
+        at = (ref.case, ref.version, ref.shown)
         who = (incoming.user_id, incoming.team_id)
         key = incoming.submission_key()
         changes = services.changes

@@ -68,6 +68,7 @@ class ChangeRef(_Payload):
     case: Number
     version: Version
     measure: str | None = None  # an amendment: the kind of the measure it amends
+    shown: str = ""  # what the modal showed as it stood (``bot.cases.changes.shown``)
 
 
 class CaseNumber(_Payload):

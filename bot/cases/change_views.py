@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.cases import step_views as sv
+from bot.cases.changes import shown
 from bot.cases.domain import Measure, Severity
 from bot.cases.state import CaseRecord, CorrectiveMeasure
 from bot.cases.steps import needs_art73_6_warning
@@ -47,6 +48,7 @@ def change_modal(
         lang,
         [*blocks, _reason(lang)],
         change=change.value,
+        shown=shown(case, change),
     )
 
 

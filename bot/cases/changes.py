@@ -66,7 +66,7 @@ class Changes:
 
     def change_severity(
         self,
-        ref: tuple[int, int],
+        ref: tuple[int, int, str],
         who: tuple[str, str | None],
         severity: str,
         reason: str,
@@ -86,7 +86,7 @@ class Changes:
 
     def reassign(
         self,
-        ref: tuple[int, int],
+        ref: tuple[int, int, str],
         who: tuple[str, str | None],
         whose: str,
         owner: str,
@@ -130,7 +130,7 @@ class Changes:
 
     def change_target_date(
         self,
-        ref: tuple[int, int],
+        ref: tuple[int, int, str],
         who: tuple[str, str | None],
         target: date,
         reason: str,
@@ -169,7 +169,7 @@ class Changes:
 
     def amend_measure(
         self,
-        ref: tuple[int, int],
+        ref: tuple[int, int, str],
         who: tuple[str, str | None],
         plan: dict[str, Any],
         reason: str,
@@ -205,7 +205,7 @@ class Changes:
 
     def add_measure(
         self,
-        ref: tuple[int, int],
+        ref: tuple[int, int, str],
         who: tuple[str, str | None],
         plan: dict[str, Any],
         reason: str,
@@ -234,7 +234,7 @@ class Changes:
 
     def _change(
         self,
-        ref: tuple[int, int],
+        ref: tuple[int, int, str],
         who: tuple[str, str | None],
         change: Change,
         kind: str,
@@ -242,13 +242,16 @@ class Changes:
         apply: Callable[[Session, Case, str], dict[str, Any]],
         submission_key: str | None,
     ) -> CaseRecord:
-        number, version = ref
+        number, version, seen = ref
         user_id, team_id = who
         with self.db.transaction() as session:
             case = self._case(session, number, lock=True)
             if submission_key and case.details.last_submission == submission_key:
                 return case.record()  # the same modal submitted again: it already took effect
-            refuse_if_stale(case, version, self.workspace.language)
+            # A change that leaves the case's version as it was is compared by what it changes:
+            # a modal opened before another change of the same thing (a replay included) is stale.
+            unchanged = seen == shown(case.record(), change)
+            refuse_if_stale(case, version, self.workspace.language, unchanged=unchanged)
             target = self._may(case, change, user_id, team_id)
             now = self.clock()
             now_key = f"{case.event_count + 1}"  # this change's event: unique in the case
@@ -397,3 +400,16 @@ def policy_sentence(workspace: Workspace, case: CaseRecord, severity: str, lang:
         return t("change.policy.acknowledged", lang, policy=name)
     levels = ", ".join(format_duration(level.offset) for level in policies[name].levels)
     return t("change.policy.running", lang, policy=name, levels=levels)
+
+
+def shown(case: CaseRecord, change: Change) -> str:
+    """What a change's modal shows as it stands, carried in its metadata: severity, owners, the
+    target date (amending and adding move the case's version, which says enough)."""
+    measure = case.measure
+    if change is Change.SEVERITY:
+        return case.severity
+    if change is Change.REASSIGN:
+        return f"{case.owner_id or ''}|{measure.owner if measure else ''}"
+    if change is Change.TARGET_DATE and measure is not None:
+        return measure.target_date.isoformat()
+    return ""

@@ -82,14 +82,16 @@ def open_change(bot: LocalBot, label: str, user: str) -> dict[str, Any]:
     return view
 
 
-def change(bot: LocalBot, label: str, user: str, values: dict[str, Any]) -> None:
-    """Choose the change, fill in its modal and submit it; wait until Slack shows it."""
+def change(bot: LocalBot, label: str, user: str, values: dict[str, Any]) -> Any:
+    """Choose the change, fill in its modal and submit it; wait until Slack shows it. Returns
+    the submission (its request can be replayed)."""
     view = open_change(bot, label, user)
     events = case_row(bot).event_count
     response = bot.driver.submit(view["id"], user=user, values=values)
     assert (response.status, response.body) == (200, b""), response.body
     wait_for(lambda: case_row(bot).event_count > events, what=f"{label} to apply")
     settle(bot)
+    return response
 
 
 def refused_change(bot: LocalBot, label: str, user: str) -> str:
@@ -226,6 +228,43 @@ def test_the_same_severity_again_is_refused_inline(bot: LocalBot) -> None:
     assert errors == {"severity": "The case already has this severity."}
     errors = modal_errors(bot, "Change severity", OFFICER, {"severity": "low", "reason": ""})
     assert list(errors) == ["reason"]
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_a_replayed_change_changes_nothing_and_an_earlier_one_is_stale(bot: LocalBot) -> None:
+    walk_to(bot, "acknowledged")
+    first = change(bot, "Change severity", OFFICER, {"severity": "low", "reason": REASON})
+    events = case_row(bot).event_count
+    again = bot.driver.raw(first.request_body, FORM)  # Slack's retry of the same submission
+    assert (again.status, again.body) == (200, b"")
+    assert case_row(bot).event_count == events
+    change(bot, "Change severity", OFFICER, {"severity": "critical", "reason": "Worse."})
+    late = bot.driver.raw(first.request_body, FORM)  # the first, after a newer change
+    assert late.json()["response_action"] == "errors"
+    assert "has moved on" in str(late.json()["errors"])
+    assert case_row(bot).severity == "critical"
+    assert [e.payload["data"]["to"] for e in case_events(bot) if e.kind == "severity_changed"] == [
+        "low",
+        "critical",
+    ]
+
+
+def test_a_forged_or_out_of_state_choice_is_refused_and_changes_nothing(bot: LocalBot) -> None:
+    walk_to(bot, "reported")
+    before = snapshot(bot)
+    answers = len(bot.standin.response_posts())
+    ts = card(bot).ts
+    bot.driver.click(TRIAGE, ts, "case_change", user=OFFICER, value="amend_measure:1:1")
+    assert refusal_after(bot, answers) == (
+        "Amend measure is not possible while the case is at “Reported”."
+    )
+    bot.driver.click(TRIAGE, ts, "case_change", user=OFFICER, value="change_severity:NC-1:1")
+    assert refusal_after(bot, answers + 1).startswith("This button or form could not be read")
+    bot.driver.click(TRIAGE, ts, "case_change", user=OFFICER, value="rename:1:1")
+    assert refusal_after(bot, answers + 2).startswith("This button or form could not be read")
+    assert snapshot(bot) == before
 
 
 # --- Reassign -------------------------------------------------------------------------------
@@ -418,6 +457,16 @@ def test_changes_speak_dutch_in_a_dutch_workspace(dutch_bot: LocalBot) -> None:
     assert refusal_after(bot, answers).startswith(
         "Je hebt deze corrigerende maatregel zelf aangepast"
     )
+    decide(bot, "measure_approve", APPROVER2)
+    change(bot, "Toewijzen", OFFICER, {"whose": "measure", "owner": OFFICER, "reason": "Vakantie."})
+    assert any("Je bent nu eigenaar van de corrigerende maatregel" in t for t in dms(bot, OFFICER))
+    refusal = refused_change(bot, "Streefdatum wijzigen", REPORTER)
+    assert refusal == "Alleen @triage, @approvers kan dit doen."
+    change(bot, "Streefdatum wijzigen", APPROVER, {"target_date": "2026-12-31", "reason": "Later."})
+    assert any("*Streefdatum gewijzigd*" in t for t in thread_texts(bot))
+    assert any("is verschoven van 2026-12-15 naar 2026-12-31" in t for t in dms(bot, APPROVER2))
+    decide(bot, "measure_done", OFFICER, DONE_EVIDENCE)
+    assert menu_labels(bot) == ["Ernst wijzigen", "Toewijzen", "Maatregel toevoegen"]
     assert audit_verified(bot)
 
 
