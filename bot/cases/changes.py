@@ -117,8 +117,11 @@ class Changes:
                 who=user(who[0], self.workspace.language),
                 reason=step_views.safe_reason(reason),
             )
-            key = f"change-dm:{case.id}:{now_key}:{owner}"
-            messages.queue(session, messages.dm(owner, key, told, case_id=case.id), self.clock())
+            if owner != who[0]:  # nobody is told what they just did themselves
+                key = f"change-dm:{case.id}:{now_key}:{owner}"
+                messages.queue(
+                    session, messages.dm(owner, key, told, case_id=case.id), self.clock()
+                )
             data: dict[str, Any] = {"whose": whose, "from": before, "to": owner}
             if position is not None:
                 data["position"] = position
@@ -156,7 +159,7 @@ class Changes:
                 after=target.isoformat(),
                 reason=step_views.safe_reason(reason),
             )
-            for approver in self.workspace.roles.approvers:
+            for approver in [a for a in self.workspace.roles.approvers if a != who[0]]:
                 key = f"change-dm:{case.id}:{now_key}:{approver}"
                 messages.queue(
                     session, messages.dm(approver, key, told, case_id=case.id), self.clock()
