@@ -167,6 +167,11 @@ class Case(Base):
         """Every measure neither rejected nor set aside, oldest first (Close waits for all)."""
         return [m for m in self.measures if m.status == MeasureStatus.CURRENT]
 
+    @property
+    def measures_to_carry_out(self) -> list[MeasureRow]:
+        """Approved and not yet carried out, oldest first: Done asks for the first of them."""
+        return [m for m in self.measures_in_force if m.measure.approvals and not m.measure.done]
+
     def add_measure(self, measure: CorrectiveMeasure) -> MeasureRow:
         row = MeasureRow(position=len(self.measures) + 1)
         row.write(measure)

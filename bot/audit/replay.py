@@ -228,6 +228,10 @@ def _step(s: _Replay, event: Event) -> Finding | None:
             s.since["measures"] = event.seq
             return None
         i = current[-1]
+        if kind == Action.MARK_DONE:  # the oldest approved measure not yet carried out
+            i = next(
+                (j for j in current if s.measures[j].approvals and not s.measures[j].done_by), i
+            )
         m = s.measures[i]
         if kind == Action.APPROVE:
             m = _with(m, approvals=(*m.approvals, actor))

@@ -276,6 +276,13 @@ def measures_in_force(measures: Sequence[CorrectiveMeasure]) -> list[CorrectiveM
     return [m for m in measures if m.status is MeasureStatus.CURRENT]
 
 
+def to_carry_out(measures: Sequence[CorrectiveMeasure]) -> CorrectiveMeasure | None:
+    """The measure the Done step asks for: the oldest one in force that is approved and not yet
+    carried out (measures are carried out in the order they were proposed)."""
+    waiting = [m for m in measures_in_force(measures) if m.approvals and m.done is None]
+    return waiting[0] if waiting else None
+
+
 class CaseRecord(_State):
     """A case as views, the dossier and the rules read it: its columns, its details and its
     ordered measures, detached from the database session it was read in."""
@@ -316,6 +323,10 @@ class CaseRecord(_State):
     @property
     def measures_in_force(self) -> list[CorrectiveMeasure]:
         return measures_in_force(self.measures)
+
+    @property
+    def measure_to_carry_out(self) -> CorrectiveMeasure | None:
+        return to_carry_out(self.measures)
 
     @property
     def earlier_measures(self) -> tuple[CorrectiveMeasure, ...]:

@@ -202,7 +202,7 @@ def step_blocks(
             ),
         ]
     if state is CaseState.MEASURE_APPROVED:
-        current = case.measure
+        current = case.measure_to_carry_out or case.measure  # measures are done in order
         return [
             {
                 "type": "section",

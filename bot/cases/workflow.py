@@ -71,9 +71,12 @@ class CaseFacts:
     close_blockers: tuple[Blocker, ...] = ()
     # Who last amended the measure in force: under four eyes, they may not approve it either.
     measure_amender_id: str | None = None
-    # Measures carried out before the one in force (added measures): a rejection of the added
-    # one leaves the case where they left it, carried out.
-    measures_done_before: bool = False
+    # Where the measures before the newest leave the case (added measures): a rejection of the
+    # added one returns the case there — carried out, or still being carried out.
+    earlier_measures: CaseState | None = None
+    # Done for one measure while another approved one is still to be carried out: the case
+    # stays where it is, and the thread asks for the next one's Done.
+    open_after_done: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,9 +167,11 @@ def decide(facts: CaseFacts, action: Action, actor: Actor) -> Allowed | Refused:
     if transition.blockable and facts.close_blockers:
         # Every missing item at once: one refusal per blocker would have people press again.
         return Refused(CLOSE_BLOCKED, {"blockers": facts.close_blockers})
-    if action is Action.REJECT and facts.measures_done_before:
-        # An added measure refused: the measures before it stay carried out.
-        return Allowed(action, transition.source, CaseState.MEASURE_DONE)
+    if action is Action.REJECT and facts.earlier_measures is not None:
+        # An added measure refused: the measures before it stay where they were.
+        return Allowed(action, transition.source, facts.earlier_measures)
+    if action is Action.MARK_DONE and facts.open_after_done:
+        return Allowed(action, transition.source, transition.source)
     return Allowed(action, transition.source, transition.target)
 
 
@@ -188,7 +193,7 @@ WITH_MEASURE = frozenset({S.MEASURE_PROPOSED, S.MEASURE_APPROVED})
 class ChangeRule:
     """Who may make a change, in which states, and where it leaves the case (``None``: where it
     was). Amending a measure sends it back to approval, under the four-eyes rule; adding one
-    starts its own proposal once the measures before it are carried out."""
+    starts its own proposal once the measures before it are approved."""
 
     change: Change
     states: frozenset[CaseState]
@@ -210,7 +215,7 @@ CHANGES: dict[Change, ChangeRule] = {
         ),
         ChangeRule(
             Change.ADD_MEASURE,
-            frozenset({S.MEASURE_DONE}),
+            frozenset({S.MEASURE_APPROVED, S.MEASURE_DONE}),
             frozenset({R.TRIAGE, R.APPROVERS}),
             S.MEASURE_PROPOSED,
         ),

@@ -167,6 +167,7 @@ def test_the_menu_offers_what_the_state_allows_with_the_issues_words(bot: LocalB
         "Reassign",
         "Change target date",
         "Amend measure",
+        "Add a measure",
     ]
     decide(bot, "measure_done", OFFICER2, DONE_EVIDENCE)
     assert menu_labels(bot) == ["Change severity", "Reassign", "Add a measure"]
@@ -424,6 +425,51 @@ def test_an_added_measure_rejected_leaves_the_first_one_carried_out(bot: LocalBo
     assert audit_verified(bot)
 
 
+def pending_overdue(bot: LocalBot) -> list[Any]:
+    return [anchor for status, anchor, _ in timers(bot, "measure_overdue") if status == "pending"]
+
+
+def test_a_measure_added_while_the_first_is_carried_out_is_done_on_its_own(
+    bot: LocalBot,
+) -> None:
+    walk_to(bot, "measure_approved")  # Withdraw, owned by OFFICER2, by 2026-12-15
+    add_measure(bot, OFFICER, "bring_into_conformity", LATER)
+    assert case_row(bot).state == "measure_proposed"
+    assert pending_overdue(bot) == []  # nothing falls overdue while a proposal waits
+    decide(bot, "measure_approve", APPROVER)
+    assert case_row(bot).state == "measure_approved"
+    assert len(pending_overdue(bot)) == 2  # each approved measure from its own target date
+    step = last_step_message(bot).text
+    assert "Withdraw" in step and "2026-12-15" in step  # the first one first
+    decide(bot, "measure_done", OFFICER2, DONE_EVIDENCE)
+    assert case_row(bot).state == "measure_approved"  # the second is still to be done
+    assert len(pending_overdue(bot)) == 1
+    step = last_step_message(bot).text
+    assert "Bring into conformity" in step and "2027-02-01" in step
+    from tests.scenarios import refused as refused_click
+
+    text = refused_click(bot, "measure_done", APPROVER)
+    assert text == f"Only <@{OFFICER}>, @triage can do this."  # the second's owner now
+    decide(bot, "measure_done", OFFICER, DONE_EVIDENCE)
+    assert case_row(bot).state == "measure_done"
+    assert pending_overdue(bot) == []
+    decide(bot, "case_close", OFFICER)
+    assert audit_verified(bot)
+
+
+def test_an_added_measure_rejected_while_the_first_is_carried_out_goes_back_to_it(
+    bot: LocalBot,
+) -> None:
+    walk_to(bot, "measure_approved")
+    add_measure(bot, OFFICER, "bring_into_conformity", LATER)
+    decide(bot, "measure_reject", APPROVER, {"reason": "Retraining is not needed."})
+    assert case_row(bot).state == "measure_approved"
+    assert len(pending_overdue(bot)) == 1  # the first measure's, again
+    decide(bot, "measure_done", OFFICER2, DONE_EVIDENCE)
+    assert case_row(bot).state == "measure_done"
+    assert audit_verified(bot)
+
+
 # --- Dutch -----------------------------------------------------------------------------------
 
 
@@ -444,6 +490,7 @@ def test_changes_speak_dutch_in_a_dutch_workspace(dutch_bot: LocalBot) -> None:
         "Toewijzen",
         "Streefdatum wijzigen",
         "Maatregel aanpassen",
+        "Maatregel toevoegen",
     ]
     assert (
         refused_change(bot, "Ernst wijzigen", REPORTER) == "Alleen @triage, @admins kan dit doen."
