@@ -34,6 +34,7 @@ from bot.ops.workspace import Workspace
 from bot.timers import engine as timers
 from bot.timers.durations import format_duration
 from storage import cases as case_rows
+from storage import notices as notice_rows
 from storage.db import Database
 from storage.models import Case
 
@@ -200,6 +201,8 @@ class Changes:
                 }
             )
             row.write(amended)
+            if notified:
+                self._supersede_notices(session, case)
             return {"position": row.position, **plan}
 
         return self._change(
@@ -316,6 +319,20 @@ class Changes:
         messages.queue(session, messages.card_refresh(case, f"change:{now_key}"), now)
         for panel in case.details.panels:
             panels.refresh(session, case, panel, now, f"change:{now_key}")
+
+    @staticmethod
+    def _supersede_notices(session: Session, case: Case) -> None:
+        """The partners' notices of the measure as it was: the update notice, queued when the
+        amendment is approved, replaces them — they stop reminding and no longer hold up Close
+        (a receipt pressed on one is still recorded)."""
+        version = case.details.notices_version
+        if version is None:
+            return
+        for notice in notice_rows.unsettled(session, case.id):
+            if notice.measure_version == version:
+                timers.stop_notice(session, notice.id)
+        superseded = (*case.details.superseded_notices, version)
+        case.details = case.details.model_copy(update={"superseded_notices": superseded})
 
     # --- rules ---
 

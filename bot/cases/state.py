@@ -187,6 +187,9 @@ class CaseDetails(_State):
     last_submission: str | None = None
     # The case version at which the partner notices were queued (the notices' card shows it).
     notices_version: int | None = None
+    # Notices (by the version they were queued at) of a measure amended since: the update
+    # notice replaces them, so they no longer hold up Close and their reminders stop.
+    superseded_notices: tuple[int, ...] = ()
     # The reminders panel: per timer, the line of its latest firing (the thread keeps one line
     # per timer current instead of a new message per reminder).
     reminders: dict[str, str] = Field(default_factory=dict)

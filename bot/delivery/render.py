@@ -84,6 +84,8 @@ def close_checklist(session: Session, case: CaseRecord) -> list[ChecklistItem]:
         settled = notice.status in notice_rows.SETTLED
         if settled and notice.measure_version != case.details.notices_version:
             continue  # an earlier measure's notice, settled: no longer part of closing
+        if notice.measure_version in case.details.superseded_notices:
+            continue  # replaced by the update notice of the amended measure
         partner = catalogue_rows.partner(session, notice.partner_id)
         name = safe(partner.name if partner else notice.partner_id, 120)
         state = t(f"notice.status.{notice.status}", lang)

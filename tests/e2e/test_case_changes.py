@@ -560,6 +560,38 @@ def test_partners_informed_get_an_update_notice_and_close_waits_for_its_receipt(
     assert audit_verified(bot)
 
 
+def test_a_notice_not_yet_acknowledged_is_replaced_by_the_update_and_stops_reminding(
+    partner_bot: LocalBot,
+) -> None:
+    from tests.scenarios import PARTNER_CHANNELS, PARTNER_USER, notices_in
+
+    bot = partner_bot
+    walk_to(bot, "measure_approved")  # nobody acknowledges the first notices
+    assert timers(bot, "notice_receipt")  # they remind
+    change(bot, "Amend measure", OFFICER, AMENDED)
+    assert all(status == "cancelled" for status, *_ in timers(bot, "notice_receipt"))
+    decide(bot, "measure_approve", APPROVER)
+    decide(bot, "measure_done", OFFICER2, DONE_EVIDENCE)
+    for channel in PARTNER_CHANNELS:  # only the update is acknowledged
+        update = notices_in(bot, channel)[-1]
+        bot.driver.click(channel, update.ts, "notice_acknowledge_receipt", user=PARTNER_USER)
+    wait_for(
+        lambda: sum(n.status == "acknowledged" for n in notice_statuses(bot)) == 3,
+        what="the three update notices acknowledged",
+    )
+    settle(bot)
+    decide(bot, "case_close", OFFICER)
+    assert case_row(bot).state == "closed"
+    assert audit_verified(bot)
+
+
+def notice_statuses(bot: LocalBot) -> list[Any]:
+    from storage import notices as stored
+
+    with bot.services.db.transaction() as session:
+        return list(stored.of_case(session, case_row(bot).id))
+
+
 def _elements(message: Any) -> list[dict[str, Any]]:
     return [e for b in message.blocks or [] for e in b.get("elements") or []]
 
