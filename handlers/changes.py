@@ -64,11 +64,13 @@ def register(app: App, services: Services) -> None:
             changes.change_severity(at, who, severity.severity, severity.reason or "", key)
         elif ref.change is Change.REASSIGN:
             to = incoming.form(Reassignment)
-            changes.reassign(at, who, to.whose, to.owner, to.reason or "", key)
+            changes.reassign(at, who, to.whose, to.owner, to.reason or "", key, to.measure)
         elif ref.change is Change.TARGET_DATE:
             moved = incoming.form(TargetDateChange)
             assert moved.target_date is not None
-            changes.change_target_date(at, who, moved.target_date, moved.reason or "", key)
+            changes.change_target_date(
+                at, who, moved.target_date, moved.reason or "", key, moved.measure
+            )
         else:
             values = {**incoming.values(), "measure": ref.measure}
             plan = incoming.form(MeasureChange, values).model_dump(mode="json")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.cases import step_views as sv
-from bot.cases.changes import shown
+from bot.cases.changes import open_measures, shown
 from bot.cases.domain import Measure, Severity
 from bot.cases.state import CaseRecord, CorrectiveMeasure
 from bot.cases.steps import needs_art73_6_warning
@@ -32,11 +32,12 @@ def change_modal(
     elif change is Change.TARGET_DATE:
         current = case.measure
         blocks = [
+            *_which_measure(case, lang),
             sv._date(
                 "target_date",
                 t("measure.target.label", lang),
-                current.target_date if current else None,
-            )
+                current.target_date if current and len(open_measures(case)) == 1 else None,
+            ),
         ]
     else:
         return _measure_modal(case, change, lang, user_id, measure)
@@ -71,7 +72,33 @@ def _reassign(case: CaseRecord, lang: str) -> Blocks:
         "label": plain(t("change.owner.label", lang)),
         "element": {"type": "users_select", "action_id": ids.INPUT_ACTION},
     }
-    return [sv._radio("whose", t("change.whose.label", lang), whose, "case"), owner]
+    return [
+        sv._radio("whose", t("change.whose.label", lang), whose, "case"),
+        *_which_measure(case, lang),
+        owner,
+    ]
+
+
+def _which_measure(case: CaseRecord, lang: str) -> Blocks:
+    """Where several measures are open: which one the change is about (the newest first
+    chosen)."""
+    measures = open_measures(case)
+    if len(measures) < 2:
+        return []
+    options = [
+        (
+            str(i),
+            t(
+                "change.measure.option",
+                lang,
+                position=i,
+                measure=t(f"measure.{m.measure.value}", lang),
+                target=m.target_date.isoformat(),
+            ),
+        )
+        for i, m in measures
+    ]
+    return [sv._radio("measure", t("change.measure.label", lang), options, options[-1][0])]
 
 
 def _measure_modal(

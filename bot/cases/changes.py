@@ -36,7 +36,7 @@ from bot.timers.durations import format_duration
 from storage import cases as case_rows
 from storage import notices as notice_rows
 from storage.db import Database
-from storage.models import Case
+from storage.models import Case, MeasureRow
 
 # The audit event each change records (``bot.audit.replay`` replays every one).
 SEVERITY_CHANGED = "severity_changed"
@@ -93,24 +93,25 @@ class Changes:
         owner: str,
         reason: str,
         submission_key: str | None = None,
+        position: str | None = None,
     ) -> CaseRecord:
         def apply(session: Session, case: Case, now_key: str) -> dict[str, Any]:
             before: str | None
             if whose == "measure":
-                row = case.measure
-                if row is None:
+                if case.measure is None:
                     raise UserError("change.reassign.no_measure", field="whose")
+                row = _open_measure(case, position)
                 before = row.owner_id
                 if owner == before:
                     raise UserError("change.reassign.same", field="owner")
                 row.write(row.measure.model_copy(update={"owner": owner}))
-                position = row.position
+                at: int | None = row.position
             else:
                 before = case.owner_id
                 if owner == before:
                     raise UserError("change.reassign.same", field="owner")
                 case.owner_id = owner
-                position = None
+                at = None
             told = t(
                 "change.reassign.dm." + whose,
                 self.workspace.language,
@@ -124,8 +125,8 @@ class Changes:
                     session, messages.dm(owner, key, told, case_id=case.id), self.clock()
                 )
             data: dict[str, Any] = {"whose": whose, "from": before, "to": owner}
-            if position is not None:
-                data["position"] = position
+            if at is not None:
+                data["position"] = at
             return data
 
         return self._change(
@@ -139,10 +140,10 @@ class Changes:
         target: date,
         reason: str,
         submission_key: str | None = None,
+        position: str | None = None,
     ) -> CaseRecord:
         def apply(session: Session, case: Case, now_key: str) -> dict[str, Any]:
-            row = case.measure
-            assert row is not None  # the roles table offers this only with a measure
+            row = _open_measure(case, position)
             before = row.measure.target_date
             if target < today_in(self.workspace.timezone, self.clock()):
                 raise UserError("measure.past_date", field="target_date")
@@ -424,12 +425,34 @@ def policy_sentence(workspace: Workspace, case: CaseRecord, severity: str, lang:
 
 def shown(case: CaseRecord, change: Change) -> str:
     """What a change's modal shows as it stands, carried in its metadata: severity, owners, the
-    target date (amending and adding move the case's version, which says enough)."""
-    measure = case.measure
+    target dates (amending and adding move the case's version, which says enough)."""
+    measures = case.measures_in_force
     if change is Change.SEVERITY:
         return case.severity
     if change is Change.REASSIGN:
-        return f"{case.owner_id or ''}|{measure.owner if measure else ''}"
-    if change is Change.TARGET_DATE and measure is not None:
-        return measure.target_date.isoformat()
+        return "|".join([case.owner_id or "", *(m.owner for m in measures)])
+    if change is Change.TARGET_DATE:
+        return "|".join(m.target_date.isoformat() for m in measures)
     return ""
+
+
+def open_measures(case: CaseRecord) -> list[tuple[int, CorrectiveMeasure]]:
+    """The measures a change of owner or date can be about, with their positions: those in
+    force and not yet carried out (the newest when all are)."""
+    in_force = [(i, m) for i, m in enumerate(case.measures, start=1) if m in case.measures_in_force]
+    open_ = [(i, m) for i, m in in_force if m.done is None]
+    return open_ or in_force[-1:]
+
+
+def _open_measure(case: Case, position: str | None) -> MeasureRow:
+    """The measure a change is about: the one chosen in the modal where several are open,
+    else the newest in force."""
+    rows = {str(row.position): row for row in case.measures}
+    chosen = [str(i) for i, _ in open_measures(case.record())]
+    if position is None:
+        if not chosen:  # the roles table offers these changes only with a measure
+            raise UserError("change.reassign.no_measure", field="measure")
+        return rows[chosen[-1]]
+    if position not in chosen:
+        raise UserError("change.measure.unknown", field="measure")
+    return rows[position]

@@ -123,6 +123,7 @@ class Reassignment(Form):
     whose: Annotated[Choice, one_of(("case", "measure"))]
     owner: Choice
     reason: Reason
+    measure: OptionalText = None  # which measure (its position), where several are open
 
 
 class TargetDateChange(Form):
@@ -130,6 +131,7 @@ class TargetDateChange(Form):
 
     target_date: ChosenDate
     reason: Reason
+    measure: OptionalText = None  # which measure (its position), where several are open
 
 
 class MeasureChange(MeasurePlan):

@@ -441,7 +441,31 @@ def test_a_measure_added_while_the_first_is_carried_out_is_done_on_its_own(
     assert len(pending_overdue(bot)) == 2  # each approved measure from its own target date
     step = last_step_message(bot).text
     assert "Withdraw" in step and "2026-12-15" in step  # the first one first
-    decide(bot, "measure_done", OFFICER2, DONE_EVIDENCE)
+
+    # Two measures open: the date (or the owner) changed is the one chosen in the modal.
+    view = open_change(bot, "Change target date", APPROVER)
+    (which,) = [b for b in view["blocks"] if b.get("block_id") == "measure"]
+    assert [o["text"]["text"] for o in which["element"]["options"]] == [
+        "1. Withdraw (target 2026-12-15)",
+        "2. Bring into conformity (target 2027-02-01)",
+    ]
+    moved = {"measure": "1", "target_date": "2026-12-20", "reason": REASON}
+    errors = modal_errors(bot, "Change target date", APPROVER, {**moved, "measure": "7"})
+    assert errors == {"measure": "Choose one of the measures still to be carried out."}
+    change(bot, "Change target date", APPROVER, moved)
+    first, second = case_row(bot).measures
+    assert (str(first.target_date), str(second.target_date)) == ("2026-12-20", "2027-02-01")
+    assert len(pending_overdue(bot)) == 2
+    change(
+        bot,
+        "Reassign",
+        OFFICER,
+        {"whose": "measure", "measure": "1", "owner": OFFICER, "reason": REASON},
+    )
+    first, second = case_row(bot).measures
+    assert (first.owner, second.owner) == (OFFICER, OFFICER)
+    assert audit_verified(bot)
+    decide(bot, "measure_done", OFFICER, DONE_EVIDENCE)
     assert case_row(bot).state == "measure_approved"  # the second is still to be done
     assert len(pending_overdue(bot)) == 1
     step = last_step_message(bot).text
