@@ -204,7 +204,8 @@ class Changes:
             row.write(amended)
             if notified:
                 self._supersede_notices(session, case)
-            return {"position": row.position, **plan}
+            # The kind is the measure's own, whatever the modal's metadata said.
+            return {"position": row.position, **plan, "measure": row.measure.measure.value}
 
         return self._change(
             ref, who, Change.AMEND_MEASURE, MEASURE_AMENDED, reason, apply, submission_key
