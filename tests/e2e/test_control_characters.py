@@ -22,7 +22,10 @@ from bot.cases.inputs import (
     Investigation,
     MeasurePlan,
     Reasoned,
+    Reassignment,
     Sent,
+    SeverityChange,
+    TargetDateChange,
 )
 from bot.cases.report_input import FIELD_BLOCK, ReportInput
 from bot.devkit.local import LocalBot
@@ -68,6 +71,10 @@ VALID: dict[type[BaseModel], dict[str, Any]] = {
     Sent: SENT,
     Informed: {**SENT, "choice": "other"},
     AwarenessCorrection: {"aware_on": "2026-11-28", "reason": "The first e-mail was earlier."},
+    # the card's Change… menu (issue 20)
+    SeverityChange: {"severity": "critical", "reason": "Worse than reported."},
+    Reassignment: {"whose": "case", "owner": OFFICER, "reason": "Holiday.", "measure": "1"},
+    TargetDateChange: {"target_date": "2026-12-20", "reason": "Supplier late.", "measure": "1"},
 }
 FORBIDDEN = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\ud800"]
 ALLOWED = "First line\r\nsecond line\tand a tab"
