@@ -80,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="also write the played case's dossier (md, pdf, json) into DIR, as exported",
     )
+    demo.add_argument(
+        "--two-measures",
+        action="store_true",
+        help="play a case with two measures: disable now, bring into conformity later",
+    )
     demo.set_defaults(handler=_demo, environment=False)
     sandbox = sub.add_parser(
         "sandbox",
@@ -338,9 +343,10 @@ def _demo(_settings: Settings, args: argparse.Namespace) -> int:
     # The transcript is the output: only warnings go to stderr (set before the imports, which
     # already log: alembic announces its plugins when it is imported).
     logging.getLogger().setLevel(logging.WARNING)
-    from bot.devkit.demo import run_demo
+    from bot.devkit.demo import STEPS, TWO_MEASURES, run_demo
 
-    return run_demo(sys.stdout, dossier_dir=args.dossier)
+    steps = TWO_MEASURES if args.two_measures else STEPS
+    return run_demo(sys.stdout, steps=steps, dossier_dir=args.dossier)
 
 
 def _sandbox(settings: Settings, _args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from slack_sdk.oauth.installation_store import Bot
 
 from bot.alerts.service import Alerts
 from bot.audit.anchoring import Anchoring
+from bot.cases.changes import Changes
 from bot.cases.service import Cases
 from bot.cases.steps import Steps
 from bot.clock import Clock, today_in
@@ -39,6 +40,7 @@ class Services:
     cases: Cases
     outbox: Outbox
     steps: Steps
+    changes: Changes
     timers: TimerEngine
     notices: Notices
     duties: Duties
@@ -112,6 +114,7 @@ def build_services(
         cases=cases,
         outbox=deliveries,
         steps=Steps(db, workspace, clock, people),
+        changes=Changes(db, workspace, clock, people),
         notices=Notices(db, workspace, clock, people, client),
         duties=Duties(db, workspace, clock, people, email=mail is not None and mail.can_send),
         home=home,

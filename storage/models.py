@@ -164,6 +164,16 @@ class Case(Base):
         current = [m for m in self.measures if m.status == MeasureStatus.CURRENT]
         return current[-1] if current else None
 
+    @property
+    def measures_in_force(self) -> list[MeasureRow]:
+        """Every measure neither rejected nor set aside, oldest first (Close waits for all)."""
+        return [m for m in self.measures if m.status == MeasureStatus.CURRENT]
+
+    @property
+    def measures_to_carry_out(self) -> list[MeasureRow]:
+        """Approved and not yet carried out, oldest first: Done asks for the first of them."""
+        return [m for m in self.measures_in_force if m.measure.approvals and not m.measure.done]
+
     def add_measure(self, measure: CorrectiveMeasure) -> MeasureRow:
         row = MeasureRow(position=len(self.measures) + 1)
         row.write(measure)

@@ -49,8 +49,25 @@ NOTHING_IN_THE_ROW = frozenset(
     }
 )
 AWARENESS_CORRECTED = "awareness_corrected"
+# Changes that do not start a case over (``bot.cases.changes``).
+SEVERITY_CHANGED = "severity_changed"
+OWNER_REASSIGNED = "owner_reassigned"
+TARGET_DATE_CHANGED = "target_date_changed"  # the row keeps no fact replay compares
+MEASURE_AMENDED = "measure_amended"
+MEASURE_ADDED = "measure_added"
+CHANGE_KINDS = frozenset(
+    {SEVERITY_CHANGED, OWNER_REASSIGNED, TARGET_DATE_CHANGED, MEASURE_AMENDED, MEASURE_ADDED}
+)
 KNOWN_KINDS = frozenset(
-    {REPORTED, AWARENESS_CORRECTED, *STEP_KINDS, *DUTY_KINDS, *NOTICE_KINDS, *NOTHING_IN_THE_ROW}
+    {
+        REPORTED,
+        AWARENESS_CORRECTED,
+        *STEP_KINDS,
+        *DUTY_KINDS,
+        *NOTICE_KINDS,
+        *NOTHING_IN_THE_ROW,
+        *CHANGE_KINDS,
+    }
 )
 PARTNER_NOTICE_KIND = "partner_notice"  # the outbox kind whose delivery makes a notice "sent"
 EMAIL_NOTICE_KIND = "email_notice"  # so does the first e-mail of a notice the relay accepted
@@ -130,6 +147,7 @@ class _Replay:
     version: int = 0
     owner: str | None = None
     risk: str = ""
+    severity: str = ""
     reported: Mapping[str, Any] = field(default_factory=dict)
     reporter: str | None = None
     measures: list[MeasureFacts] = field(default_factory=list)
@@ -161,8 +179,8 @@ def _apply(s: _Replay, event: Event, by_id: Mapping[int, NoticeFacts]) -> Findin
     kind, data, seq = event.kind, event.data, event.seq
     if kind == REPORTED:
         s.state, s.version, s.reporter, s.reported = "reported", 1, event.actor, data
-        s.risk = str(data.get("risk"))
-        s.since.update(state=seq, version=seq, risk=seq)
+        s.risk, s.severity = str(data.get("risk")), str(data.get("severity"))
+        s.since.update(state=seq, version=seq, risk=seq, severity=seq)
     elif kind in STEP_KINDS:
         if data.get("from") != s.state:
             detail = f"{kind} from {data.get('from')!r}, but the events before left {s.state!r}"
@@ -173,6 +191,8 @@ def _apply(s: _Replay, event: Event, by_id: Mapping[int, NoticeFacts]) -> Findin
     elif kind in DUTY_KINDS:
         s.duties[kind.removeprefix("duty_")] = event.actor or ""
         s.since["duties"] = seq
+    elif kind in CHANGE_KINDS:
+        return _change(s, event)
     elif kind == AWARENESS_CORRECTED:
         s.aware_on = str(data.get("to"))
         s.since["aware_on"] = seq
@@ -210,18 +230,62 @@ def _step(s: _Replay, event: Event) -> Finding | None:
             if kind == Action.REOPEN:
                 return None
             return Finding(event.seq, "out_of_step", f"{kind} without a measure in force")
+        if kind == Action.REOPEN:  # every measure in force is set aside
+            for j in current:
+                s.measures[j] = _with(s.measures[j], status="superseded")
+            s.since["measures"] = event.seq
+            return None
         i = current[-1]
+        if kind == Action.MARK_DONE:  # the oldest approved measure not yet carried out
+            i = next(
+                (j for j in current if s.measures[j].approvals and not s.measures[j].done_by), i
+            )
         m = s.measures[i]
         if kind == Action.APPROVE:
             m = _with(m, approvals=(*m.approvals, actor))
         elif kind == Action.REJECT:
             m = _with(m, status="rejected")
-        elif kind == Action.MARK_DONE:
-            m = _with(m, done_by=actor)
         else:
-            m = _with(m, status="superseded")
+            m = _with(m, done_by=actor)
         s.measures[i] = m
     s.since["measures"] = event.seq
+    return None
+
+
+def _change(s: _Replay, event: Event) -> Finding | None:
+    """A change: severity and owners as they are now; an amended measure back to approval
+    (its approvals no longer count), an added one proposed after the others."""
+    kind, data, seq = event.kind, event.data, event.seq
+    if kind in (MEASURE_AMENDED, MEASURE_ADDED):
+        if data.get("from_state") != s.state:
+            detail = (
+                f"{kind} from {data.get('from_state')!r}, but the events before left {s.state!r}"
+            )
+            return Finding(seq, "out_of_step", detail)
+        s.state, s.version = str(data.get("to_state")), int(data.get("version", s.version + 1))
+        s.since.update(state=seq, version=seq, measures=seq)
+    if kind == SEVERITY_CHANGED:
+        s.severity = str(data.get("to"))
+        s.since["severity"] = seq
+    elif kind == OWNER_REASSIGNED and data.get("whose") == "case":
+        s.owner = str(data.get("to"))
+        s.since["owner"] = seq
+    elif kind == MEASURE_ADDED:
+        s.measures.append(
+            MeasureFacts(str(data.get("measure")), str(data.get("owner")), event.actor or "")
+        )
+    elif kind in (OWNER_REASSIGNED, MEASURE_AMENDED):
+        i = int(data.get("position") or 0) - 1
+        if not 0 <= i < len(s.measures):
+            detail = f"{kind} of measure {data.get('position')}, which no event proposed"
+            return Finding(seq, "out_of_step", detail)
+        changes: dict[str, Any] = {
+            "owner": str(data.get("to" if kind == OWNER_REASSIGNED else "owner"))
+        }
+        if kind == MEASURE_AMENDED:
+            changes["approvals"] = ()
+        s.measures[i] = _with(s.measures[i], **changes)
+        s.since["measures"] = seq
     return None
 
 
@@ -287,7 +351,7 @@ def _compare(s: _Replay, row: RowFacts, by_id: Mapping[int, NoticeFacts]) -> Fin
         ("system", reported.get("system_id"), row.system_id),
         ("title", reported.get("title"), row.title),
         ("description", reported.get("description"), row.description),
-        ("severity", reported.get("severity"), row.severity),
+        ("severity", s.severity, row.severity),
         ("measures", tuple(s.measures), row.measures),
         ("duties", dict(s.duties), dict(row.duties)),
         ("aware_on", s.aware_on, row.aware_on),

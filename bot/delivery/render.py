@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot.alerts import views as alert_views
 from bot.cases import step_views
 from bot.cases import views as case_views
-from bot.cases.state import CaseDetails, CaseRecord, ProviderRef, required_duties
+from bot.cases.state import CaseDetails, CaseRecord, CorrectiveMeasure, ProviderRef, required_duties
 from bot.cases.workflow import CaseState, next_step_key
 from bot.duties import views as duty_views
 from bot.messages import t
@@ -70,16 +70,22 @@ def close_checklist(session: Session, case: CaseRecord) -> list[ChecklistItem]:
     Art. 73 report recorded. What is not done is what refuses Close, item by item."""
     lang = case.language
     items: list[ChecklistItem] = []
-    measure = case.measure
-    done = measure.done if measure is not None else None
-    if done is not None:
-        items.append((True, "close.item.measure_done", {"who": case_views.user(done.by, lang)}))
-    else:
-        items.append((False, "close.item.measure_open", {}))
+    in_force: list[CorrectiveMeasure | None] = [*case.measures_in_force] or [None]
+    named = ".named" if len(in_force) > 1 else ""  # several measures: each says which it is
+    for measure in in_force:  # every measure of the case, each carried out on its own
+        done = measure.done if measure is not None else None
+        label = t(f"measure.{measure.measure.value}", lang) if measure is not None else ""
+        if done is not None:
+            who = case_views.user(done.by, lang)
+            items.append((True, "close.item.measure_done" + named, {"who": who, "measure": label}))
+        else:
+            items.append((False, "close.item.measure_open" + named, {"measure": label}))
     for notice in notice_rows.of_case(session, case.id):
         settled = notice.status in notice_rows.SETTLED
         if settled and notice.measure_version != case.details.notices_version:
             continue  # an earlier measure's notice, settled: no longer part of closing
+        if notice.measure_version in case.details.superseded_notices:
+            continue  # replaced by the update notice of the amended measure
         partner = catalogue_rows.partner(session, notice.partner_id)
         name = safe(partner.name if partner else notice.partner_id, 120)
         state = t(f"notice.status.{notice.status}", lang)

@@ -78,6 +78,17 @@ def partner_ask(case: CaseRecord, lang: str) -> str:
     return "\n".join(lines)
 
 
+def _update(case: CaseRecord, lang: str) -> Blocks:
+    """A measure amended after partners were informed: this notice is an update, and asks for
+    receipt again (Close waits for it)."""
+    measure = case.measure
+    amended = [a for a in (measure.amendments if measure else ()) if a.notified]
+    if not amended:
+        return []
+    text = t("notice.update", lang, ref=case.ref, reason=safe(amended[-1].reason, 500))
+    return [{"type": "section", "block_id": "update", "text": mrkdwn(text)}]
+
+
 def partner_notice(
     case: CaseRecord,
     notice: PartnerNotice,
@@ -130,6 +141,7 @@ def partner_notice(
             if about
             else []
         ),
+        *_update(case, lang),
         {"type": "section", "text": mrkdwn(intro)},
         {
             "type": "section",

@@ -31,6 +31,10 @@ CLOSE: Final = "case_close"
 REOPEN: Final = "case_reopen"
 STEP_ACTIONS: Final = (ACKNOWLEDGE, CONFIRM, DISMISS, APPROVE, REJECT, DONE, CLOSE, REOPEN)
 
+CHANGE: Final = "case_change"  # the card's "Change…" menu; option value "<change>:<n>:<version>"
+CHANGE_CALLBACK: Final = "case_change_submit"  # every change's modal; metadata names the change
+CHANGE_KIND_CALLBACK: Final = "case_change_kind"  # "Add a measure": which measure, first
+
 ASSESS_CALLBACK: Final = "step_assess"
 DISMISS_CALLBACK: Final = "step_dismiss"
 MEASURE_CALLBACK: Final = "step_measure"
