@@ -18,6 +18,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 
 from bot.alerts.http import PREFIX as ALERTS_PREFIX
 from bot.delivery.slack_api import TokenUnavailable
+from bot.notices.http import PREFIX as RECEIPTS_PREFIX
 from bot.ops import metrics, signed_requests
 from bot.ops.installs import InstalledTokens, OAuthInstalls
 from bot.ops.request_context import ContextExecutor, current_request, request_scope
@@ -230,9 +231,11 @@ def wsgi_app(
     *,
     max_body: int = signed_requests.DEFAULT_MAX_BODY,
     alerts: WSGIApp | None = None,
+    receipts: WSGIApp | None = None,
 ) -> WSGIApp:
-    """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer, and
-    ``/alerts/…`` for monitoring when ``alerts`` is given (``ALERTS_TOKEN`` is set), and with
+    """``POST /slack/events`` for Slack, ``GET /healthz`` for the load balancer,
+    ``/alerts/…`` for monitoring when ``alerts`` is given (``ALERTS_TOKEN`` is set),
+    ``/receipts/…`` for partners who read notices by e-mail when ``receipts`` is given, and with
     OAuth ``GET /slack/install`` and ``GET /slack/oauth_redirect`` for a person's browser.
 
     Only what Bolt serves from Slack (``SLACK_PATHS``) is checked for Slack's signature and
@@ -251,6 +254,8 @@ def wsgi_app(
         path = environ.get("PATH_INFO", "")
         if alerts is not None and path.startswith(ALERTS_PREFIX):
             return alerts(environ, start_response)  # bearer token, not Slack's signature
+        if receipts is not None and path.startswith(RECEIPTS_PREFIX):
+            return receipts(environ, start_response)  # the signed token is the authentication
         if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             return _health(services, start_response)
         if path in SLACK_PATHS:

@@ -80,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="also write the played case's dossier (md, pdf, json) into DIR, as exported",
     )
+    demo.add_argument(
+        "--two-measures",
+        action="store_true",
+        help="play a case with two measures: disable now, bring into conformity later",
+    )
     demo.set_defaults(handler=_demo, environment=False)
     sandbox = sub.add_parser(
         "sandbox",
@@ -174,8 +179,9 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
         services, signing_secret=settings.secret("SLACK_SIGNING_SECRET"), workers=settings.WORKERS
     )
     alerts = _alerts_app(settings, services)
+    receipts = _receipt_pages(services)
     server = HttpServer(
-        wsgi_app(app, services, max_body=settings.MAX_BODY_BYTES, alerts=alerts),
+        wsgi_app(app, services, max_body=settings.MAX_BODY_BYTES, alerts=alerts, receipts=receipts),
         host=settings.HOST,
         port=settings.PORT,
         threads=settings.WORKERS,
@@ -199,6 +205,7 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
                 ("listeners", lambda left: drain_listeners(app, left)),
                 ("current sweep", in_thread(lambda: scheduler.shutdown(wait=True))),
                 ("alert deliveries", in_thread(lambda: alerts and alerts.close())),
+                ("receipt deliveries", in_thread(lambda: receipts and receipts.close())),
                 ("close", in_thread(lambda: _close(server, metrics_server, services))),
             ],
             settings.SHUTDOWN_TIMEOUT,
@@ -251,6 +258,11 @@ def _socket(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.ops.socket_mode import SocketModeRunner
     from bot.timers.scheduler import start_scheduler
 
+    if settings.PUBLIC_URL:
+        # Socket Mode serves no receipt pages: a link would lead nowhere. The e-mails ask for a
+        # reply instead, and triage records receipts by hand (README: E-mail partners).
+        log.warning("PUBLIC_URL is ignored in Socket Mode: e-mails carry no receipt link")
+        settings = settings.model_copy(update={"PUBLIC_URL": None})
     runtime = start_runtime(settings)
     services = runtime.services
     try:
@@ -281,6 +293,19 @@ def _socket(settings: Settings, _args: argparse.Namespace) -> int:
         services.db.dispose()
     log.info("stopped")
     return 0
+
+
+def _receipt_pages(services: Any) -> Any:
+    """The receipt pages of e-mailed notices (``/receipts/…``), or None when links cannot work
+    (``PUBLIC_URL`` or ``RECEIPT_KEY`` unset): then triage records receipts by hand."""
+    mail = services.mail
+    if mail is None or not mail.links:
+        return None
+    from bot.notices.http import receipt_pages
+
+    return receipt_pages(
+        services.db, services.notices, services.clock, mail.receipt_key, services.outbox.deliver_due
+    )
 
 
 def _alerts_app(settings: Settings, services: Any) -> Any:
@@ -318,9 +343,10 @@ def _demo(_settings: Settings, args: argparse.Namespace) -> int:
     # The transcript is the output: only warnings go to stderr (set before the imports, which
     # already log: alembic announces its plugins when it is imported).
     logging.getLogger().setLevel(logging.WARNING)
-    from bot.devkit.demo import run_demo
+    from bot.devkit.demo import STEPS, TWO_MEASURES, run_demo
 
-    return run_demo(sys.stdout, dossier_dir=args.dossier)
+    steps = TWO_MEASURES if args.two_measures else STEPS
+    return run_demo(sys.stdout, steps=steps, dossier_dir=args.dossier)
 
 
 def _sandbox(settings: Settings, _args: argparse.Namespace) -> int:

@@ -13,9 +13,11 @@ from slack_sdk.oauth.installation_store import Bot
 
 from bot.alerts.service import Alerts
 from bot.audit.anchoring import Anchoring
+from bot.cases.changes import Changes
 from bot.cases.service import Cases
 from bot.cases.steps import Steps
 from bot.clock import Clock, today_in
+from bot.delivery.mail import MailSettings
 from bot.delivery.outbox import Outbox
 from bot.delivery.slack_api import TokenUnavailable, acting_workspace
 from bot.dossier.people import Names
@@ -43,6 +45,7 @@ class Services:
     cases: Cases
     outbox: Outbox
     steps: Steps
+    changes: Changes
     timers: TimerEngine
     notices: Notices
     duties: Duties
@@ -54,6 +57,7 @@ class Services:
     people: People  # who is ours and their roles; one instance, shared by every service
     installation: Installation = field(default_factory=Installation)  # from auth.test
     installs: OAuthInstalls | None = None  # OAuth: installations and the token source
+    mail: MailSettings | None = None  # e-mail to partners outside Slack (issue 17)
 
     @property
     def team_id(self) -> str | None:
@@ -105,11 +109,12 @@ def build_services(
     audit_key: str | None = None,
     checkpoint_file: Path | None = None,
     installs: OAuthInstalls | None = None,
+    mail: MailSettings | None = None,
 ) -> Services:
     installation = installation or Installation()
     people = People(workspace, installation)
     names = Names(db, client, clock)
-    deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id)
+    deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id, mail=mail)
     if installs is not None:
         installs.tokens.default_channel = workspace.triage_channel
         installs.tokens.on_change.append(
@@ -127,8 +132,9 @@ def build_services(
         cases=cases,
         outbox=deliveries,
         steps=Steps(db, workspace, clock, people),
+        changes=Changes(db, workspace, clock, people),
         notices=Notices(db, workspace, clock, people, client),
-        duties=Duties(db, workspace, clock, people),
+        duties=Duties(db, workspace, clock, people, email=mail is not None and mail.can_send),
         home=home,
         dossiers=Dossiers(db, client, workspace, clock, names, people),
         alerts=alerts,
@@ -140,4 +146,5 @@ def build_services(
         people=people,
         installation=installation,
         installs=installs,
+        mail=mail,
     )

@@ -10,9 +10,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from handlers import commands, duties, home, installs, partners, report, thread
+from handlers import changes, commands, duties, home, installs, partners, report, thread
 
 
 def register_all(app: App, services: Services) -> None:
-    for module in (commands, report, thread, partners, duties, home, installs):
+    for module in (commands, report, thread, changes, partners, duties, home, installs):
         module.register(app, services)

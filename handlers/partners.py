@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.cases.inputs import Reasoned
+from bot.cases.inputs import Reasoned, RecordedReceipt
 from bot.cases.views import user, when
 from bot.messages import t
 from bot.notices import views as notice_views
@@ -63,6 +63,41 @@ def register(app: App, services: Services) -> None:
         client.views_open(
             trigger_id=body["trigger_id"], view=notice_views.waive_modal(case, options, lang)
         )
+
+    @app.action(ids.NOTICE_RECORD)
+    def on_record(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, incoming: Incoming
+    ) -> None:
+        ack()
+        services.notices.check_recorder(incoming.user_id, incoming.team_id)
+        case, options = services.notices.waivable(incoming.button(CaseNumber).case)
+        if not options:
+            tell(respond, "waive.nothing", ref=case.ref)
+            return
+        today = services.today().isoformat()
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=notice_views.record_modal(case, options, lang, today),
+        )
+
+    @app.view(ids.RECORD_CALLBACK)
+    def on_record_submit(ack: Ack, incoming: Incoming) -> None:
+        meta = incoming.metadata(CaseRef)
+        form = incoming.form(RecordedReceipt)
+        on = services.notices.moment(form.on, form.at)
+        if on is None:
+            raise FormRefused({"at": ("record.when.invalid", {})})
+        services.notices.record_receipt(
+            meta.case,
+            meta.version,
+            RowId.read(form.notice, "notice"),
+            incoming.user_id,
+            incoming.team_id,
+            received_by=form.received_by or "",
+            how=form.how or "",
+            on=on,
+        )
+        ack()
 
     @app.view(ids.WAIVE_CALLBACK)
     def on_waive_submit(ack: Ack, incoming: Incoming) -> None:

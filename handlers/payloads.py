@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from bot.cases.workflow import Change
 from bot.errors import UserError
 from bot.forms import FieldErrors, parse_form
 from bot.views import ids
@@ -57,6 +58,17 @@ class CaseRef(_Payload):
     case: Number
     version: Version
     measure: str | None = None
+
+
+class ChangeRef(_Payload):
+    """The card's **Change…** menu (``"<change>:<number>:<version>"``) or a change's modal
+    metadata: which change, on the case as it was shown."""
+
+    change: Change
+    case: Number
+    version: Version
+    measure: str | None = None  # an amendment: the kind of the measure it amends
+    shown: str = ""  # what the modal showed as it stood (``bot.cases.changes.shown``)
 
 
 class CaseNumber(_Payload):
@@ -262,6 +274,21 @@ class Incoming:
             raise Malformed("private_metadata")
         return raw
 
+    def selected(self, model: type[M]) -> M:
+        """The chosen option of a menu (a select in a message), ``":"``-separated like a
+        button's value."""
+        actions = self.body.get("actions")
+        action = actions[0] if isinstance(actions, list) and actions else None
+        option = action.get("selected_option") if isinstance(action, dict) else None
+        value = option.get("value") if isinstance(option, dict) else None
+        if not isinstance(value, str):
+            raise Malformed("selected option")
+        names = _required(model)
+        parts = value.split(":")
+        if len(parts) != len(names):
+            raise Malformed("selected option")
+        return _validate(model, dict(zip(names, parts, strict=True)), "selected option")
+
     def metadata(self, model: type[M]) -> M:
         """The submitted view's ``private_metadata``: a JSON object, or for a model of one
         field its bare value (the waiver modal holds just the case number)."""
@@ -383,6 +410,8 @@ def _element_value(element: dict[str, Any]) -> Any:
             return _USERS.validate_python(element.get("selected_users") or [])
         if kind == "datepicker":
             return element.get("selected_date")
+        if kind == "timepicker":
+            return element.get("selected_time")
     except ValidationError:
         raise Malformed("state.values") from None
     return element.get("value")

@@ -39,6 +39,7 @@ def upsert_partners(session: Session, partners: Iterable[dict[str, Any]]) -> Non
             True,
         )
         row.team_id = spec.get("team")
+        row.emails = list(spec.get("email") or [])
     session.execute(update(Partner).where(Partner.id.not_in(seen)).values(active=False))
 
 
@@ -84,3 +85,12 @@ def partner(session: Session, partner_id: str) -> Partner | None:
 def partner_by_channel(session: Session, channel: str) -> Partner | None:
     """The partner whose Slack channel this is (an authority's, a deployer's)."""
     return session.scalars(select(Partner).where(Partner.channel == channel).limit(1)).first()
+
+
+def partner_by_email(session: Session, address: str) -> Partner | None:
+    """The partner one of whose e-mail addresses this is (an authority told by e-mail)."""
+    wanted = address.lower()
+    for found in session.scalars(select(Partner).order_by(Partner.id)):
+        if wanted in (str(a).lower() for a in found.emails or []):
+            return found
+    return None

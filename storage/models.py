@@ -66,6 +66,8 @@ class Partner(Base):
     role: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str | None] = mapped_column(String(32))
     contacts: Mapped[list[Any]] = mapped_column(default=list)
+    # Addresses the partner reads notices at, outside Slack (issue 17).
+    emails: Mapped[list[Any]] = mapped_column(default=list)
     language: Mapped[str | None] = mapped_column(String(8))
     team_id: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -161,6 +163,16 @@ class Case(Base):
         """The measure in force: the newest one neither rejected nor set aside."""
         current = [m for m in self.measures if m.status == MeasureStatus.CURRENT]
         return current[-1] if current else None
+
+    @property
+    def measures_in_force(self) -> list[MeasureRow]:
+        """Every measure neither rejected nor set aside, oldest first (Close waits for all)."""
+        return [m for m in self.measures if m.status == MeasureStatus.CURRENT]
+
+    @property
+    def measures_to_carry_out(self) -> list[MeasureRow]:
+        """Approved and not yet carried out, oldest first: Done asks for the first of them."""
+        return [m for m in self.measures_in_force if m.measure.approvals and not m.measure.done]
 
     def add_measure(self, measure: CorrectiveMeasure) -> MeasureRow:
         row = MeasureRow(position=len(self.measures) + 1)
@@ -260,7 +272,7 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     kind: Mapped[str] = mapped_column(String(48))
-    target: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(255))  # a channel, a post's key, an address
     in_thread: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -344,6 +356,10 @@ class PartnerNotice(Base):
     ack_team: Mapped[str | None] = mapped_column(String(32))
     ack_at: Mapped[datetime | None]
     staff_clicks: Mapped[list[Any]] = mapped_column(default=list)
+    # A receipt that came another way than a Slack click (issue 17): ``{"via": "email",
+    # "address": ...}`` from a receipt link, or ``{"via": "recorded", "who", "how", "when",
+    # "by"}`` recorded by hand by triage.
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     waived_by: Mapped[str | None] = mapped_column(String(32))
     waived_reason: Mapped[str | None] = mapped_column(Text)
     waived_at: Mapped[datetime | None]

@@ -262,3 +262,13 @@ def requeue(session: Session, dedupe_key: str, *, now: datetime, target: str) ->
         .where(OutboxMessage.dedupe_key == dedupe_key)
         .values(status=PENDING, not_before=now, target=target, last_error=None, claimed_until=None)
     )
+
+
+def requeue_failed(session: Session, dedupe_key: str, *, now: datetime) -> None:
+    """Send a message again only if it failed (an e-mail the relay accepted is not sent twice
+    when a person retries the notice for another address)."""
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.status == FAILED)
+        .values(status=PENDING, not_before=now, last_error=None, claimed_until=None)
+    )

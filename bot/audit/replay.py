@@ -31,6 +31,8 @@ NOTICE_KINDS = frozenset(
         "notice_retry",
         "notice_click_by_staff",
         "notice_click_other_workspace",
+        "notice_receipt_by_link",
+        "notice_receipt_recorded",
     }
 )
 # Recorded for the trail; they change nothing a case row or a notice row keeps (a
@@ -47,10 +49,28 @@ NOTHING_IN_THE_ROW = frozenset(
     }
 )
 AWARENESS_CORRECTED = "awareness_corrected"
+# Changes that do not start a case over (``bot.cases.changes``).
+SEVERITY_CHANGED = "severity_changed"
+OWNER_REASSIGNED = "owner_reassigned"
+TARGET_DATE_CHANGED = "target_date_changed"  # the row keeps no fact replay compares
+MEASURE_AMENDED = "measure_amended"
+MEASURE_ADDED = "measure_added"
+CHANGE_KINDS = frozenset(
+    {SEVERITY_CHANGED, OWNER_REASSIGNED, TARGET_DATE_CHANGED, MEASURE_AMENDED, MEASURE_ADDED}
+)
 KNOWN_KINDS = frozenset(
-    {REPORTED, AWARENESS_CORRECTED, *STEP_KINDS, *DUTY_KINDS, *NOTICE_KINDS, *NOTHING_IN_THE_ROW}
+    {
+        REPORTED,
+        AWARENESS_CORRECTED,
+        *STEP_KINDS,
+        *DUTY_KINDS,
+        *NOTICE_KINDS,
+        *NOTHING_IN_THE_ROW,
+        *CHANGE_KINDS,
+    }
 )
 PARTNER_NOTICE_KIND = "partner_notice"  # the outbox kind whose delivery makes a notice "sent"
+EMAIL_NOTICE_KIND = "email_notice"  # so does the first e-mail of a notice the relay accepted
 QUEUED, SENT, ACKNOWLEDGED, FAILED, WAIVED = "queued", "sent", "acknowledged", "failed", "waived"
 
 
@@ -127,6 +147,7 @@ class _Replay:
     version: int = 0
     owner: str | None = None
     risk: str = ""
+    severity: str = ""
     reported: Mapping[str, Any] = field(default_factory=dict)
     reporter: str | None = None
     measures: list[MeasureFacts] = field(default_factory=list)
@@ -158,8 +179,8 @@ def _apply(s: _Replay, event: Event, by_id: Mapping[int, NoticeFacts]) -> Findin
     kind, data, seq = event.kind, event.data, event.seq
     if kind == REPORTED:
         s.state, s.version, s.reporter, s.reported = "reported", 1, event.actor, data
-        s.risk = str(data.get("risk"))
-        s.since.update(state=seq, version=seq, risk=seq)
+        s.risk, s.severity = str(data.get("risk")), str(data.get("severity"))
+        s.since.update(state=seq, version=seq, risk=seq, severity=seq)
     elif kind in STEP_KINDS:
         if data.get("from") != s.state:
             detail = f"{kind} from {data.get('from')!r}, but the events before left {s.state!r}"
@@ -170,6 +191,8 @@ def _apply(s: _Replay, event: Event, by_id: Mapping[int, NoticeFacts]) -> Findin
     elif kind in DUTY_KINDS:
         s.duties[kind.removeprefix("duty_")] = event.actor or ""
         s.since["duties"] = seq
+    elif kind in CHANGE_KINDS:
+        return _change(s, event)
     elif kind == AWARENESS_CORRECTED:
         s.aware_on = str(data.get("to"))
         s.since["aware_on"] = seq
@@ -177,9 +200,14 @@ def _apply(s: _Replay, event: Event, by_id: Mapping[int, NoticeFacts]) -> Findin
         for partner in data.get("partners") or []:
             key = (str(partner.get("id")), s.version)
             channel = partner.get("channel")
-            s.notices[key] = _Notice(key, channel, QUEUED if channel else FAILED, since=seq)
+            reachable = channel or partner.get("emails")
+            if not channel and reachable:
+                channel = ""  # e-mail only: no Slack post of another partner is this one's
+            s.notices[key] = _Notice(key, channel, QUEUED if reachable else FAILED, since=seq)
     elif kind == "message_sent" and data.get("kind") == PARTNER_NOTICE_KIND:
         _delivered(s, str(data.get("channel")), seq)
+    elif kind == "message_sent" and data.get("kind") == EMAIL_NOTICE_KIND:
+        _emailed(s, data.get("notice"), by_id, seq)
     elif kind in NOTICE_KINDS:
         return _notice_event(s, event, by_id)
     return None
@@ -202,18 +230,62 @@ def _step(s: _Replay, event: Event) -> Finding | None:
             if kind == Action.REOPEN:
                 return None
             return Finding(event.seq, "out_of_step", f"{kind} without a measure in force")
+        if kind == Action.REOPEN:  # every measure in force is set aside
+            for j in current:
+                s.measures[j] = _with(s.measures[j], status="superseded")
+            s.since["measures"] = event.seq
+            return None
         i = current[-1]
+        if kind == Action.MARK_DONE:  # the oldest approved measure not yet carried out
+            i = next(
+                (j for j in current if s.measures[j].approvals and not s.measures[j].done_by), i
+            )
         m = s.measures[i]
         if kind == Action.APPROVE:
             m = _with(m, approvals=(*m.approvals, actor))
         elif kind == Action.REJECT:
             m = _with(m, status="rejected")
-        elif kind == Action.MARK_DONE:
-            m = _with(m, done_by=actor)
         else:
-            m = _with(m, status="superseded")
+            m = _with(m, done_by=actor)
         s.measures[i] = m
     s.since["measures"] = event.seq
+    return None
+
+
+def _change(s: _Replay, event: Event) -> Finding | None:
+    """A change: severity and owners as they are now; an amended measure back to approval
+    (its approvals no longer count), an added one proposed after the others."""
+    kind, data, seq = event.kind, event.data, event.seq
+    if kind in (MEASURE_AMENDED, MEASURE_ADDED):
+        if data.get("from_state") != s.state:
+            detail = (
+                f"{kind} from {data.get('from_state')!r}, but the events before left {s.state!r}"
+            )
+            return Finding(seq, "out_of_step", detail)
+        s.state, s.version = str(data.get("to_state")), int(data.get("version", s.version + 1))
+        s.since.update(state=seq, version=seq, measures=seq)
+    if kind == SEVERITY_CHANGED:
+        s.severity = str(data.get("to"))
+        s.since["severity"] = seq
+    elif kind == OWNER_REASSIGNED and data.get("whose") == "case":
+        s.owner = str(data.get("to"))
+        s.since["owner"] = seq
+    elif kind == MEASURE_ADDED:
+        s.measures.append(
+            MeasureFacts(str(data.get("measure")), str(data.get("owner")), event.actor or "")
+        )
+    elif kind in (OWNER_REASSIGNED, MEASURE_AMENDED):
+        i = int(data.get("position") or 0) - 1
+        if not 0 <= i < len(s.measures):
+            detail = f"{kind} of measure {data.get('position')}, which no event proposed"
+            return Finding(seq, "out_of_step", detail)
+        changes: dict[str, Any] = {
+            "owner": str(data.get("to" if kind == OWNER_REASSIGNED else "owner"))
+        }
+        if kind == MEASURE_AMENDED:
+            changes["approvals"] = ()
+        s.measures[i] = _with(s.measures[i], **changes)
+        s.since["measures"] = seq
     return None
 
 
@@ -233,6 +305,15 @@ def _delivered(s: _Replay, channel: str, seq: int) -> None:
     chosen.status, chosen.since = SENT, seq
 
 
+def _emailed(s: _Replay, notice_id: object, by_id: Mapping[int, NoticeFacts], seq: int) -> None:
+    """An e-mail of a notice was accepted by the relay: the notice, if still queued, is sent
+    (the event names the notice, so no guessing by channel)."""
+    stored = by_id.get(notice_id) if isinstance(notice_id, int) else None
+    notice = s.notices.get((stored.partner, stored.measure_version)) if stored else None
+    if notice is not None and notice.status == QUEUED:
+        notice.status, notice.since = SENT, seq
+
+
 def _notice_event(s: _Replay, event: Event, by_id: Mapping[int, NoticeFacts]) -> Finding | None:
     notice_id = event.data.get("notice")
     stored = by_id.get(notice_id) if isinstance(notice_id, int) else None
@@ -244,6 +325,8 @@ def _notice_event(s: _Replay, event: Event, by_id: Mapping[int, NoticeFacts]) ->
         return Finding(event.seq, "row_differs", detail)
     status = {
         "notice_acknowledged": ACKNOWLEDGED,
+        "notice_receipt_by_link": ACKNOWLEDGED,
+        "notice_receipt_recorded": ACKNOWLEDGED,
         "notice_waived": WAIVED,
         "notice_failed": FAILED,
         "notice_retry": QUEUED,
@@ -268,7 +351,7 @@ def _compare(s: _Replay, row: RowFacts, by_id: Mapping[int, NoticeFacts]) -> Fin
         ("system", reported.get("system_id"), row.system_id),
         ("title", reported.get("title"), row.title),
         ("description", reported.get("description"), row.description),
-        ("severity", reported.get("severity"), row.severity),
+        ("severity", s.severity, row.severity),
         ("measures", tuple(s.measures), row.measures),
         ("duties", dict(s.duties), dict(row.duties)),
         ("aware_on", s.aware_on, row.aware_on),

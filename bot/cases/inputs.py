@@ -16,6 +16,7 @@ from bot.cases.domain import (
     REASON_MAX,
     Measure,
     SeriousIncident,
+    Severity,
 )
 from bot.forms import (
     Choice,
@@ -118,4 +119,48 @@ class AwarenessCorrection(Form):
     """The date the provider became aware of a serious incident, corrected with a reason."""
 
     aware_on: ChosenDate
+    reason: Reason
+
+
+class RecordedReceipt(Form):
+    """Record receipt: who received a notice outside Slack and the receipt link, how they
+    confirmed it, and when (a date and a time where the organisation works)."""
+
+    notice: Choice
+    received_by: Annotated[Text, required(200)]
+    how: Annotated[Text, required(200)]
+    on: ChosenDate
+    at: Choice  # "HH:MM", as Slack's timepicker gives it
+
+
+# --- changes to a case that do not start it over (the card's "Change…" menu) ---
+
+
+class SeverityChange(Form):
+    """**Change severity**: the new severity and why."""
+
+    severity: Annotated[Choice, one_of([s.value for s in Severity])]
+    reason: Reason
+
+
+class Reassignment(Form):
+    """**Reassign**: the case owner or the measure owner, who now, and why."""
+
+    whose: Annotated[Choice, one_of(("case", "measure"))]
+    owner: Choice
+    reason: Reason
+    measure: OptionalText = None  # which measure (its position), where several are open
+
+
+class TargetDateChange(Form):
+    """**Change target date**: the measure's new target date and why."""
+
+    target_date: ChosenDate
+    reason: Reason
+    measure: OptionalText = None  # which measure (its position), where several are open
+
+
+class MeasureChange(MeasurePlan):
+    """**Amend measure** and **Add a measure**: a measure's plan, as proposed, and why."""
+
     reason: Reason

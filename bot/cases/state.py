@@ -66,6 +66,14 @@ class Done(Stamp):
     link: str | None = None
 
 
+class Amendment(Reasoned):
+    """A measure amended after it was proposed: it went back to approval under four eyes.
+    ``notified``: partners had been informed of the version it amends, so their next notice
+    is an update that asks for receipt again."""
+
+    notified: bool = False
+
+
 class Art73Warning(_State):
     """Art. 73(6): altering the system of a serious incident may spoil the investigation; the
     warning was shown, and this person went on."""
@@ -100,6 +108,13 @@ class CorrectiveMeasure(_State):
     done: Done | None = None
     rejection: Reasoned | None = None
     status: MeasureStatus = MeasureStatus.CURRENT
+    # Amendments (the card's "Amend measure"), oldest first: each sent it back to approval.
+    amendments: tuple[Amendment, ...] = ()
+
+    @property
+    def amended_by(self) -> str | None:
+        """Who last amended it: under four eyes, they may not approve the amendment."""
+        return self.amendments[-1].by if self.amendments else None
 
 
 class DutyRecord(Stamp):
@@ -186,6 +201,9 @@ class CaseDetails(_State):
     last_submission: str | None = None
     # The case version at which the partner notices were queued (the notices' card shows it).
     notices_version: int | None = None
+    # Notices (by the version they were queued at) of a measure amended since: the update
+    # notice replaces them, so they no longer hold up Close and their reminders stop.
+    superseded_notices: tuple[int, ...] = ()
     # The reminders panel: per timer, the line of its latest firing (the thread keeps one line
     # per timer current instead of a new message per reminder).
     reminders: dict[str, str] = Field(default_factory=dict)
@@ -269,6 +287,19 @@ def current_measure(measures: Sequence[CorrectiveMeasure]) -> CorrectiveMeasure 
     return current[-1] if current else None
 
 
+def measures_in_force(measures: Sequence[CorrectiveMeasure]) -> list[CorrectiveMeasure]:
+    """Every measure of the case neither rejected nor set aside, in order: "Disable now, bring
+    into conformity later" is two of them, and Close waits for all."""
+    return [m for m in measures if m.status is MeasureStatus.CURRENT]
+
+
+def to_carry_out(measures: Sequence[CorrectiveMeasure]) -> CorrectiveMeasure | None:
+    """The measure the Done step asks for: the oldest one in force that is approved and not yet
+    carried out (measures are carried out in the order they were proposed)."""
+    waiting = [m for m in measures_in_force(measures) if m.approvals and m.done is None]
+    return waiting[0] if waiting else None
+
+
 class CaseRecord(_State):
     """A case as views, the dossier and the rules read it: its columns, its details and its
     ordered measures, detached from the database session it was read in."""
@@ -307,6 +338,16 @@ class CaseRecord(_State):
         return current_measure(self.measures)
 
     @property
+    def measures_in_force(self) -> list[CorrectiveMeasure]:
+        return measures_in_force(self.measures)
+
+    @property
+    def measure_to_carry_out(self) -> CorrectiveMeasure | None:
+        return to_carry_out(self.measures)
+
+    @property
     def earlier_measures(self) -> tuple[CorrectiveMeasure, ...]:
-        """Rejected measures and those set aside by a reopening, oldest first."""
-        return tuple(m for m in self.measures if m.status is not MeasureStatus.CURRENT)
+        """Every measure but the one in force, oldest first: rejected ones, those set aside by
+        a reopening, and those carried out before a measure was added."""
+        latest = self.measure
+        return tuple(m for m in self.measures if m is not latest)

@@ -13,7 +13,7 @@ from typing import Any
 from bot.cases.domain import MEMBER_STATES, PERSONS_AFFECTED_MAX, Measure, SeriousIncident
 from bot.cases.state import Assessment, CaseRecord
 from bot.cases.views import button_value, user, when
-from bot.cases.workflow import CaseState
+from bot.cases.workflow import CaseState, offered_changes
 from bot.messages import member_state, t
 from bot.views import ids
 from bot.views.text import cap, mrkdwn, plain, safe
@@ -217,7 +217,7 @@ def step_blocks(
             ),
         ]
     if state is CaseState.MEASURE_APPROVED:
-        current = case.measure
+        current = case.measure_to_carry_out or case.measure  # measures are done in order
         return [
             {
                 "type": "section",
@@ -274,10 +274,33 @@ def card_actions(case: CaseRecord, lang: str, checklist: Checklist = ()) -> Bloc
             buttons.extend(block["elements"])
         elif "accessory" in block:
             buttons.append(block["accessory"])
+    menu = change_menu(case, lang)
+    if menu is not None:
+        buttons.append(menu)
     if not buttons:
         return []
     # A new block id per version: Slack asks for one when a message's actions change.
     return [{"type": "actions", "block_id": f"card_actions_{case.version}", "elements": buttons}]
+
+
+def change_menu(case: CaseRecord, lang: str) -> dict[str, Any] | None:
+    """The card's **Change…** menu: the changes this state allows (``workflow.CHANGES``), each
+    carrying the case version it was shown for."""
+    changes = offered_changes(CaseState(case.state))
+    if not changes:
+        return None
+    return {
+        "type": "static_select",
+        "action_id": ids.CHANGE,
+        "placeholder": plain(t("change.menu", lang)),
+        "options": [
+            {
+                "text": plain(t(f"change.{change.value}", lang)),
+                "value": f"{change.value}:{case.number}:{case.version}",
+            }
+            for change in changes
+        ],
+    }
 
 
 def timeline_line(
@@ -375,6 +398,7 @@ def _text_input(
     max_length: int = 2900,
     optional: bool = False,
     hint: str | None = None,
+    initial: str | None = None,
 ) -> dict[str, Any]:
     block_json: dict[str, Any] = {
         "type": "input",
@@ -388,6 +412,8 @@ def _text_input(
             "max_length": max_length,
         },
     }
+    if initial:
+        block_json["element"]["initial_value"] = initial[:max_length]
     if hint:
         block_json["hint"] = plain(hint)
     return block_json

@@ -161,6 +161,14 @@ class Steps:
 
     def _decide(self, session: Session, case: Case, action: Action, actor: Actor) -> Allowed:
         measure = case.measure
+        carry = case.measures_to_carry_out
+        if action is Action.MARK_DONE and carry:
+            measure = carry[0]  # Done is for the oldest measure still to be carried out
+        earlier = case.measures_in_force[:-1]  # measures before an added one
+        earlier_state = None
+        if earlier:
+            open_ = any(m.measure.done is None for m in earlier)
+            earlier_state = CaseState.MEASURE_APPROVED if open_ else CaseState.MEASURE_DONE
         facts = CaseFacts(
             state=CaseState(case.state),
             reporter_id=case.reporter_id,
@@ -168,6 +176,9 @@ class Steps:
             measure_proposer_id=measure.proposer_id if measure else None,
             measure_owner_id=measure.owner_id if measure else None,
             close_blockers=self.close_blockers(session, case),
+            measure_amender_id=measure.measure.amended_by if measure else None,
+            earlier_measures=earlier_state,
+            open_after_done=len(carry) > 1,
         )
         decision = decide(facts, action, actor)
         if isinstance(decision, Refused) and decision.key == CLOSE_BLOCKED:
@@ -238,10 +249,11 @@ class Steps:
             )
         elif action is Action.MARK_DONE:
             done = Done(evidence=data["evidence"], link=data.get("link"), by=user_id, at=now)
-            self._change_measure(case, lambda m: {"done": done})
+            row = case.measures_to_carry_out[0]  # the state machine allows Done only with one
+            row.write(row.measure.model_copy(update={"done": done}))
         elif action is Action.REOPEN:
-            if case.measure is not None:
-                self._change_measure(case, lambda m: {"status": MeasureStatus.SUPERSEDED})
+            for row in case.measures_in_force:  # every measure in force is set aside
+                row.write(row.measure.model_copy(update={"status": MeasureStatus.SUPERSEDED}))
             reopening = Reasoned(reason=data["reason"], by=user_id, at=now)
             details = details.model_copy(update={"reopenings": (*details.reopenings, reopening)})
         case.details = details

@@ -54,18 +54,22 @@ def case_fields(case: CaseRecord, system_name: str, lang: str) -> list[dict[str,
 
 
 def _measure_field(case: CaseRecord, lang: str) -> list[dict[str, Any]]:
-    """The corrective measure once proposed: what, who carries it out, by when."""
-    measure = case.measure
-    if measure is None:
+    """The corrective measures once proposed, one line each (a case may hold several: disable
+    now, bring into conformity later): what, who carries it out, by when."""
+    measures = case.measures_in_force
+    if not measures:
         return []
-    summary = t(
-        "card.measure.summary",
-        lang,
-        measure=t(f"measure.{measure.measure.value}", lang),
-        owner=user(measure.owner, lang),
-        target=measure.target_date.isoformat(),
-    )
-    return [mrkdwn(f"*{t('card.measure', lang)}*\n{summary}")]
+    lines = [
+        t(
+            "card.measure.summary",
+            lang,
+            measure=t(f"measure.{measure.measure.value}", lang),
+            owner=user(measure.owner, lang),
+            target=measure.target_date.isoformat(),
+        )
+        for measure in measures
+    ]
+    return [mrkdwn(cap(f"*{t('card.measure', lang)}*\n" + "\n".join(lines), 2000))]
 
 
 def case_card(

@@ -69,6 +69,14 @@ class CaseFacts:
     measure_proposer_id: str | None
     measure_owner_id: str | None
     close_blockers: tuple[Blocker, ...] = ()
+    # Who last amended the measure in force: under four eyes, they may not approve it either.
+    measure_amender_id: str | None = None
+    # Where the measures before the newest leave the case (added measures): a rejection of the
+    # added one returns the case there — carried out, or still being carried out.
+    earlier_measures: CaseState | None = None
+    # Done for one measure while another approved one is still to be carried out: the case
+    # stays where it is, and the thread asks for the next one's Done.
+    open_after_done: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,10 +162,85 @@ def decide(facts: CaseFacts, action: Action, actor: Actor) -> Allowed | Refused:
         )
     if transition.four_eyes and actor.user_id == facts.measure_proposer_id:
         return Refused("refusal.four_eyes")
+    if transition.four_eyes and actor.user_id == facts.measure_amender_id:
+        return Refused("refusal.four_eyes.amended")
     if transition.blockable and facts.close_blockers:
         # Every missing item at once: one refusal per blocker would have people press again.
         return Refused(CLOSE_BLOCKED, {"blockers": facts.close_blockers})
+    if action is Action.REJECT and facts.earlier_measures is not None:
+        # An added measure refused: the measures before it stay where they were.
+        return Allowed(action, transition.source, facts.earlier_measures)
+    if action is Action.MARK_DONE and facts.open_after_done:
+        return Allowed(action, transition.source, transition.source)
     return Allowed(action, transition.source, transition.target)
+
+
+class Change(StrEnum):
+    """A change to a case that does not start it over (the card's **Change…** menu)."""
+
+    SEVERITY = "change_severity"
+    REASSIGN = "reassign"
+    TARGET_DATE = "change_target_date"
+    AMEND_MEASURE = "amend_measure"
+    ADD_MEASURE = "add_measure"
+
+
+OPEN_STATES = frozenset(s for s in CaseState if s not in (S.CLOSED, S.DISMISSED))
+WITH_MEASURE = frozenset({S.MEASURE_PROPOSED, S.MEASURE_APPROVED})
+
+
+@dataclass(frozen=True)
+class ChangeRule:
+    """Who may make a change, in which states, and where it leaves the case (``None``: where it
+    was). Amending a measure sends it back to approval, under the four-eyes rule; adding one
+    starts its own proposal once the measures before it are approved."""
+
+    change: Change
+    states: frozenset[CaseState]
+    roles: frozenset[Role]
+    target: CaseState | None = None
+
+
+CHANGES: dict[Change, ChangeRule] = {
+    rule.change: rule
+    for rule in (
+        ChangeRule(Change.SEVERITY, OPEN_STATES, frozenset({R.TRIAGE, R.ADMINS})),
+        ChangeRule(Change.REASSIGN, OPEN_STATES, frozenset({R.TRIAGE, R.ADMINS})),
+        ChangeRule(Change.TARGET_DATE, WITH_MEASURE, frozenset({R.TRIAGE, R.APPROVERS})),
+        ChangeRule(
+            Change.AMEND_MEASURE,
+            WITH_MEASURE,
+            frozenset({R.TRIAGE, R.APPROVERS}),
+            S.MEASURE_PROPOSED,
+        ),
+        ChangeRule(
+            Change.ADD_MEASURE,
+            frozenset({S.MEASURE_APPROVED, S.MEASURE_DONE}),
+            frozenset({R.TRIAGE, R.APPROVERS}),
+            S.MEASURE_PROPOSED,
+        ),
+    )
+}
+
+
+def decide_change(facts: CaseFacts, change: Change, actor: Actor) -> Refused | None:
+    """None when ``actor`` may make ``change`` now, else why not (the state before the roles,
+    as for steps)."""
+    if actor.external:
+        return Refused("refusal.external")
+    rule = CHANGES[change]
+    if facts.state not in rule.states:
+        return Refused("change.wrong_state", {"change": change.value, "state": facts.state.value})
+    if not actor.roles & rule.roles:
+        who = ", ".join(f"@{role.value}" for role in Role if role in rule.roles)
+        return Refused("refusal.not_allowed", {"action": change.value, "who": who})
+    return None
+
+
+def offered_changes(state: CaseState) -> list[Change]:
+    """The card's **Change…** menu in this state (everyone sees it; a press by someone not
+    allowed is refused naming who may)."""
+    return [change for change, rule in CHANGES.items() if state in rule.states]
 
 
 def available_actions(facts: CaseFacts, actor: Actor) -> list[Action]:

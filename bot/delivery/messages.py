@@ -19,6 +19,7 @@ A new way to send (e-mail) is a new sender behind these kinds, not a second outb
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -63,6 +64,10 @@ DM = Kind("dm", edits=False, needs_card=False, lane=Lane.CHANNEL)
 CHANNEL = Kind("channel", edits=False, needs_card=False, lane=Lane.CHANNEL)
 COPY_UPDATE = Kind("copy_update", edits=True, needs_card=False, lane=Lane.CHANNEL)
 AUDIT_CHECKPOINT = Kind("audit_checkpoint", edits=False, needs_card=False, lane=Lane.CHANNEL)
+# E-mail (issue 17): one row per recipient address; the target is the address.
+EMAIL_NOTICE = Kind("email_notice", edits=False, needs_card=False, lane=Lane.CHANNEL)
+EMAIL_AUTHORITY = Kind("email_authority", edits=False, needs_card=False, lane=Lane.CHANNEL)
+EMAIL_KINDS = frozenset({EMAIL_NOTICE.name, EMAIL_AUTHORITY.name})
 
 KINDS: Mapping[str, Kind] = {
     kind.name: kind
@@ -80,6 +85,8 @@ KINDS: Mapping[str, Kind] = {
         CHANNEL,
         COPY_UPDATE,
         AUDIT_CHECKPOINT,
+        EMAIL_NOTICE,
+        EMAIL_AUTHORITY,
     )
 }
 
@@ -98,6 +105,8 @@ class Outgoing:
     in_thread: bool = False
     refs: Mapping[str, Any] = field(default_factory=dict)  # e.g. the notice or message to edit
     guard: Mapping[str, Any] = field(default_factory=dict)  # re-checked just before sending
+    # More of the payload rendered at commit (an e-mail's subject and HTML part).
+    extra: Callable[[Session], dict[str, Any]] | None = None
 
 
 def queue(
@@ -143,6 +152,8 @@ def _payload(session: Session, message: Outgoing) -> dict[str, Any]:
     payload: dict[str, Any] = {"text": text, **message.refs, **message.guard}
     if blocks is not None:
         payload["blocks"] = blocks
+    if message.extra is not None:
+        payload.update(message.extra(session))
     return payload
 
 
@@ -329,6 +340,32 @@ def notice_key(notice_id: int) -> str:
     return f"notice:{notice_id}"
 
 
+def email_notice(
+    case: Case, notice: PartnerNotice, address: str, provider: Provider, *, reason: str = ""
+) -> Outgoing:
+    """The Art. 20(1) notice by e-mail to one of the partner's addresses, with a receipt link
+    bound to that notice and that address (``reason`` keeps a reminder's e-mail apart)."""
+    return Outgoing(
+        EMAIL_NOTICE,
+        email_key(notice.id, address, reason),
+        address,
+        case.id,
+        _given(""),
+        refs={"notice_id": notice.id, "address": address},
+        # A reminder is not sent once the notice is settled (the first e-mail always is).
+        guard={"while_notice": notice.id} if reason else {},
+        extra=render.email_notice(notice.id, provider, reminder=bool(reason)),
+    )
+
+
+def email_key(notice_id: int, address: str, reason: str = "") -> str:
+    who = address.lower()
+    if len(who) > 180:  # the key column holds 255 characters; an address up to 254
+        who = hashlib.sha256(who.encode()).hexdigest()
+    key = f"{notice_key(notice_id)}:email:{who}"
+    return f"{key}:{reason}" if reason else key
+
+
 def notice_refresh(case: Case, notice: PartnerNotice, reason: str, provider: Provider) -> Outgoing:
     """The notice again in the partner's channel (its receipt, once acknowledged)."""
     return Outgoing(
@@ -339,6 +376,35 @@ def notice_refresh(case: Case, notice: PartnerNotice, reason: str, provider: Pro
         render.partner_notice(notice.id, provider),
         refs={"notice_id": notice.id},
     )
+
+
+# --- authorities ---
+
+
+def email_authority(
+    case: Case,
+    duty: str,
+    address: str,
+    content: dict[str, Any],
+    chosen_by: str,
+) -> Outgoing:
+    """The Art. 20(2) message by e-mail to one of an authority's addresses ("Send it now"),
+    without a receipt link: the duty is recorded, for ``chosen_by``, when the relay accepts it."""
+    return Outgoing(
+        EMAIL_AUTHORITY,
+        authority_email_key(case.id, duty, address),
+        address,
+        case.id,
+        _given(""),
+        refs={"duty": duty, "address": address, "chosen_by": chosen_by, **content},
+    )
+
+
+def authority_email_key(case_id: int, duty: str, address: str) -> str:
+    who = address.lower()
+    if len(who) > 180:
+        who = hashlib.sha256(who.encode()).hexdigest()
+    return f"authority-email:{case_id}:{duty}:{who}"
 
 
 # --- the audit trail ---

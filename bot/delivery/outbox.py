@@ -21,9 +21,13 @@ from slack_sdk.errors import SlackApiError
 from bot.audit import trail as audit
 from bot.cases.state import CaseRecord
 from bot.clock import Clock
+from bot.delivery.mail import MailSettings, classify_mail
 from bot.delivery.messages import (
     CARD_POST,
     CARD_UPDATE,
+    EMAIL_AUTHORITY,
+    EMAIL_KINDS,
+    EMAIL_NOTICE,
     KINDS,
     PARTNER_NOTICE,
     REPORTER_NOTICE,
@@ -48,6 +52,7 @@ HISTORY_PAGES = 10  # up to 2 000 messages since the row was created
 NOTHING_SENT = frozenset(
     {"ratelimited", "waiting_for_card", "waiting_for_step", "waiting_for_newer"}
 )
+NOTICE_KINDS = frozenset({PARTNER_NOTICE.name, EMAIL_NOTICE.name})  # their delivery moves a notice
 FAN_OUT = 16  # lanes served at once; within one lane, messages keep their order
 
 
@@ -61,6 +66,7 @@ class Outbox:
         *,
         lease: timedelta = timedelta(seconds=60),
         bot_user_id: str | None = None,
+        mail: MailSettings | None = None,
     ) -> None:
         self.bot_user_id = bot_user_id
         self.db = db
@@ -68,7 +74,7 @@ class Outbox:
         self.workspace = workspace
         self.clock = clock
         self.lease = lease
-        self.senders = Senders(db, client, workspace, clock, bot_user_id)
+        self.senders = Senders(db, client, workspace, clock, bot_user_id, mail)
         # One lane at a time in this process: a listener's delivery and the sweep may claim two
         # edits of one card at once, and the older must not land after the newer.
         self._lanes: dict[str, threading.Lock] = {}
@@ -159,12 +165,12 @@ class Outbox:
         except Exception as exc:
             if not isinstance(exc, (SlackApiError, OSError, RateLimited, TokenUnavailable)):
                 log.exception("unexpected failure sending", extra={"outbox_id": row.id})
-            failure = classify(exc)
+            failure = classify_mail(exc) if row.kind in EMAIL_KINDS else classify(exc)
             self._failed(row, failure)
             return failure
         self._record(row, channel, ts)
         metrics.OUTBOX_DELIVERED.labels(kind=row.kind, outcome="sent").inc()
-        if row.kind == PARTNER_NOTICE.name and row.case_id is not None:
+        if row.kind in NOTICE_KINDS and row.case_id is not None:
             # The Homes list unsettled notices with when they went out; the card may not change.
             self.senders.case_shown(row.case_id)
         if row.kind == CARD_POST.name and case is not None and ts is not None:
@@ -212,6 +218,8 @@ class Outbox:
         """Look for this row's metadata in the channel since the row was created."""
         if KINDS[row.kind].edits or row.kind == REPORTER_NOTICE.name:
             return None  # an update is idempotent; a reporter notice is not worth a second look
+        if row.kind in EMAIL_KINDS:
+            return None  # no history to look in: the same Message-ID goes again (docs)
         channel = (
             case.channel if row.kind == CARD_POST.name and case else self.senders.channel_for(row)
         )
@@ -253,8 +261,16 @@ class Outbox:
 
     def _record(self, row: OutboxMessage, channel: str, ts: str | None) -> None:
         now = self.clock()
+        by_email = row.kind in EMAIL_KINDS
         with self.db.transaction() as session:
-            rows.mark_sent(session, row.id, channel=channel, ts=ts, now=now)
+            # An e-mail keeps its address in ``target`` and its Message-ID in the payload.
+            rows.mark_sent(
+                session,
+                row.id,
+                channel="email" if by_email else channel,
+                ts=None if by_email else ts,
+                now=now,
+            )
             rows.wake_waiting(session, row, now)
             if row.case_id is None:
                 return
@@ -262,10 +278,18 @@ class Outbox:
             assert case is not None
             if row.kind == CARD_POST.name:
                 case.card_ts = ts
-            if row.kind == PARTNER_NOTICE.name:
+            if row.kind in NOTICE_KINDS and "notice_id" in row.payload:
                 self.senders.notice_delivered(
-                    session, case, int(row.payload["notice_id"]), channel, ts, now
+                    session,
+                    case,
+                    int(row.payload["notice_id"]),
+                    channel,
+                    ts,
+                    now,
+                    by_email=by_email,
                 )
+            if row.kind == EMAIL_AUTHORITY.name:
+                self.senders.authority_emailed(session, case, row, now)
             if not KINDS[row.kind].edits:
                 audit.record(
                     session,
@@ -279,6 +303,11 @@ class Outbox:
                         "ts": ts,
                         "outbox_id": row.id,
                         "step": row.payload.get("step"),
+                        **(
+                            {"notice": row.payload.get("notice_id"), "message_id": ts}
+                            if by_email
+                            else {}
+                        ),
                     },
                 )
 
@@ -295,7 +324,9 @@ class Outbox:
         outcome = "failed" if failure.kind == "permanent" else "retry"
         metrics.OUTBOX_DELIVERED.labels(kind=row.kind, outcome=outcome).inc()
         log.warning(
-            "slack refused outbox message",
+            "mail relay refused outbox message"
+            if row.kind in EMAIL_KINDS
+            else "slack refused outbox message",
             extra={
                 "outbox_id": row.id,
                 "kind": row.kind,
@@ -311,8 +342,10 @@ class Outbox:
         else:
             with self.db.transaction() as session:
                 rows.mark_failed(session, row.id, error=failure.error)
-                if row.kind == PARTNER_NOTICE.name and row.case_id is not None:
+                if row.kind in NOTICE_KINDS and row.case_id is not None:
                     self.senders.notice_failed(session, row, failure.error, now)
+                if row.kind == EMAIL_AUTHORITY.name and row.case_id is not None:
+                    self.senders.authority_failed(session, row, failure.error, now)
 
 
 def _content(payload: dict[str, Any]) -> tuple[object, object]:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot.alerts import views as alert_views
 from bot.cases import step_views
 from bot.cases import views as case_views
-from bot.cases.state import CaseDetails, CaseRecord, ProviderRef, required_duties
+from bot.cases.state import CaseDetails, CaseRecord, CorrectiveMeasure, ProviderRef, required_duties
 from bot.cases.workflow import CaseState, next_step_key
 from bot.duties import views as duty_views
 from bot.messages import t
@@ -70,16 +70,22 @@ def close_checklist(session: Session, case: CaseRecord) -> list[ChecklistItem]:
     Art. 73 report recorded. What is not done is what refuses Close, item by item."""
     lang = case.language
     items: list[ChecklistItem] = []
-    measure = case.measure
-    done = measure.done if measure is not None else None
-    if done is not None:
-        items.append((True, "close.item.measure_done", {"who": case_views.user(done.by, lang)}))
-    else:
-        items.append((False, "close.item.measure_open", {}))
+    in_force: list[CorrectiveMeasure | None] = [*case.measures_in_force] or [None]
+    named = ".named" if len(in_force) > 1 else ""  # several measures: each says which it is
+    for measure in in_force:  # every measure of the case, each carried out on its own
+        done = measure.done if measure is not None else None
+        label = t(f"measure.{measure.measure.value}", lang) if measure is not None else ""
+        if done is not None:
+            who = case_views.user(done.by, lang)
+            items.append((True, "close.item.measure_done" + named, {"who": who, "measure": label}))
+        else:
+            items.append((False, "close.item.measure_open" + named, {"measure": label}))
     for notice in notice_rows.of_case(session, case.id):
         settled = notice.status in notice_rows.SETTLED
         if settled and notice.measure_version != case.details.notices_version:
             continue  # an earlier measure's notice, settled: no longer part of closing
+        if notice.measure_version in case.details.superseded_notices:
+            continue  # replaced by the update notice of the amended measure
         partner = catalogue_rows.partner(session, notice.partner_id)
         name = safe(partner.name if partner else notice.partner_id, 120)
         state = t(f"notice.status.{notice.status}", lang)
@@ -244,6 +250,43 @@ def partner_notice(notice_id: int, provider: Provider) -> Renderer:
             notice.language or "en",
             provider_of(case, provider),
         )
+
+    return render
+
+
+def email_notice(
+    notice_id: int, provider: Provider, *, reminder: bool = False
+) -> Callable[[Session], dict[str, Any]]:
+    """The notice as an e-mail, in the partner's language (English for a language the catalogue
+    lacks): subject, plain text and HTML, and who it is from. The sender adds the receipt link,
+    which only the relay's acceptance time and the settings decide."""
+
+    def render(session: Session) -> dict[str, Any]:
+        notice = notice_rows.by_id(session, notice_id)
+        assert notice is not None, f"no notice {notice_id}"
+        case = _case(session, notice.case_id)
+        partner = catalogue_rows.partner(session, notice.partner_id)
+        fixed = provider_of(case, provider)
+        lang = notice.language or "en"
+        subject, text, html = notice_views.email_notice(
+            case,
+            notice,
+            partner.name if partner else notice.partner_id,
+            catalogue_rows.system_name(session, case.system_id),
+            lang,
+            fixed,
+        )
+        if reminder:
+            subject = t("mail.reminder", lang, subject=subject)
+        return {
+            "subject": subject,
+            "text": text,
+            "html": html,
+            "language": lang,
+            "ref": case.ref,
+            "sender_name": fixed.name,
+            "reply_to": fixed.contact,
+        }
 
     return render
 

@@ -8,10 +8,12 @@ What a message says was rendered when it was queued (``bot.delivery.messages``).
 
 from __future__ import annotations
 
+import html
 import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 from slack_sdk import WebClient
@@ -19,9 +21,13 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session
 
 from bot.audit import trail as audit
-from bot.cases.state import CaseRecord
-from bot.clock import Clock
+from bot.cases import panels
+from bot.cases.state import CaseRecord, DutyRecord
+from bot.clock import Clock, today_in
 from bot.delivery import messages, render
+from bot.delivery.mail import Mailer, MailNotConfigured, MailSettings, compose
+from bot.messages import shown_in, t
+from bot.notices import receipts
 from bot.notices import service as notices
 from bot.notices import views as notice_views
 from bot.ops.workspace import Workspace
@@ -56,7 +62,10 @@ class Senders:
         workspace: Workspace,
         clock: Clock,
         bot_user_id: str | None,
+        mail: MailSettings | None = None,
     ) -> None:
+        self.mail = mail
+        self.mailer = Mailer(mail) if mail is not None and mail.can_send else None
         self.db = db
         self.client = client
         self.workspace = workspace
@@ -76,6 +85,8 @@ class Senders:
             messages.PANEL_UPDATE.name: self._edit,
             messages.COPY_UPDATE.name: self._edit,
             messages.AUDIT_CHECKPOINT.name: self._post,
+            messages.EMAIL_NOTICE.name: self._mail,
+            messages.EMAIL_AUTHORITY.name: self._mail,
         }
         missing = set(messages.KINDS) ^ set(self.by_kind)
         assert not missing, f"message kinds without a sender, or senders without a kind: {missing}"
@@ -185,6 +196,56 @@ class Senders:
             raise NotYet
         return posted.slack_channel, posted.slack_ts
 
+    def _mail(self, row: OutboxMessage, case: CaseRecord | None) -> tuple[str, str | None]:
+        """An e-mail to one address: the rendered notice plus its receipt link, valid
+        ``RECEIPT_DAYS`` from when the row was queued (so a retry sends the very same e-mail,
+        with the same ``Message-ID``). Returns the address and the ``Message-ID``."""
+        if self.mailer is None or self.mail is None or not self.mail.mail_from:
+            raise MailNotConfigured
+        message = self.email(row)
+        self.mailer.send(message, row.target)
+        return row.target, str(message["Message-ID"])
+
+    def email(self, row: OutboxMessage) -> EmailMessage:
+        """What ``row`` sends: the stored words and the receipt paragraph (a link where there
+        is a public URL, else "reply to this e-mail")."""
+        assert self.mail is not None and self.mail.mail_from is not None
+        payload = row.payload
+        text, body = str(payload.get("text", "")), str(payload.get("html", ""))
+        lang, ref = str(payload.get("language") or "en"), str(payload.get("ref", ""))
+        if self.mail.links and "notice_id" in payload:
+            assert self.mail.receipt_key is not None
+            expires = row.created_at + timedelta(days=self.mail.receipt_days)
+            token = receipts.sign(
+                self.mail.receipt_key, int(payload["notice_id"]), row.target, expires
+            )
+            link = self.mail.receipt_url(token)
+            date = expires.strftime("%Y-%m-%d")
+            ask = t("mail.receipt.ask", lang, link=link)
+            meaning = t("mail.receipt.meaning", lang, date=date)
+            text += f"\n\n{ask}\n\n{meaning}\n"
+            body += (
+                f'<p><a href="{html.escape(link)}">'
+                f"{html.escape(t('mail.receipt.button', lang))}</a></p>\n"
+                f"<p><small>{html.escape(meaning)}</small></p>\n"
+            )
+        elif "notice_id" in payload:
+            reply = t("mail.receipt.reply", lang, ref=ref)
+            text += f"\n\n{reply}\n"
+            body += f"<p>{html.escape(reply)}</p>\n"
+        page = f'<!doctype html>\n<html lang="{shown_in(lang)}"><body>\n{body}</body></html>\n'
+        return compose(
+            address=row.target,
+            subject=str(payload.get("subject", ref)),
+            text=text,
+            html=page,
+            sender_name=payload.get("sender_name"),
+            mail_from=self.mail.mail_from,
+            reply_to=payload.get("reply_to"),
+            dedupe_key=row.dedupe_key,
+            sent_on=row.created_at.timestamp(),
+        )
+
     def case_shown(self, case_id: int) -> None:
         if self.on_case_shown is not None:
             self.on_case_shown(case_id)  # must not raise: it only queues background work
@@ -248,18 +309,72 @@ class Senders:
         channel: str,
         ts: str | None,
         now: datetime,
+        *,
+        by_email: bool = False,
     ) -> None:
         notice = notice_rows.by_id(session, notice_id, lock=True)
         if notice is None or notice.status != notice_rows.QUEUED:
             return
-        notice.status, notice.slack_channel, notice.slack_ts, notice.sent_at = (
-            notice_rows.SENT,
-            channel,
-            ts,
-            now,
-        )
+        if by_email:  # the first address the relay accepted; the others change nothing here
+            notice.status, notice.sent_at = notice_rows.SENT, now
+        else:
+            notice.status, notice.slack_channel, notice.slack_ts, notice.sent_at = (
+                notice_rows.SENT,
+                channel,
+                ts,
+                now,
+            )
         timers.start_for_notice(session, case, notice, self.workspace, now)
         notices.refresh_table(session, case, now, f"sent{notice.id}")
+
+    def authority_emailed(
+        self, session: Session, case: Case, row: OutboxMessage, now: datetime
+    ) -> None:
+        """The relay accepted the authority's e-mail: the duty is done now, by whoever chose
+        "Send it now" (the first address accepted records it; the others change nothing)."""
+        payload = row.payload
+        duty = str(payload["duty"])
+        if duty in case.details.duties:
+            return
+        how = t(
+            "duty.sent.email.how",
+            case.language,
+            authority=str(payload.get("authority_name") or ""),
+            address=row.target,
+        )
+        today = today_in(self.workspace.timezone, now)
+        chosen_by = str(payload["chosen_by"])
+        recorded = DutyRecord(by=chosen_by, at=now, how=how, on=today, sent_to=row.target)
+        case.details = case.details.with_duty(duty, recorded)
+        case.updated_at = now
+        message = {"to": row.target, "subject": payload.get("subject"), "text": payload.get("text")}
+        audit.record(
+            session,
+            case,
+            f"duty_{duty}",
+            actor=chosen_by,
+            at=now,
+            data={"choice": "email", "on": today.isoformat(), "how": how, "message": message},
+        )
+        panels.refresh(session, case, "duties", now, duty)
+        messages.queue(session, messages.card_refresh(case, f"duty:{duty}"), now)
+
+    def authority_failed(
+        self, session: Session, row: OutboxMessage, error: str, now: datetime
+    ) -> None:
+        """The relay refused the authority's e-mail for good: the thread says so; the duty stays
+        open (Send it now again once the address is fixed, or record another way)."""
+        case = case_rows.by_id(session, row.case_id or 0, lock=True)
+        if case is None or str(row.payload["duty"]) in case.details.duties:
+            return
+        text = t(
+            "duty.email.failed",
+            case.language,
+            authority=str(row.payload.get("authority_name") or row.target),
+            error=f"{row.target}: {error}"[:200],
+        )
+        key = f"duty-email-failed:{row.id}:{row.attempts}"
+        messages.queue(session, messages.thread_line(case, key, text, step="duty_failed"), now)
 
     def notice_failed(
         self, session: Session, row: OutboxMessage, error: str, now: datetime
@@ -269,10 +384,21 @@ class Senders:
         notice = notice_rows.by_id(session, int(row.payload["notice_id"]), lock=True)
         if case is None or notice is None:
             return
-        notice.status, notice.failure = notice_rows.FAILED, error
+        if notice.status in notice_rows.SETTLED:
+            return  # another address (or the channel) already settled it
+        by_email = row.kind in messages.EMAIL_KINDS
+        notice.status = notice_rows.FAILED
+        notice.failure = f"{row.target}: {error}"[:255] if by_email else error
         partner = catalogue_rows.partner(session, notice.partner_id)
+        hint = None
+        if by_email:
+            hint = "smtp_not_configured" if error == "smtp_not_configured" else "email"
         text, blocks = notice_views.failure_message(
-            notice, partner.name if partner else notice.partner_id, case.language, self.bot_user_id
+            notice,
+            partner.name if partner else notice.partner_id,
+            case.language,
+            self.bot_user_id,
+            hint=hint,
         )
         key = f"notice-failed:{notice.id}:{row.attempts}:{now.timestamp()}"
         failed = messages.thread_line(case, key, text, step="notice_failed", blocks=blocks)
@@ -283,6 +409,6 @@ class Senders:
             "notice_failed",
             actor=None,
             at=now,
-            data={"notice": notice.id, "partner": notice.partner_id, "error": error},
+            data={"notice": notice.id, "partner": notice.partner_id, "error": notice.failure},
         )
         notices.refresh_table(session, case, now, f"failed{notice.id}:{row.attempts}")

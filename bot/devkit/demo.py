@@ -92,7 +92,8 @@ class Demo:
             self.standin.bot_user_id: "Nonconformity bot",
         }
         self._seen = _Seen()
-        self._filled: set[str] = set()  # modals already submitted
+        # modals already submitted (by id and callback: an "update" answer keeps the id)
+        self._filled: set[str] = set()
         self._place = ""
         self._swept = 0.0
 
@@ -113,7 +114,7 @@ class Demo:
         """The user's open modal appears, they fill in ``values`` (or what ``values(view)``
         returns) and press its submit button; with ``read`` its text is printed first."""
         view = self.wait_for(f"a modal for {self.names[user]}", lambda: self._open_view(user))
-        self._filled.add(str(view["id"]))
+        self._filled.add(_filled_key(view))
         if callable(values):
             values = values(view)
         title = transcript.text_object(view.get("title"), self.names)
@@ -144,6 +145,26 @@ class Demo:
         self._line(f"{self.names[user]} clicks {label}")
         response = self.bot.driver.click(message.channel, message.ts, action_id, user=user)
         self._ok(response, f"the {label} click")
+
+    def choose(self, user: str, message: Message, action_id: str, label: str) -> None:
+        """Pick the option labelled ``label`` in a menu of ``message``."""
+        found = find_element(message.blocks or [], action_id)
+        if found is None:
+            raise DemoFailure(f"no {action_id} menu on the message {message.ts}")
+        options = {
+            transcript.text_object(o.get("text"), self.names): str(o.get("value"))
+            for o in found[1].get("options") or []
+        }
+        if label not in options:
+            raise DemoFailure(f"no “{label}” in the menu {action_id}: {sorted(options)}")
+        self._at(self._message_place(message))
+        self._line(
+            f"{self.names[user]} chooses {transcript.element(found[1], self.names)} → {label}"
+        )
+        response = self.bot.driver.click(
+            message.channel, message.ts, action_id, user=user, value=options[label]
+        )
+        self._ok(response, f"choosing “{label}”")
 
     # ------------------------------------------------------------ what people see
 
@@ -231,7 +252,9 @@ class Demo:
         return transcript.blocks(message.blocks, self.names, message.text)
 
     def _open_view(self, user: str) -> dict[str, Any] | None:
-        views = [v for v in self.standin.open_views(user) if v.view.get("id") not in self._filled]
+        views = [
+            v for v in self.standin.open_views(user) if _filled_key(v.view) not in self._filled
+        ]
         return views[-1].view if views else None
 
     def _channel_place(self, channel: str) -> str:
@@ -547,6 +570,106 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("The serious incident is reported, initially and completely (Art. 73)", report_incident),
     ("Triage closes the case", close),
 )
+
+
+# ---------------------------------------------------------------- two measures, one case
+# ``nonconformity-bot demo --two-measures``: "Disable now, bring into conformity later" (issue
+# 20). The system is disabled at once; once that is done, triage adds the lasting measure from
+# the card's Change… menu, and it goes through its own approval, notices and Done.
+
+DISABLE = {
+    **{k: v for k, v in PLAN.items() if k != "art73_6"},
+    "plan": "Disable 2.3 for every deployment until it is retrained.",
+    "partner_ask": "Deployers: stop using 2.3 now; we tell you when 2.4 is ready.",
+}
+LATER = {
+    **PLAN,
+    "reason": "Disabling stops the harm; retraining brings the system into conformity.",
+}
+
+
+def propose_disable(demo: Demo) -> None:
+    action = ids.MEASURE_PREFIX + "disable"
+    step = demo.step_message(action)
+    assert step is not None  # assess waited for the choice of corrective action
+    demo.click(OFFICER, step, action)
+    target = (today(demo) + timedelta(days=2)).isoformat()
+    demo.fill_modal(OFFICER, {**DISABLE, "target_date": target})
+    demo.wait_for("the approval step", lambda: demo.step_message(ids.APPROVE))
+
+
+def add_measure(demo: Demo) -> None:
+    demo.choose(OFFICER, demo.card(), ids.CHANGE, "Add a measure")
+    demo.fill_modal(OFFICER, {"measure": "bring_into_conformity"})
+    target = (today(demo) + timedelta(days=30)).isoformat()
+
+    def plan(view: dict[str, Any]) -> dict[str, Any]:
+        if not any(b.get("block_id") == "art73_6" for b in view.get("blocks", [])):
+            raise DemoFailure("the Art. 73(6) warning is missing from the added measure")
+        return {**LATER, "target_date": target}
+
+    demo.fill_modal(OFFICER, plan, read=True)
+    demo.wait_for("the second measure's approval step", lambda: demo.step_message(ids.APPROVE))
+
+
+def approve_second(demo: Demo) -> None:
+    step = demo.step_message(ids.APPROVE)
+    assert step is not None
+    demo.click(APPROVER, step, ids.APPROVE)
+    demo.wait_for("the second measure's Done step", lambda: demo.step_message(ids.DONE))
+    for channel in PARTNER_CHANNELS:
+        demo.wait_for(f"the second notice in {channel}", _second_notice(demo, channel))
+
+
+def partners_acknowledge_second(demo: Demo) -> None:
+    for user, channel in ((PARTNER, "C0NORTHWND"), (ACME_CONTACT, "C0ACMEDIST")):
+        notice = demo.wait_for(f"the second notice in {channel}", _second_notice(demo, channel))
+        demo.click(user, notice, ids.NOTICE_ACK)
+        demo.wait_for(
+            f"the second notice in {channel} to show the receipt",
+            _second_notice(demo, channel, answered=True),
+        )
+    demo.show()
+
+
+TWO_MEASURES: tuple[tuple[str, Step], ...] = (
+    ("An engineer reports a suspected non-conformity", report_case),
+    ("Triage acknowledges the case and takes ownership", acknowledge),
+    ("Triage confirms it: a risk (Art. 79(1)) and a serious incident (Art. 73)", assess),
+    ("Triage proposes to disable the system now", propose_disable),
+    ("Another person approves; the partners are notified (Art. 20(1))", approve),
+    ("A partner of another workspace and ACME's contact acknowledge receipt", partners_acknowledge),
+    ("An approver waives the last notice, with a reason", waive),
+    ("The measure's owner marks it done: the system is disabled", carried_out),
+    ("Triage adds a measure (Change… → Add a measure), past the Art. 73(6) warning", add_measure),
+    ("Another person approves the second measure; partners are notified of it", approve_second),
+    ("The partners acknowledge the second notice", partners_acknowledge_second),
+    ("An approver waives the last notice of the second measure", waive),
+    ("The second measure's owner marks it done, with evidence", carried_out),
+    ("The causes are investigated (Art. 20(2))", investigate),
+    ("The authority and the notified body are informed (Art. 20(2))", inform),
+    ("The serious incident is reported, initially and completely (Art. 73)", report_incident),
+    ("Triage closes the case: both measures carried out", close),
+)
+
+
+def _second_notice(
+    demo: Demo, channel: str, *, answered: bool = False
+) -> Callable[[], Message | None]:
+    """The second measure's notice in ``channel`` (the newest of two); with ``answered``, only
+    once its receipt is recorded."""
+
+    def check() -> Message | None:
+        notices = [m for m in demo.messages(channel) if not m.is_reply]
+        if len(notices) < 2 or (answered and _find(notices[-1], ids.NOTICE_ACK) is not None):
+            return None
+        return notices[-1]
+
+    return check
+
+
+def _filled_key(view: Mapping[str, Any]) -> str:
+    return f"{view.get('id')}:{view.get('callback_id')}"
 
 
 def _if(found: T | None, test: Callable[[T], bool]) -> T | None:

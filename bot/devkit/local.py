@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import secrets
 import tempfile
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
@@ -18,6 +19,7 @@ from bot.alerts.http import AlertsEndpoint, alerts_app
 from bot.app import EVENTS_PATH, REDIRECT_PATH, WSGIApp, build_app, wsgi_app
 from bot.clock import Clock, utc_now
 from bot.devkit.standin import SlackDriver, SlackStandIn
+from bot.notices.http import ReceiptPages, receipt_pages
 from bot.ops.runtime import start_runtime
 from bot.ops.server import HttpServer
 from bot.ops.settings import Settings
@@ -101,6 +103,31 @@ class _Idle(Protocol):
     def idle(self) -> bool: ...
 
 
+class _Late:
+    """The WSGI app, set once the server listens (the receipt links need its address)."""
+
+    def __init__(self) -> None:
+        self.app: WSGIApp | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        assert self.app is not None
+        return self.app(environ, start_response)
+
+
+def _mail_settings(mail: dict[str, str]) -> dict[str, Any]:
+    """E-mail settings by name, typed as ``Settings`` keeps them."""
+    secret = {"SMTP_URL", "RECEIPT_KEY"}
+    typed: dict[str, Any] = {}
+    for name, value in mail.items():
+        if name in secret:
+            typed[name] = SecretStr(value)
+        elif name == "RECEIPT_DAYS":
+            typed[name] = int(value)
+        else:
+            typed[name] = value
+    return typed
+
+
 class LocalBot:
     """Use as ``with LocalBot(...) as bot:``; ``bot.driver`` plays Slack, ``bot.standin`` is it."""
 
@@ -116,6 +143,7 @@ class LocalBot:
         audit_key: str | None = None,
         checkpoint_file: Path | None = None,
         oauth: bool = False,
+        mail: dict[str, str] | None = None,
     ) -> None:
         self.workspace = workspace or load_workspace(sample_path())
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -134,6 +162,10 @@ class LocalBot:
         # Installed through /slack/install (SLACK_CLIENT_ID …) instead of SLACK_BOT_TOKEN.
         self.oauth = oauth
         self.token_key = Fernet.generate_key().decode() if oauth else None
+        # E-mail settings by name (SMTP_URL, MAIL_FROM, PUBLIC_URL, RECEIPT_KEY, RECEIPT_DAYS);
+        # a PUBLIC_URL of "self" is this bot's own address, known once it listens.
+        self.mail = dict(mail or {})
+        self._receipts: ReceiptPages | None = None
         self._alerts_endpoint: AlertsEndpoint | None = None
         self._server: HttpServer | None = None
         self._edge: _Idle | None = None
@@ -157,6 +189,13 @@ class LocalBot:
             AUDIT_KEY=SecretStr(self.audit_key) if self.audit_key else None,
             AUDIT_CHECKPOINT_FILE=self.checkpoint_file,
         )
+        receipts = _Late()
+        self._server = HttpServer(receipts, host="127.0.0.1", port=0, threads=self.workers)
+        if self.mail:
+            mail = {**self.mail}
+            if mail.get("PUBLIC_URL") == "self":
+                mail["PUBLIC_URL"] = self.base_url
+            settings = settings.model_copy(update=_mail_settings(mail))
         runtime = start_runtime(settings, workspace=self.workspace, clock=self.clock)
         self.services = runtime.services
         self._listeners = ThreadPoolExecutor(
@@ -164,12 +203,17 @@ class LocalBot:
         )
         app = build_app(self.services, signing_secret=self.signing_secret, executor=self._listeners)
         self._edge = app.edge
-        self._server = HttpServer(
-            wsgi_app(app, self.services, alerts=self._alerts()),
-            host="127.0.0.1",
-            port=0,
-            threads=self.workers,
-        ).start_in_thread()
+        mail_settings = self.services.mail
+        if mail_settings is not None and mail_settings.links:
+            self._receipts = receipt_pages(
+                self.services.db,
+                self.services.notices,
+                self.clock,
+                mail_settings.receipt_key,
+                self.services.outbox.deliver_due,
+            )
+        receipts.app = wsgi_app(app, self.services, alerts=self._alerts(), receipts=self._receipts)
+        self._server.start_in_thread()
         self.driver = SlackDriver(self.standin, self.events_url, self.signing_secret)
         if self.oauth:  # the redirect URL configured in the app (no PUBLIC_URL here)
             self.standin.oauth.redirect_uri = self.base_url + REDIRECT_PATH
@@ -207,6 +251,8 @@ class LocalBot:
         self._listeners.shutdown(wait=True)
         if self._alerts_endpoint is not None:
             self._alerts_endpoint.close()  # its deliveries too
+        if self._receipts is not None:
+            self._receipts.close()
         self.services.home.shutdown()  # no App Home refresh after the stand-in is gone
         self.services.db.dispose()
         if self._own_standin:

@@ -79,7 +79,10 @@ class CaseSummary(_Export):
     risk: Literal["yes", "no", "unknown"]
     requirements: list[str]
     reporter: str = Field(description="Slack user id of the reporter")
-    reporter_team: str = Field(description="Slack team (workspace) id of the reporter")
+    reporter_team: str = Field(
+        description="Where the reporter belongs, as Slack named it: their workspace id (T…), "
+        "or on Enterprise Grid their organisation id (E…)"
+    )
     owner: str | None = Field(description="Slack user id of the case owner (who acknowledged)")
     language: str
     channel: str = Field(description="The triage channel holding the case card")

@@ -223,7 +223,7 @@ def _notices(
                 staff_clicks=list(notice.staff_clicks or []),
                 language=notice.language,
                 message=_sent(
-                    sent.get(messages.notice_key(notice.id)),
+                    sent.get(messages.notice_key(notice.id)) or _emailed(sent, notice.id),
                     export.Party(id=notice.partner_id, name=names[notice.partner_id]),
                 ),
             )
@@ -231,7 +231,21 @@ def _notices(
     return out
 
 
-AUTHORITY_MESSAGES = ("authority:", "investigate-invite:")
+def _emailed(sent: Mapping[str, OutboxMessage], notice_id: int) -> OutboxMessage | None:
+    """A notice sent only by e-mail: the e-mail to its first address (each address got the same
+    words; only the receipt link differs)."""
+    prefix = messages.notice_key(notice_id) + ":email:"
+    return next(
+        (
+            row
+            for key, row in sorted(sent.items())
+            if key.startswith(prefix) and key.count(":") == 3
+        ),
+        None,
+    )
+
+
+AUTHORITY_MESSAGES = ("authority:", "authority-email:", "investigate-invite:")
 
 
 def _authorities(
@@ -247,7 +261,11 @@ def _authorities(
     messages_sent = []
     for key, row in sent.items():
         if key.startswith(AUTHORITY_MESSAGES):
-            partner = catalogue_rows.partner_by_channel(session, row.target)
+            partner = (
+                catalogue_rows.partner_by_email(session, row.target)
+                if key.startswith("authority-email:")
+                else catalogue_rows.partner_by_channel(session, row.target)
+            )
             party = export.Party(id=partner.id, name=partner.name) if partner else None
             message = _sent(row, party)
             if message is not None:

@@ -39,8 +39,10 @@ from bot.ops.people import People
 from bot.ops.request_context import bind_case
 from bot.ops.workspace import Catalogue, PartnerRole, Workspace
 from bot.timers import engine as timers
+from bot.views.text import safe
 from storage import cases as case_rows
 from storage import catalogue as catalogue_rows
+from storage import outbox as outbox_rows
 from storage.db import Database
 from storage.models import Case
 
@@ -145,7 +147,16 @@ def refuse_if_stale(case: Case, version: int, language: str, *, unchanged: bool 
 
 
 class Duties:
-    def __init__(self, db: Database, workspace: Workspace, clock: Clock, people: People) -> None:
+    def __init__(
+        self,
+        db: Database,
+        workspace: Workspace,
+        clock: Clock,
+        people: People,
+        *,
+        email: bool = False,
+    ) -> None:
+        self.email = email  # the relay is set up: an authority without a channel is e-mailed
         self.db = db
         self.workspace = workspace
         self.clock = clock
@@ -193,6 +204,9 @@ class Duties:
                     raise UserError("duty.send.no_channel", field="choice")
                 if sent.digest != shown:
                     raise UserError("duty.send.changed", field="choice")
+                if sent.emails:  # recorded when the relay accepts it (``Senders``)
+                    self._email(session, case, duty, sent, user_id, now)
+                    return case.record()
                 how = t("duty.sent.how", case.language, authority=sent.name)
                 data = {"choice": duty_views.SEND, "on": today.isoformat(), "how": how}
             state = {k: v for k, v in data.items() if k != "choice"}
@@ -220,6 +234,46 @@ class Duties:
                 )
                 messages.queue(session, post, now)
             return case.record()
+
+    def _email(
+        self,
+        session: Session,
+        case: Case,
+        duty: str,
+        sent: AuthorityMessage,
+        user_id: str,
+        now: datetime,
+    ) -> None:
+        """Owe the authority the message by e-mail at each address (again only where an earlier
+        attempt failed: a double click or a second Send adds nothing), and say so in the
+        thread."""
+        content = duty_views.authority_email(
+            sent,
+            case.ref,
+            self._authority_language(session, case, duty),
+            self.provider(case.record()),
+        )
+        for address in sent.emails:
+            key = messages.authority_email_key(case.id, duty, address)
+            outbox_rows.requeue_failed(session, key, now=now)
+            message = messages.email_authority(
+                case, duty, address, {**content, "authority_name": sent.name}, user_id
+            )
+            messages.queue(session, message, now)
+        line = t(
+            "duty.email.sending",
+            case.language,
+            authority=safe(sent.name, 150),
+            addresses=", ".join(sent.emails),
+        )
+        key = f"duty-email:{case.id}:{duty}:{now.timestamp()}"
+        messages.queue(session, messages.thread_line(case, key, line, step=duty), now)
+
+    def _authority_language(self, session: Session, case: Case, duty: str) -> str:
+        details = case.details
+        partner_id = details.authority if duty == INFORM_AUTHORITY else details.notified_body
+        partner = catalogue_rows.partner(session, partner_id) if partner_id else None
+        return (partner.language if partner else None) or "en"
 
     def correct_awareness(
         self,
@@ -290,15 +344,21 @@ class Duties:
         details = case.details
         partner_id = details.authority if duty == INFORM_AUTHORITY else details.notified_body
         partner = catalogue_rows.partner(session, partner_id) if partner_id else None
-        if partner is None or not partner.channel:
+        if partner is None:
             return None
+        emails: tuple[str, ...] = ()
+        if not partner.channel:
+            if not (partner.emails and self.email):
+                return None
+            emails = tuple(partner.emails)  # no channel: "Send it now" e-mails it
         return duty_views.authority_notice(
             case,
-            partner.channel,
+            partner.channel or "",
             partner.name,
             catalogue_rows.system_name(session, case.system_id),
             partner.language or "en",
             self.provider(case),
+            emails,
         )
 
     def _case(self, session: Session, number: int, *, lock: bool = False) -> Case:

@@ -42,10 +42,11 @@ SEND, OTHER = "send", "other"
 class AuthorityMessage:
     """The message an authority with a Slack channel receives, exactly as it will be posted."""
 
-    channel: str
+    channel: str  # "" for an authority told by e-mail
     name: str
     text: str
     blocks: Blocks
+    emails: tuple[str, ...] = ()  # where "Send it now" e-mails it, when it has no channel
 
     @property
     def digest(self) -> str:
@@ -201,7 +202,12 @@ def _optional_date(block: str, label: str, initial: date) -> dict[str, Any]:
 def _choice(message: AuthorityMessage, lang: str) -> dict[str, Any]:
     """Send it now, or I informed them another way: no default, so nothing is sent unchosen."""
     options = [
-        (SEND, t("duty.choice.send", lang, channel=f"<#{message.channel}>")),
+        (
+            SEND,
+            t("duty.choice.send.email", lang, addresses=", ".join(message.emails))
+            if message.emails
+            else t("duty.choice.send", lang, channel=f"<#{message.channel}>"),
+        ),
         (OTHER, t("duty.choice.other", lang)),
     ]
     return {
@@ -339,8 +345,10 @@ def authority_notice(
     system_name: str,
     lang: str,
     provider: ProviderRef,
+    emails: tuple[str, ...] = (),
 ) -> AuthorityMessage:
-    """The Art. 20(2) message for an authority's channel, in the authority's language."""
+    """The Art. 20(2) message for an authority's channel (or its e-mail addresses), in the
+    authority's language."""
     if provider.name:
         intro = t(
             "duty.authority.intro",
@@ -368,4 +376,30 @@ def authority_notice(
                 for piece in safe_chunks(draft(case, system_name, lang, provider), 2900)
             ),
         ],
+        emails,
     )
+
+
+def authority_email(
+    message: AuthorityMessage, ref: str, lang: str, provider: ProviderRef
+) -> dict[str, Any]:
+    """The message the modal showed, as an e-mail: the same words, no receipt link."""
+    from bot.notices.views import mail_html, mail_text
+
+    paragraphs = [
+        str(block["text"].get("text", ""))
+        for block in message.blocks
+        if block.get("type") == "section" and isinstance(block.get("text"), dict)
+    ]
+    subject = t(
+        "mail.authority.subject", lang, provider=provider.name or "nonconformity-bot", ref=ref
+    )
+    return {
+        "subject": subject,
+        "text": "\n\n".join(mail_text(p) for p in paragraphs),
+        "html": "".join(f"<p>{mail_html(p)}</p>\n" for p in paragraphs),
+        "language": lang,
+        "ref": ref,
+        "sender_name": provider.name,
+        "reply_to": provider.contact,
+    }

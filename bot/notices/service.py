@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -68,6 +70,7 @@ def queue_for_approval(session: Session, case: Case, workspace: Workspace, now: 
         if partner.role in INFORMED_ROLES
     ]
     for partner in partners:
+        reachable = bool(partner.channel or partner.emails)
         notice = PartnerNotice(
             case_id=case.id,
             partner_id=partner.id,
@@ -75,8 +78,8 @@ def queue_for_approval(session: Session, case: Case, workspace: Workspace, now: 
             role=partner.role,
             channel=partner.channel or "",
             language=partner.language,
-            status=rows.QUEUED if partner.channel else rows.FAILED,
-            failure=None if partner.channel else "no_channel",
+            status=rows.QUEUED if reachable else rows.FAILED,
+            failure=None if reachable else "no_channel",
             staff_clicks=[],
             created_at=now,
         )
@@ -88,6 +91,10 @@ def queue_for_approval(session: Session, case: Case, workspace: Workspace, now: 
                 messages.partner_notice(case, notice, partner.channel, workspace.provider),
                 now,
             )
+        for address in partner.emails or []:  # one e-mail, and one receipt link, per address
+            messages.queue(
+                session, messages.email_notice(case, notice, address, workspace.provider), now
+            )
     case.details = case.details.model_copy(update={"notices_version": case.version})
     panels.open_panel(session, case, "notices", now)
     audit.record(
@@ -96,8 +103,17 @@ def queue_for_approval(session: Session, case: Case, workspace: Workspace, now: 
         "notices_queued",
         actor=None,
         at=now,
-        data={"partners": [{"id": p.id, "role": p.role, "channel": p.channel} for p in partners]},
+        data={"partners": [_queued(p) for p in partners]},
     )
+
+
+def _queued(partner: Partner) -> dict[str, Any]:
+    """A partner as ``notices_queued`` records it: how many addresses it is e-mailed at (the
+    addresses stay in the outbox and the receipts) only when it has any."""
+    entry: dict[str, Any] = {"id": partner.id, "role": partner.role, "channel": partner.channel}
+    if partner.emails:
+        entry["emails"] = len(partner.emails)
+    return entry
 
 
 def refresh_table(session: Session, case: Case, now: datetime, reason: str) -> None:
@@ -178,6 +194,107 @@ class Notices:
             refresh_table(session, case, now, f"ack{notice.id}")
             return Receipt("counted", notice, case.record(), partner.name)
 
+    def acknowledge_by_link(self, notice_id: int, address: str) -> Receipt:
+        """A press on the receipt page of an e-mail (its link verified by the caller): the
+        receipt, by that address, at this moment. "already" when the notice was settled before
+        (from any address, the channel, or by hand); "gone" when it was waived meanwhile. A
+        notice marked failed (another address refused) is settled by it all the same."""
+        now = self.clock()
+        with self.db.transaction() as session:
+            notice, case, partner = self._load(session, notice_id)
+            if notice.status == rows.ACKNOWLEDGED:
+                return Receipt("already", notice, case.record(), partner.name)
+            if notice.status == rows.WAIVED:
+                return Receipt("gone", notice, case.record(), partner.name)
+            self._settle(
+                session,
+                case,
+                notice,
+                now,
+                ack_by=None,
+                receipt={"via": "email", "address": address},
+            )
+            audit.record(
+                session,
+                case,
+                "notice_receipt_by_link",
+                actor=None,
+                at=now,
+                data={"notice": notice.id, "partner": partner.id, "address": address},
+            )
+            return Receipt("counted", notice, case.record(), partner.name)
+
+    def record_receipt(
+        self,
+        number: int,
+        version: int,
+        notice_id: int,
+        user_id: str,
+        team_id: str | None,
+        *,
+        received_by: str,
+        how: str,
+        on: datetime,
+    ) -> str:
+        """Triage records by hand a receipt that came another way (who, how, when): where
+        there is no public URL for links, or a partner answered by phone or letter."""
+        self.people.require(user_id, team_id, Role.TRIAGE)
+        now = self.clock()
+        if on > now:
+            raise UserError("record.when.invalid")
+        with self.db.transaction() as session:
+            notice, case, partner = self._load(session, notice_id)
+            if case.number != number:
+                raise UserError("notice.unknown")
+            refuse_if_stale(case, version, self.workspace.language)
+            if notice.status in rows.SETTLED:
+                raise UserError("waive.nothing", {"ref": case.ref})
+            receipt = {"via": "recorded", "who": received_by, "how": how, "at": on.isoformat()}
+            self._settle(session, case, notice, on, ack_by=user_id, receipt=receipt)
+            audit.record(
+                session,
+                case,
+                "notice_receipt_recorded",
+                actor=user_id,
+                at=now,
+                data={
+                    "notice": notice.id,
+                    "partner": partner.id,
+                    "received_by": received_by,
+                    "how": how,
+                    "on": on.isoformat(),
+                },
+            )
+            return partner.name
+
+    def _settle(
+        self,
+        session: Session,
+        case: Case,
+        notice: PartnerNotice,
+        at: datetime,
+        *,
+        ack_by: str | None,
+        receipt: dict[str, Any],
+    ) -> None:
+        """A receipt that came outside a Slack click settles the notice as a click does: the
+        reminder stops, the partner's channel post (if any), the table and the card change."""
+        notice.status, notice.ack_by, notice.ack_at, notice.receipt = (
+            rows.ACKNOWLEDGED,
+            ack_by,
+            at,
+            receipt,
+        )
+        now = self.clock()
+        timers.stop_notice(session, notice.id)
+        if notice.slack_ts:
+            messages.queue(
+                session,
+                messages.notice_refresh(case, notice, "ack", self.workspace.provider),
+                now,
+            )
+        refresh_table(session, case, now, f"ack{notice.id}")
+
     def waive(
         self,
         number: int,
@@ -220,12 +337,26 @@ class Notices:
             notice, case, partner = self._load(session, notice_id)
             if notice.status != rows.FAILED:
                 return case.id, partner.name
-            if not partner.channel:
+            if not partner.channel and not partner.emails:
                 raise UserError(
                     "notice.fix.no_channel", {"channel": "—", "bot": "@nonconformity-bot"}
                 )
-            notice.status, notice.failure, notice.channel = rows.QUEUED, None, partner.channel
-            outbox.requeue(session, f"notice:{notice.id}", now=now, target=partner.channel)
+            notice.status, notice.failure = rows.QUEUED, None
+            posted = outbox.by_key(session, messages.notice_key(notice.id))
+            if partner.channel and (posted is None or posted.status == outbox.FAILED):
+                notice.channel = partner.channel
+                outbox.requeue(session, f"notice:{notice.id}", now=now, target=partner.channel)
+            for address in partner.emails or []:
+                # The addresses the relay refused go again; one never tried (added to the
+                # workspace file since) is queued now; one already accepted is not sent twice.
+                key = messages.email_key(notice.id, address)
+                if outbox.by_key(session, key) is None:
+                    provider = self.workspace.provider
+                    messages.queue(
+                        session, messages.email_notice(case, notice, address, provider), now
+                    )
+                else:
+                    outbox.requeue_failed(session, key, now=now)
             audit.record(
                 session,
                 case,
@@ -247,6 +378,22 @@ class Notices:
                 partner = catalogue_rows.partner(session, notice.partner_id)
                 options.append((notice.id, partner.name if partner else notice.partner_id))
             return case.record(), options
+
+    def check_recorder(self, user_id: str, team_id: str | None) -> None:
+        self.people.require(user_id, team_id, Role.TRIAGE)
+
+    def moment(self, on: date | None, at: str) -> datetime | None:
+        """A date and an "HH:MM" where the organisation works, in UTC; None when it is not a
+        moment or lies in the future."""
+        try:
+            hour, minute = (int(part) for part in at.split(":"))
+            local = datetime.combine(on or date.min, time(hour, minute))
+        except (ValueError, AttributeError):
+            return None
+        if on is None:
+            return None
+        moment = local.replace(tzinfo=ZoneInfo(self.workspace.timezone)).astimezone(UTC)
+        return None if moment > self.clock() else moment
 
     def check_waiver(self, user_id: str, team_id: str | None) -> None:
         self.people.require(user_id, team_id, Role.APPROVERS)

@@ -11,7 +11,9 @@ whom to contact, and that acknowledging means "we received this", not "we agree"
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,6 +78,17 @@ def partner_ask(case: CaseRecord, lang: str) -> str:
     return "\n".join(lines)
 
 
+def _update(case: CaseRecord, lang: str) -> Blocks:
+    """A measure amended after partners were informed: this notice is an update, and asks for
+    receipt again (Close waits for it)."""
+    measure = case.measure
+    amended = [a for a in (measure.amendments if measure else ()) if a.notified]
+    if not amended:
+        return []
+    text = t("notice.update", lang, ref=case.ref, reason=safe(amended[-1].reason, 500))
+    return [{"type": "section", "block_id": "update", "text": mrkdwn(text)}]
+
+
 def partner_notice(
     case: CaseRecord,
     notice: PartnerNotice,
@@ -128,6 +141,7 @@ def partner_notice(
             if about
             else []
         ),
+        *_update(case, lang),
         {"type": "section", "text": mrkdwn(intro)},
         {
             "type": "section",
@@ -165,9 +179,7 @@ def partner_notice(
         {"type": "context", "elements": [mrkdwn(t("notice.ack.meaning", lang))]},
     ]
     if notice.status == "acknowledged" and notice.ack_at is not None:
-        receipt = t(
-            "notice.received", lang, who=user(notice.ack_by, lang), when=when(notice.ack_at)
-        )
+        receipt = received_line(notice, lang)
         blocks.append({"type": "context", "block_id": "receipt", "elements": [mrkdwn(receipt)]})
     else:
         blocks.append(
@@ -188,16 +200,90 @@ def partner_notice(
     return text, blocks
 
 
+def received_line(notice: PartnerNotice, lang: str) -> str:
+    """The receipt as the partner's notice shows it: who, however it came, and when."""
+    assert notice.ack_at is not None
+    receipt = notice.receipt or {}
+    if receipt.get("via") == "email":
+        address = safe(str(receipt.get("address")), 254)
+        return t("notice.received.email", lang, address=address, when=when(notice.ack_at))
+    if receipt.get("via") == "recorded":
+        return "✅ " + receipt_by(notice, lang)
+    return t("notice.received", lang, who=user(notice.ack_by, lang), when=when(notice.ack_at))
+
+
+def receipt_by(notice: PartnerNotice, lang: str) -> str:
+    """ "by whom on when" for the notice table: a Slack user, an address, or a receipt that
+    triage recorded by hand."""
+    assert notice.ack_at is not None
+    receipt = notice.receipt or {}
+    if receipt.get("via") == "email":
+        address = safe(str(receipt.get("address")), 254)
+        return t("notice.by.email", lang, address=address, when=when(notice.ack_at))
+    if receipt.get("via") == "recorded":
+        return t(
+            "notice.by.recorded",
+            lang,
+            who=safe(str(receipt.get("who")), 200),
+            how=safe(str(receipt.get("how")), 200),
+            when=when(notice.ack_at),
+            by=user(notice.ack_by, lang),
+        )
+    return t("notice.by", lang, who=user(notice.ack_by, lang), when=when(notice.ack_at))
+
+
+def email_notice(
+    case: CaseRecord,
+    notice: PartnerNotice,
+    partner_name: str,
+    system_name: str,
+    lang: str,
+    provider: ProviderRef,
+) -> tuple[str, str, str]:
+    """The notice as an e-mail: its subject, plain text and HTML body — the same words a
+    partner in Slack reads, without the button (the sender adds the receipt link)."""
+    _, blocks = partner_notice(case, notice, partner_name, system_name, lang, provider)
+    paragraphs: list[str] = []
+    for block in blocks:
+        if block.get("type") == "actions" or block.get("block_id") == "receipt":
+            continue
+        if block.get("type") == "context" and block.get("block_id") != "provider":
+            continue  # "Pressing Acknowledge receipt…": the e-mail says its own
+        pieces = [block["text"]] if "text" in block else []
+        pieces += block.get("fields", []) + block.get("elements", [])
+        paragraphs.extend(str(p.get("text", "")) for p in pieces if isinstance(p, dict))
+    if provider.name:
+        subject = t("mail.subject", lang, provider=provider.name, ref=case.ref)
+    else:
+        subject = t("mail.subject.unnamed", lang, ref=case.ref)
+    text = "\n\n".join(mail_text(p) for p in paragraphs if p)
+    body = "".join(f"<p>{mail_html(p)}</p>\n" for p in paragraphs if p)
+    return subject, text, body
+
+
+def mail_text(mrkdwn_text: str) -> str:
+    """Slack mrkdwn as plain text: no bold markers, entities decoded, dates as their fallback."""
+    plain_text = _DATE.sub(lambda m: m.group(1), mrkdwn_text).replace("*", "")
+    return html.unescape(plain_text)
+
+
+def mail_html(mrkdwn_text: str) -> str:
+    """Slack mrkdwn as HTML: escaped, ``*bold*`` as <strong>, line breaks kept."""
+    escaped = html.escape(mail_text(_BOLD.sub("\x00\\1\x01", mrkdwn_text)), quote=False)
+    escaped = escaped.replace("\x00", "<strong>").replace("\x01", "</strong>")
+    return escaped.replace("\n", "<br>")
+
+
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+_DATE = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
+
+
 def _notice_line(notice: PartnerNotice, name: str, lang: str) -> str:
     icon = STATUS_ICON.get(notice.status, "")
     role = t(f"role.{notice.role}", lang)
     head = f"{icon} *{safe(name, 120)}* ({role}) — {t(f'notice.status.{notice.status}', lang)}"
     if notice.status == "acknowledged" and notice.ack_at:
-        return (
-            head
-            + " "
-            + t("notice.by", lang, who=user(notice.ack_by, lang), when=when(notice.ack_at))
-        )
+        return head + " " + receipt_by(notice, lang)
     if notice.status == "sent" and notice.sent_at:
         return head + " " + when(notice.sent_at)
     if notice.status == "failed":
@@ -275,7 +361,13 @@ def notice_status(
                         "action_id": ids.NOTICE_WAIVE,
                         "text": plain(t("button.waive", lang)),
                         "value": str(case.number),
-                    }
+                    },
+                    {
+                        "type": "button",
+                        "action_id": ids.NOTICE_RECORD,
+                        "text": plain(t("button.record_receipt", lang)),
+                        "value": str(case.number),
+                    },
                 ],
             }
         )
@@ -283,15 +375,18 @@ def notice_status(
 
 
 def failure_message(
-    notice: PartnerNotice, name: str, lang: str, bot_user: str | None
+    notice: PartnerNotice, name: str, lang: str, bot_user: str | None, *, hint: str | None = None
 ) -> tuple[str, Blocks]:
-    hint_key = f"notice.fix.{notice.failure}" if notice.failure in FIXABLE else "notice.fix.other"
+    """A failed notice in the thread, with the reason and **Retry**; ``hint`` names the fix
+    when the failure's code does not (an e-mail refused)."""
+    hint = hint or notice.failure
+    hint_key = f"notice.fix.{hint}" if hint in FIXABLE else "notice.fix.other"
     channel = f"<#{notice.channel}>" if notice.channel else "—"
     text = t(
         "notice.failed",
         lang,
         partner=safe(name, 120),
-        error=safe(notice.failure or "?", 80),
+        error=safe(notice.failure or "?", 200),
         fix=t(
             hint_key,
             lang,
@@ -316,7 +411,15 @@ def failure_message(
     ]
 
 
-FIXABLE = ("not_in_channel", "channel_not_found", "is_archived", "restricted_action", "no_channel")
+FIXABLE = (
+    "not_in_channel",
+    "channel_not_found",
+    "is_archived",
+    "restricted_action",
+    "no_channel",
+    "email",
+    "smtp_not_configured",
+)
 
 
 def waive_modal(case: CaseRecord, options: Sequence[tuple[int, str]], lang: str) -> dict[str, Any]:
@@ -352,6 +455,67 @@ def waive_modal(case: CaseRecord, options: Sequence[tuple[int, str]], lang: str)
                     "multiline": True,
                     "max_length": 2000,
                 },
+            },
+        ],
+    }
+
+
+def record_modal(
+    case: CaseRecord, options: Sequence[tuple[int, str]], lang: str, today: str
+) -> dict[str, Any]:
+    """Record receipt: for any notice still open, who received it, how, and when."""
+
+    def text_input(block: str, label: str) -> dict[str, Any]:
+        return {
+            "type": "input",
+            "block_id": block,
+            "label": plain(t(label, lang)),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": ids.INPUT_ACTION,
+                "max_length": 200,
+            },
+        }
+
+    return {
+        "type": "modal",
+        "callback_id": ids.RECORD_CALLBACK,
+        "private_metadata": json.dumps({"case": case.number, "version": case.version}),
+        "title": plain(t("record.title", lang)),
+        "submit": plain(t("record.submit", lang)),
+        "close": plain(t("common.cancel", lang)),
+        "blocks": [
+            {"type": "section", "text": mrkdwn(t("record.intro", lang, ref=case.ref))},
+            {
+                "type": "input",
+                "block_id": "notice",
+                "label": plain(t("record.notice.label", lang)),
+                "element": {
+                    "type": "static_select",
+                    "action_id": ids.INPUT_ACTION,
+                    "options": [
+                        {"text": plain(cap(label, 75)), "value": str(notice_id)}
+                        for notice_id, label in options[:100]
+                    ],
+                },
+            },
+            text_input("received_by", "record.who.label"),
+            text_input("how", "record.how.label"),
+            {
+                "type": "input",
+                "block_id": "on",
+                "label": plain(t("record.when.label", lang)),
+                "element": {
+                    "type": "datepicker",
+                    "action_id": ids.INPUT_ACTION,
+                    "initial_date": today,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "at",
+                "label": plain(t("record.time.label", lang)),
+                "element": {"type": "timepicker", "action_id": ids.INPUT_ACTION},
             },
         ],
     }

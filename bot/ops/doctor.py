@@ -22,6 +22,7 @@ from bot.delivery.slack_api import make_client
 from bot.ops.checks import Result
 from bot.ops.checks.config import check_provider, check_settings, check_workspace
 from bot.ops.checks.database import check_database
+from bot.ops.checks.mail import check_mail
 from bot.ops.checks.slack import SlackChecks
 from bot.ops.installs import oauth_installs
 from bot.ops.settings import Settings
@@ -68,6 +69,7 @@ def run_doctor(out: TextIO) -> int:
     report(workspace_result)
     if workspace is not None:
         report(check_provider(workspace))
+    report(*check_mail(settings, workspace))
     report(check_database(settings.DATABASE_URL))
     client = _client(settings)
     if client is not None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from slack_sdk.errors import SlackApiError
 
 from bot.clock import Clock, utc_now
+from bot.delivery.mail import MailSettings, parse_smtp_url
 from bot.delivery.slack_api import TokenUnavailable, acting_workspace, make_client
 from bot.errors import ConfigError
 from bot.ops import catalogue
@@ -37,6 +38,27 @@ def workspace_from(settings: Settings, *, allow_sample: bool = False) -> Workspa
     return load_workspace(Path(settings.NCBOT_CONFIG))
 
 
+def mail_settings(settings: Settings, workspace: Workspace) -> MailSettings | None:
+    """E-mail as the settings give it; None when no partner has e-mail and nothing is set.
+    When a partner has e-mail, ``SMTP_URL``, ``MAIL_FROM`` and ``RECEIPT_KEY`` are required
+    (``PUBLIC_URL`` is not: without it the e-mails ask for a reply and triage records receipts
+    by hand)."""
+    smtp = settings.SMTP_URL.get_secret_value() if settings.SMTP_URL else ""
+    if workspace.catalogue.emails_partners():
+        settings.require("SMTP_URL", "MAIL_FROM", "RECEIPT_KEY")
+    elif not smtp:
+        return None
+    key = settings.RECEIPT_KEY.get_secret_value() if settings.RECEIPT_KEY else ""
+    return MailSettings(
+        smtp=parse_smtp_url(smtp) if smtp else None,
+        mail_from=settings.MAIL_FROM,
+        public_url=settings.PUBLIC_URL,
+        receipt_key=key.encode() if key else None,
+        receipt_days=settings.RECEIPT_DAYS,
+        ca_file=settings.SMTP_CA_FILE,
+    )
+
+
 def start_runtime(
     settings: Settings,
     *,
@@ -46,6 +68,7 @@ def start_runtime(
 ) -> Runtime:
     """Everything ``serve`` and ``socket`` share. Fails with a ConfigError naming what is wrong."""
     workspace = workspace or workspace_from(settings)
+    mail_settings(settings, workspace)  # a missing e-mail setting fails before anything starts
     db = _database(settings) if settings.oauth else None
     installs: OAuthInstalls | None = None
     if db is not None:
@@ -90,6 +113,7 @@ def start_runtime(
         audit_key=settings.AUDIT_KEY.get_secret_value() if settings.AUDIT_KEY else None,
         checkpoint_file=settings.AUDIT_CHECKPOINT_FILE,
         installs=installs,
+        mail=mail_settings(settings, workspace),
     )
     if installs is not None:
         # Where we are installed, as the installations say (``build_services`` listens). Not

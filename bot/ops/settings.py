@@ -59,9 +59,37 @@ class Settings(BaseSettings):
     SLACK_CLIENT_ID: str | None = None
     SLACK_CLIENT_SECRET: SecretStr | None = None
     TOKEN_ENCRYPTION_KEY: SecretStr | None = None
-    # The public base URL of this deployment (https://bot.example.com); OAuth's redirect URI is
-    # PUBLIC_URL + /slack/oauth_redirect. Without it Slack uses the app's configured one.
+    # The public base URL of this deployment (https://bot.example.com): OAuth's redirect URI is
+    # PUBLIC_URL + /slack/oauth_redirect (without it Slack uses the app's configured one), and
+    # e-mailed receipt links are PUBLIC_URL/receipts/<token>.
     PUBLIC_URL: str | None = None
+
+    # E-mail for partners outside Slack (issue 17). ``smtp://user:pass@host:587`` (user and
+    # password percent-decoded; STARTTLS is required whenever the URL carries credentials) or
+    # ``smtps://`` for implicit TLS.
+    SMTP_URL: SecretStr | None = None
+    SMTP_CA_FILE: Path | None = None  # a private CA the relay's certificate is signed by
+    MAIL_FROM: str | None = None  # an address the relay may send for
+    RECEIPT_KEY: SecretStr | None = None  # signs receipt links (HMAC-SHA256)
+    RECEIPT_DAYS: int = Field(default=30, ge=1, le=365)  # how long a receipt link works
+
+    @field_validator("SMTP_URL")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            from bot.delivery.mail import parse_smtp_url
+
+            parse_smtp_url(value.get_secret_value())  # ValueError names what is wrong
+        return value
+
+    @field_validator("PUBLIC_URL")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
 
     @field_validator("SLACK_API_URL")
     @classmethod

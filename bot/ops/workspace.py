@@ -36,7 +36,12 @@ CHANNEL_ID = r"^[CGD][A-Z0-9]{2,}$"
 USERGROUP_ID = r"^S[A-Z0-9]{2,}$"
 SLUG = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
+LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+EMAIL = rf"^[^@\s<>,;\"]{{1,64}}@{LABEL}(?:\.{LABEL})+$"
+LANGUAGE = r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,4})?$"  # "de", "pt-BR", "zh-Hant": 8 at most
+
 UserId = Annotated[str, Field(pattern=USER_ID)]
+EmailAddress = Annotated[str, Field(pattern=EMAIL, max_length=254)]
 ChannelId = Annotated[str, Field(pattern=CHANNEL_ID)]
 
 
@@ -240,7 +245,11 @@ class PartnerSpec(_Strict):
     role: PartnerRole
     channel: ChannelId | None = None
     contacts: list[UserId] = Field(default_factory=list)
-    language: Literal["en", "nl"] | None = None
+    # Where the partner reads notices outside Slack (issue 17): one e-mail per address, each
+    # with its own receipt link. Instead of, or as well as, ``channel``.
+    email: list[EmailAddress] = Field(default_factory=list)
+    # Any language code: texts the catalogue lacks are shown in English.
+    language: Annotated[str, Field(pattern=LANGUAGE)] | None = None
     # The partner's own Slack workspace: when set, only its users (or the listed contacts) can
     # acknowledge receipt, even in a channel shared with more organisations.
     team: Annotated[str, Field(pattern=r"^[TE][A-Z0-9]{2,}$")] | None = None
@@ -321,6 +330,11 @@ class Catalogue(_Strict):
                     f"{where} names '{ref}' as {role.value}, but its role is {roles[ref].value}"
                 )
         return self
+
+    def emails_partners(self) -> bool:
+        """Whether some partner is told by e-mail: then ``SMTP_URL``, ``MAIL_FROM`` and
+        ``RECEIPT_KEY`` are required."""
+        return any(partner.email for partner in self.partners)
 
     def authority_for(self, system_id: str) -> str | None:
         system = self.system(system_id)

@@ -50,7 +50,7 @@ from storage import notices as notice_rows
 from storage import outbox as outbox_rows
 from storage import timers as rows
 from storage.db import Database
-from storage.models import Case, PartnerNotice, Timer
+from storage.models import Case, MeasureRow, PartnerNotice, Timer
 
 log = logging.getLogger("ncbot.timers")
 
@@ -80,6 +80,9 @@ STOPPED_BY: dict[Action, tuple[str, ...]] = {
     Action.DISMISS: (*ALL_KINDS, DEADLINE),
     Action.REOPEN: ALL_KINDS,
 }
+# Decisions after which what is approved and not yet carried out can fall overdue: an approval,
+# one measure of several carried out, an added measure rejected while an earlier one is open.
+OVERDUE_AFTER = (Action.APPROVE, Action.MARK_DONE, Action.REJECT)
 RETRY_RESOLVE = timedelta(seconds=30)
 # Timers fire in bursts (a sweep after an outage, many cases reported together) and each firing
 # that notifies a user group asks Slack for its members: ``usergroups.users.list`` is Tier 2,
@@ -112,15 +115,64 @@ def on_transition(
     if action is Action.PROPOSE_MEASURE:
         frozen = freeze(workspace.escalation.timer(APPROVAL), timezone=tz, critical=critical)
         _start(session, case, APPROVAL, frozen, anchor=now, now=now)
-    elif action is Action.APPROVE:
-        measure = case.measure
-        assert measure is not None  # Approve is offered only for a proposed measure
+    elif case.state == CaseState.MEASURE_APPROVED and action in OVERDUE_AFTER:
+        _start_overdue(session, case, workspace, now)
+
+
+def on_severity_changed(
+    session: Session, case: Case, workspace: Workspace, now: datetime, key_suffix: str
+) -> None:
+    """The new severity's escalation policy applies from the moment of the change: its levels
+    count from ``now``; levels already past under the old policy are not replayed. Only a case
+    nobody acknowledged yet escalates."""
+    rows.cancel(session, case.id, (ESCALATION,))
+    if case.state != CaseState.REPORTED:
+        return
+    policy = workspace.escalation.policy_for(Severity(case.severity))
+    if policy is None:
+        return
+    frozen = freeze(
+        policy, timezone=workspace.timezone, critical=case.severity == Severity.CRITICAL
+    )
+    _start(session, case, ESCALATION, frozen, anchor=now, now=now, key_suffix=key_suffix)
+
+
+def on_target_date_changed(
+    session: Session, case: Case, workspace: Workspace, now: datetime, key_suffix: str
+) -> None:
+    """The overdue reminders move with the measure's target date."""
+    rows.cancel(session, case.id, (OVERDUE,))
+    if case.state == CaseState.MEASURE_APPROVED:
+        _start_overdue(session, case, workspace, now, key_suffix)
+
+
+def on_measure_changed(session: Session, case: Case, workspace: Workspace, now: datetime) -> None:
+    """A measure amended or added waits for approval again: whatever it waited for before
+    (approval, its target date) starts over from now."""
+    rows.cancel(session, case.id, (APPROVAL, OVERDUE))
+    on_transition(session, case, Action.PROPOSE_MEASURE, workspace, now)
+
+
+def _start_overdue(
+    session: Session, case: Case, workspace: Workspace, now: datetime, key_suffix: str = ""
+) -> None:
+    """One overdue timer per measure approved and not yet carried out (a case may hold
+    several), each from the end of its own target day."""
+    tz = workspace.timezone
+    critical = case.severity == Severity.CRITICAL
+    frozen = freeze(workspace.escalation.timer(OVERDUE), timezone=tz, critical=critical)
+    waiting = case.measures_to_carry_out
+    for row in waiting:
         # Overdue once the target day has ended where the organisation works.
         end_of_day = datetime.combine(
-            measure.measure.target_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz)
+            row.measure.target_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz)
         )
-        frozen = freeze(workspace.escalation.timer(OVERDUE), timezone=tz, critical=critical)
-        _start(session, case, OVERDUE, frozen, anchor=end_of_day, now=now)
+        # The first measure keeps the key it always had; a further one is told apart by its
+        # position.
+        suffix = ":".join(
+            p for p in (key_suffix, f"m{row.position}" if row is not waiting[0] else "") if p
+        )
+        _start(session, case, OVERDUE, frozen, anchor=end_of_day, now=now, key_suffix=suffix)
 
 
 def _acknowledge_copies(session: Session, case: Case, now: datetime) -> None:
@@ -204,14 +256,17 @@ def _start(
     *,
     anchor: datetime,
     now: datetime,
+    key_suffix: str = "",
 ) -> None:
+    """``key_suffix`` tells apart timers started again at the same case version (a change
+    that does not move the case on)."""
     scheduled = first(thaw(frozen), anchor)
     if scheduled is None:
         return
     _, due = scheduled
     rows.start(
         session,
-        key=f"{kind}:{case.id}:{case.version}",
+        key=f"{kind}:{case.id}:{case.version}" + (f":{key_suffix}" if key_suffix else ""),
         case_id=case.id,
         kind=kind,
         policy=frozen,
@@ -277,7 +332,7 @@ class TimerEngine:
         policy = thaw(timer.policy)
         position = Position(timer.level, timer.repeat)
         level = level_of(policy, position)
-        users, groups, channels = self._targets(level.notify, case, notice)
+        users, groups, channels = self._targets(level.notify, case, notice, timer.kind)
         members = {group: self._members(group) for group in groups}
         now = self.clock()
         with self.db.transaction() as session:
@@ -300,6 +355,8 @@ class TimerEngine:
             if not advanced:  # our lease ran out and another replica fired this level
                 return
             self._queue(session, case, timer, notice, position, users, members, channels, now)
+            if notice is not None and "partner_channel" in level.notify:
+                self._email_partner(session, case, notice, position, timer, now)
             refresh = messages.card_refresh(case, f"timer{timer.id}:{timer.fired}")
             messages.queue(session, refresh, now)
         if timer.kind == ESCALATION:
@@ -307,6 +364,26 @@ class TimerEngine:
         else:
             metrics.REMINDERS.labels(timer=timer.kind).inc()
         self.deliver(case.id)
+
+    def _email_partner(
+        self,
+        session: Session,
+        case: Case,
+        notice: PartnerNotice,
+        position: Position,
+        timer: Timer,
+        now: datetime,
+    ) -> None:
+        """A partner read by e-mail gets the notice again at each of its addresses, marked as a
+        reminder, with a fresh receipt link (valid ``RECEIPT_DAYS`` from now): the first one's
+        may have expired. Skipped when the notice was settled before it goes out."""
+        partner = catalogue_rows.partner(session, notice.partner_id)
+        reason = f"reminder:{timer.id}:{position.level}:{position.repeat}"
+        for address in partner.emails if partner else []:
+            reminder = messages.email_notice(
+                case, notice, address, self.workspace.provider, reason=reason
+            )
+            messages.queue(session, reminder, now)
 
     def _notice(self, session: Session, timer: Timer) -> PartnerNotice | None:
         subject = timer.policy.get("subject") or {}
@@ -330,12 +407,12 @@ class TimerEngine:
         return {"while_state": WAITING_STATE[timer.kind].value}
 
     def _targets(
-        self, notify: list[str], case: Case, notice: PartnerNotice | None
+        self, notify: list[str], case: Case, notice: PartnerNotice | None, kind: str
     ) -> tuple[list[str], list[str], list[str]]:
         users: list[str] = []
         groups: list[str] = []
         channels: list[str] = []
-        measure = case.measure
+        measure = _measure_waited_for(case, kind)
         proposer = measure.proposer_id if measure else None
         symbolic = {
             "triage": list(self.workspace.roles.triage),
@@ -348,8 +425,9 @@ class TimerEngine:
             "reporter": [] if actors.is_system(case.reporter_id) else [case.reporter_id],
         }
         for target in notify:
-            if target == "partner_channel":
-                channels.extend([notice.slack_channel or notice.channel] if notice else [])
+            if target == "partner_channel":  # an e-mail partner is e-mailed (``_emailed``)
+                channel = (notice.slack_channel or notice.channel) if notice else None
+                channels.extend([channel] if channel else [])
             elif target in symbolic:
                 users.extend(symbolic[target])
             elif target.startswith("S"):
@@ -389,7 +467,8 @@ class TimerEngine:
         lang = case.language
         link = case.details.permalink
         ref = f"<{link}|{case.ref}>" if link else f"*{case.ref}*"
-        measure = case.measure.measure if case.measure else None
+        waited = _measure_waited_for(case, timer.kind)
+        measure = waited.measure if waited else None
         params = {
             "ref": ref,
             "severity": t(f"severity.{case.severity}", lang),
@@ -486,3 +565,10 @@ class TimerEngine:
                 "channels": channels,
             },
         )
+
+
+def _measure_waited_for(case: Case, kind: str) -> MeasureRow | None:
+    """The measure a reminder is about: for an overdue one, the first still to be carried out
+    (a case may hold several); else the one in force."""
+    waiting = case.measures_to_carry_out if kind == OVERDUE else []
+    return waiting[0] if waiting else case.measure

@@ -31,6 +31,10 @@ CLOSE: Final = "case_close"
 REOPEN: Final = "case_reopen"
 STEP_ACTIONS: Final = (ACKNOWLEDGE, CONFIRM, DISMISS, APPROVE, REJECT, DONE, CLOSE, REOPEN)
 
+CHANGE: Final = "case_change"  # the card's "Change…" menu; option value "<change>:<n>:<version>"
+CHANGE_CALLBACK: Final = "case_change_submit"  # every change's modal; metadata names the change
+CHANGE_KIND_CALLBACK: Final = "case_change_kind"  # "Add a measure": which measure, first
+
 ASSESS_CALLBACK: Final = "step_assess"
 DISMISS_CALLBACK: Final = "step_dismiss"
 MEASURE_CALLBACK: Final = "step_measure"
@@ -42,6 +46,8 @@ NOTICE_ACK: Final = "notice_acknowledge_receipt"
 NOTICE_RETRY: Final = "notice_retry"
 NOTICE_WAIVE: Final = "notice_waive"
 WAIVE_CALLBACK: Final = "notice_waive_submit"
+NOTICE_RECORD: Final = "notice_record_receipt"
+RECORD_CALLBACK: Final = "notice_record_receipt_submit"
 
 DUTY_PREFIX: Final = "duty_record_"  # + the duty name
 DUTY_CALLBACK: Final = "duty_record_submit"

@@ -22,7 +22,11 @@ from bot.cases.inputs import (
     Investigation,
     MeasurePlan,
     Reasoned,
+    Reassignment,
+    RecordedReceipt,
     Sent,
+    SeverityChange,
+    TargetDateChange,
 )
 from bot.cases.report_input import FIELD_BLOCK, ReportInput
 from bot.devkit.local import LocalBot
@@ -68,6 +72,18 @@ VALID: dict[type[BaseModel], dict[str, Any]] = {
     Sent: SENT,
     Informed: {**SENT, "choice": "other"},
     AwarenessCorrection: {"aware_on": "2026-11-28", "reason": "The first e-mail was earlier."},
+    # the card's Change… menu (issue 20)
+    SeverityChange: {"severity": "critical", "reason": "Worse than reported."},
+    Reassignment: {"whose": "case", "owner": OFFICER, "reason": "Holiday.", "measure": "1"},
+    TargetDateChange: {"target_date": "2026-12-20", "reason": "Supplier late.", "measure": "1"},
+    # Record receipt, for a notice read outside Slack (issue 17)
+    RecordedReceipt: {
+        "notice": "1",
+        "received_by": "compliance@eu-import.example",
+        "how": "Reply to our e-mail",
+        "on": "2026-11-29",
+        "at": "10:30",
+    },
 }
 FORBIDDEN = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\ud800"]
 ALLOWED = "First line\r\nsecond line\tand a tab"

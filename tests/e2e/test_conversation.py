@@ -385,7 +385,8 @@ def test_the_card_carries_the_next_action_and_refuses_whoever_may_not(
     walk_to(bot, "reported")
     card = case_card(bot)
     actions = [b for b in card.blocks if b["type"] == "actions"]
-    assert [e["action_id"] for e in actions[0]["elements"]] == [ids.ACKNOWLEDGE]
+    # The step's buttons, then the Change… menu (issue 20).
+    assert [e["action_id"] for e in actions[0]["elements"]] == [ids.ACKNOWLEDGE, ids.CHANGE]
     # The reporter sees the button in the channel too: refused, naming who may act.
     answer = refused(bot, ids.ACKNOWLEDGE, REPORTER, message=card)
     assert answer == t("refusal.not_allowed", lang, who="@triage")
@@ -396,7 +397,7 @@ def test_the_card_carries_the_next_action_and_refuses_whoever_may_not(
     settle(bot)
     card = bot.standin.message(TRIAGE, card.ts)
     [actions] = [b for b in card.blocks if b["type"] == "actions"]
-    assert [e["action_id"] for e in actions["elements"]] == [ids.CONFIRM, ids.DISMISS]
+    assert [e["action_id"] for e in actions["elements"]] == [ids.CONFIRM, ids.DISMISS, ids.CHANGE]
     assert actions["block_id"] == f"card_actions_{case_row(bot).version}"
 
 

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.devkit.local import PEOPLE
+from bot.devkit.mailbox import Mail
 from bot.devkit.sandbox.blocks import blocks_html, esc, text_html
 from bot.devkit.sandbox.mrkdwn import Names, to_html
 from bot.devkit.standin import Channel, Ephemeral, Message, SlackStandIn
 from bot.ops.workspace import Workspace
 
 HOME = "home"
+MAIL = "mail"  # the Mail pane: what partners outside Slack were e-mailed
+_URL = re.compile(r"https?://[^\s<>\"]+")
 BOT_NAME = "Nonconformity"
 SLACKBOT = "USLACKBOT"
 _ROLE = re.compile(r"\s*\((.*)\)\s*$")
@@ -100,7 +104,9 @@ class PageView:
         workspace: Workspace,
         answers: list[Answer],
         user: str,
+        mails: Sequence[Mail] = (),
     ) -> None:
+        self.mails = list(mails)
         self.standin = standin
         self.workspace = workspace
         self.answers = answers
@@ -115,7 +121,7 @@ class PageView:
 
     def state(self, channel: str, thread: str | None, tab: str) -> dict[str, Any]:
         channels = [c for c in self.standin.channels() if not c.is_im]
-        known = {c.id for c in channels} | {self.dm, HOME}
+        known = {c.id for c in channels} | {self.dm, HOME, MAIL}
         if channel not in known:
             channel = self.workspace.triage_channel
         return {
@@ -123,8 +129,14 @@ class PageView:
             "channel": channel,
             "sidebar": self.sidebar(channels, channel),
             "header": self.header(channel, channels),
-            "body": self.home() if channel == HOME else self.channel(channel),
-            "thread": self.thread(channel, thread) if thread and channel != HOME else "",
+            "body": self.home()
+            if channel == HOME
+            else self.mailbox()
+            if channel == MAIL
+            else self.channel(channel),
+            "thread": self.thread(channel, thread)
+            if thread and channel not in (HOME, MAIL)
+            else "",
             "modal": self.modal(),
             "composer": self.composer_hint(channel, channels),
         }
@@ -132,7 +144,8 @@ class PageView:
     def sidebar(self, channels: list[Channel], current: str) -> str:
         def item(target: str, label: str, icon: str, extra: str = "") -> str:
             active = " active" if target == current else ""
-            count = len(self.standin.messages(target)) if target != HOME else 0
+            count = len(self.standin.messages(target)) if target not in (HOME, MAIL) else 0
+            count = len(self.mails) if target == MAIL else count
             return (
                 f'<a href="#" class="sb-item{active}{extra}" data-channel="{esc(target)}" '
                 f'data-count="{count}">'
@@ -159,10 +172,18 @@ class PageView:
             item(self.dm, BOT_NAME, '<span class="avatar tiny bot">N</span>', " dm"),
             '<div class="sb-section">Apps</div>',
             item(HOME, f"{BOT_NAME} · Home", "🏠", " app"),
+            '<div class="sb-section">Outside Slack</div>',
+            item(MAIL, f"Mail ({len(self.mails)})", "✉", " mail"),
         ]
         return "".join(sections)
 
     def header(self, channel: str, channels: list[Channel]) -> str:
+        if channel == MAIL:
+            return (
+                '<div class="ch-title">✉ Mail</div><div class="ch-meta">What partners and '
+                "authorities outside Slack were e-mailed, as the mail relay accepted it. "
+                "A receipt link opens the partner's page in a new tab.</div>"
+            )
         if channel in (HOME, self.dm):
             tabs = "".join(
                 f'<a href="#" class="tab{" active" if target == channel else ""}" '
@@ -218,6 +239,45 @@ class PageView:
             f'<div class="th-count">{label}</div>{body}</div>'
         )
 
+    def mailbox(self) -> str:
+        """Every e-mail the relay stand-in accepted, oldest first: headers and the plain text,
+        its links clickable (a receipt link opens the page a partner would see)."""
+        if not self.mails:
+            return (
+                '<div class="empty">No e-mail yet. Partners without Slack are e-mailed when a '
+                "corrective measure is approved.</div>"
+            )
+        cards = []
+        for mail in self.mails:
+            message = mail.message
+            head = "".join(
+                f"<div><b>{label}:</b> {esc(str(message.get(name, '')))}</div>"
+                for label, name in (
+                    ("From", "From"),
+                    ("To", "To"),
+                    ("Reply-To", "Reply-To"),
+                    ("Subject", "Subject"),
+                    ("Message-ID", "Message-ID"),
+                )
+                if message.get(name)
+            )
+            body = _URL.sub(
+                lambda m: (
+                    f'<a href="{m.group(0)}" target="_blank" rel="noopener" '
+                    f'class="mail-link">{m.group(0)}</a>'
+                ),
+                esc(mail.text()),
+            )
+            cards.append(
+                f'<div class="msg mail"><div class="msg-main">'
+                f'<div class="msg-head"><b class="msg-name">✉ {esc(", ".join(mail.rcpt_tos))}</b>'
+                f'<span class="msg-time">{mail.at.astimezone(self.tz).strftime("%H:%M:%S")}'
+                f"</span></div>"
+                f'<div class="mail-head">{head}</div>'
+                f'<div class="mail-body" style="white-space:pre-wrap">{body}</div></div></div>'
+            )
+        return "".join(cards)
+
     def home(self) -> str:
         view = self.standin.published_home(self.user)
         if not view:
@@ -257,7 +317,7 @@ class PageView:
         return {"key": f"{top.id}:{top.hash}", "html": html}
 
     def composer_hint(self, channel: str, channels: list[Channel]) -> str:
-        if channel == HOME:
+        if channel in (HOME, MAIL):
             return ""
         if channel == self.dm:
             return f"Message {BOT_NAME} — try /nonconformity help"
@@ -355,4 +415,4 @@ def now_ts() -> str:
     return f"{time.time():.6f}"
 
 
-__all__ = ["HOME", "Answer", "PageView", "Person", "people"]
+__all__ = ["HOME", "MAIL", "Answer", "PageView", "Person", "people"]

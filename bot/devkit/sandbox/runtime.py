@@ -20,14 +20,17 @@ from sqlalchemy import text
 
 from bot.app import EVENTS_PATH, WSGIApp, build_app, wsgi_app
 from bot.devkit.local import seed
+from bot.devkit.mailbox import MailStandIn
 from bot.devkit.standin import SlackDriver, SlackStandIn
+from bot.notices.http import ReceiptPages, receipt_pages
 from bot.ops.runtime import start_runtime
 from bot.ops.settings import Settings
-from bot.ops.workspace import Workspace
+from bot.ops.workspace import PartnerRole, Workspace
 from bot.services import Services
 from bot.timers.scheduler import start_scheduler
 from storage.db import Database
 from storage.models import Base
+from storage.slack_tables import SLACK_METADATA
 
 log = logging.getLogger("ncbot.sandbox")
 
@@ -65,9 +68,15 @@ class Generation:
     bot: WSGIApp
     scheduler: Any  # apscheduler BackgroundScheduler
     tmp: tempfile.TemporaryDirectory[str] | None
+    mail: MailStandIn | None = None  # the relay partners outside Slack are e-mailed through
+    receipts: ReceiptPages | None = None
 
     def stop(self) -> None:
         self.scheduler.shutdown(wait=True)
+        if self.receipts is not None:
+            self.receipts.close()
+        if self.mail is not None:
+            self.mail.stop()
         self.services.db.dispose()
         if self.tmp is not None:
             self.tmp.cleanup()
@@ -79,7 +88,7 @@ class Sandbox:
     def __init__(
         self, workspace: Workspace, *, database_url: str | None = None, workers: int = 8
     ) -> None:
-        self.workspace = workspace
+        self.workspace = with_email(workspace)
         self.database_url = database_url  # None: a fresh temporary SQLite file per generation
         self.workers = workers
         self.base_url = ""
@@ -132,20 +141,57 @@ class Sandbox:
             tmp = tempfile.TemporaryDirectory(prefix="ncbot-sandbox-")
             database_url = f"sqlite:///{Path(tmp.name) / 'sandbox.db'}"
         signing_secret = secrets.token_hex(16)
+        relay = MailStandIn().start()
         settings = Settings(
             SLACK_BOT_TOKEN=SecretStr(standin.settings.bot_token),
             SLACK_SIGNING_SECRET=SecretStr(signing_secret),
             SLACK_API_URL=self.base_url + "/api/",
             DATABASE_URL=database_url,
+            SMTP_URL=SecretStr(relay.url),
+            MAIL_FROM="ncbot@sandbox.example",
+            PUBLIC_URL=self.base_url,  # receipt links open on the sandbox's own port
+            RECEIPT_KEY=SecretStr(secrets.token_urlsafe(32)),
         )
         self.standin = standin  # it must answer before start_runtime calls auth.test
         services = start_runtime(settings, workspace=self.workspace).services
         app = build_app(services, signing_secret=signing_secret, workers=self.workers)
         driver = SlackDriver(standin, self.base_url + EVENTS_PATH, signing_secret)
         scheduler = start_scheduler(services)
-        return Generation(
-            self._count, standin, driver, services, wsgi_app(app, services), scheduler, tmp
+        mail = services.mail
+        assert mail is not None
+        pages = receipt_pages(
+            services.db,
+            services.notices,
+            services.clock,
+            mail.receipt_key,
+            services.outbox.deliver_due,
         )
+        bot = wsgi_app(app, services, receipts=pages)
+        return Generation(self._count, standin, driver, services, bot, scheduler, tmp, relay, pages)
+
+
+def with_email(workspace: Workspace) -> Workspace:
+    """The workspace as the sandbox runs it: when no partner is told by e-mail, the first
+    importer (else the first partner told at all) also gets an address, so that the **Mail**
+    pane shows what a partner outside Slack receives, with a receipt link that works."""
+    catalogue = workspace.catalogue
+    if catalogue.emails_partners():
+        return workspace
+    informed = [p for p in catalogue.partners if p.role not in AUTHORITIES]
+    chosen = next((p for p in informed if p.role == PartnerRole.IMPORTER), None)
+    chosen = chosen or (informed[0] if informed else None)
+    if chosen is None:
+        return workspace
+    address = f"compliance@{chosen.id}.example"
+    partners = [
+        p.model_copy(update={"email": [address]}) if p is chosen else p for p in catalogue.partners
+    ]
+    return workspace.model_copy(
+        update={"catalogue": catalogue.model_copy(update={"partners": partners})}
+    )
+
+
+AUTHORITIES = (PartnerRole.MARKET_SURVEILLANCE_AUTHORITY, PartnerRole.NOTIFIED_BODY)
 
 
 def _wipe(database_url: str) -> None:
@@ -153,6 +199,7 @@ def _wipe(database_url: str) -> None:
     db = Database(database_url)
     try:
         Base.metadata.drop_all(db.engine)
+        SLACK_METADATA.drop_all(db.engine)  # slack-sdk's installation stores (OAuth)
         with db.engine.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     finally:

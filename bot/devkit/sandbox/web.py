@@ -21,6 +21,7 @@ from bot.devkit.sandbox.page import HOME, SLACKBOT, Answer, PageView, now_ts, pe
 from bot.devkit.sandbox.runtime import Generation, Sandbox
 from bot.devkit.sandbox.slack_paths import PREFIXES, slack_paths
 from bot.devkit.standin.driver import DriverResponse
+from bot.notices.http import PREFIX as RECEIPTS
 
 log = logging.getLogger("ncbot.sandbox")
 JSON = dict[str, Any]
@@ -48,7 +49,7 @@ class SandboxApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
         method = environ.get("REQUEST_METHOD", "GET")
-        if path in (EVENTS_PATH, "/healthz"):
+        if path in (EVENTS_PATH, "/healthz") or path.startswith(RECEIPTS):
             current = self.sandbox.current
             if current is None:
                 return _json(start_response, {"ok": False, "error": "starting"}, 503)
@@ -91,7 +92,10 @@ class SandboxApp:
     def _state(self, current: Generation, query: dict[str, str]) -> JSON:
         everyone = people(current.standin, self.sandbox.workspace)
         user = query.get("user") or (everyone[0].id if everyone else "")
-        page = PageView(current.standin, self.sandbox.workspace, self._answers_of(current), user)
+        mails = current.mail.mails() if current.mail is not None else []
+        page = PageView(
+            current.standin, self.sandbox.workspace, self._answers_of(current), user, mails
+        )
         tab = query.get("tab", "")
         state = page.state(query.get("channel") or "", query.get("thread") or None, tab)
         state["generation"] = current.number

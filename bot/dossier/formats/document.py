@@ -309,6 +309,14 @@ def sentence(event: Mapping[str, Any], lang: str, who: People, partners: Mapping
         params["partners"] = ", ".join(named) or "—"
     elif kind == "notice_failed":
         params["error"] = data.get("error") or "—"
+    elif kind == "notice_receipt_by_link":
+        params["address"] = data.get("address") or "—"
+    elif kind == "notice_receipt_recorded":
+        params |= {
+            "received_by": data.get("received_by") or "—",
+            "how": data.get("how") or "—",
+            "on": data.get("on") or "—",
+        }
     elif kind == "message_sent":
         params["what"] = _label("dossier.sent", data.get("kind"), lang)
     elif kind in ("escalated", "reminded"):
@@ -330,7 +338,33 @@ def sentence(event: Mapping[str, Any], lang: str, who: People, partners: Mapping
         }
     elif kind == "awareness_corrected":
         params |= {"from": data.get("from", "—"), "to": data.get("to", "—")}
+    elif kind == "severity_changed":
+        params |= {
+            "from": _label("severity", data.get("from"), lang),
+            "to": _label("severity", data.get("to"), lang),
+        }
+    elif kind == "owner_reassigned":
+        params |= {
+            "from": who(data.get("from"), title=False),
+            "to": who(data.get("to"), title=False),
+            "position": data.get("position", "—"),
+        }
+    elif kind == "target_date_changed":
+        params |= {
+            "from": data.get("from", "—"),
+            "to": data.get("to", "—"),
+            "position": data.get("position", "—"),
+        }
+    elif kind in ("measure_amended", "measure_added"):
+        params |= {
+            "measure": _label("measure", data.get("measure"), lang),
+            "owner": who(data.get("owner"), title=False),
+            "target": data.get("target_date", "—"),
+            "position": data.get("position", "—"),
+        }
     key = f"chronology.{kind}"
+    if kind == "owner_reassigned":  # the case's owner, or a measure's
+        key += f".{data.get('whose', 'case')}"
     if not has(key):
         return t("chronology.other", lang, who=params["who"], kind=kind)
     line = t(key, lang, **params)

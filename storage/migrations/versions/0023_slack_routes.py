@@ -2,7 +2,7 @@
 and user, found once and shared by every replica.
 
 Revision ID: 0023
-Revises: 0022
+Revises: 0017
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from storage.types import UTCDateTime
 
 revision = "0023"
-down_revision = "0022"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

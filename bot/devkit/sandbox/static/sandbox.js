@@ -97,7 +97,7 @@ function draw(state) {
     const body = pane.querySelector(".th-body");
     if (body) body.scrollTop = body.scrollHeight;
   }
-  $("composer-box").classList.toggle("hidden", state.channel === HOME);
+  $("composer-box").classList.toggle("hidden", state.channel === HOME || state.channel === "mail");
   $("composer-input").placeholder = state.composer || "Message";
   drawModal(state.modal);
 }

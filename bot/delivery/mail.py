@@ -1,0 +1,222 @@
+"""E-mail: the SMTP relay, the message a partner outside Slack reads, and what an SMTP error means.
+
+One more sender behind the outbox (``bot.delivery.senders``): the outbox claims, sends outside
+any transaction, retries and records as for Slack. What SMTP cannot promise, and the outbox
+cannot fix: a bounce that a relay sends later is not seen (the relay accepted the message, so we
+record it sent), and a crash between the relay's acceptance and our commit sends the e-mail
+again — with the same ``Message-ID``, derived from the outbox row's key, so a mail client that
+deduplicates by ``Message-ID`` shows it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from bot.delivery.slack_api import Failure
+
+SMTP_TIMEOUT = 30.0
+DEFAULT_PORTS = {"smtp": 587, "smtps": 465}
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """``SMTP_URL`` read: where the relay is, whether TLS is implicit, and who we log in as."""
+
+    implicit_tls: bool
+    host: str
+    port: int
+    user: str | None = None
+    password: str | None = None
+
+    @property
+    def credentials(self) -> bool:
+        return self.user is not None
+
+
+def parse_smtp_url(url: str) -> SmtpServer:
+    """``smtp://user:pass@host:587`` or ``smtps://host:465``; user and password are
+    percent-decoded. A ValueError names what is wrong without echoing the password."""
+    parts = urlsplit(url)
+    if parts.scheme not in DEFAULT_PORTS:
+        raise ValueError("must start with smtp:// or smtps://")
+    try:
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    if not parts.hostname:
+        raise ValueError("names no host")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if user is not None and password is None:
+        raise ValueError("gives a user without a password")
+    return SmtpServer(parts.scheme == "smtps", parts.hostname, port, user, password)
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Everything e-mail needs, from the settings (``bot.ops.runtime.mail_settings``)."""
+
+    smtp: SmtpServer | None
+    mail_from: str | None
+    public_url: str | None  # None: receipt links cannot work (docs: "E-mail partners")
+    receipt_key: bytes | None
+    receipt_days: int = 30
+    ca_file: Path | None = None
+
+    @property
+    def can_send(self) -> bool:
+        return self.smtp is not None and bool(self.mail_from)
+
+    @property
+    def links(self) -> bool:
+        """Whether e-mails carry a receipt link."""
+        return bool(self.public_url) and bool(self.receipt_key)
+
+    def receipt_url(self, token: str) -> str:
+        assert self.public_url is not None
+        return f"{self.public_url}/receipts/{token}"
+
+
+class Mailer:
+    """Connects to the relay for each message (a notice is rare; a pooled connection would
+    only add states to get wrong), with STARTTLS whenever the URL carries credentials."""
+
+    def __init__(self, settings: MailSettings) -> None:
+        self.settings = settings
+
+    def _context(self) -> ssl.SSLContext:
+        ca = self.settings.ca_file
+        return ssl.create_default_context(cafile=str(ca) if ca else None)
+
+    def connect(self) -> smtplib.SMTP:
+        """A connection ready to send: TLS as configured, logged in when there are credentials."""
+        server = self.settings.smtp
+        assert server is not None
+        smtp: smtplib.SMTP
+        if server.implicit_tls:
+            smtp = smtplib.SMTP_SSL(
+                server.host, server.port, timeout=SMTP_TIMEOUT, context=self._context()
+            )
+        else:
+            smtp = smtplib.SMTP(server.host, server.port, timeout=SMTP_TIMEOUT)
+        try:
+            smtp.ehlo()
+            if not server.implicit_tls and (server.credentials or smtp.has_extn("starttls")):
+                if not smtp.has_extn("starttls"):
+                    # Never send a password in clear text.
+                    raise NoStartTLS("the relay offers no STARTTLS")
+                smtp.starttls(context=self._context())
+                smtp.ehlo()
+            if server.credentials:
+                assert server.user is not None and server.password is not None
+                try:
+                    smtp.login(server.user, server.password)
+                except smtplib.SMTPServerDisconnected:
+                    # Some relays hang up after refused credentials instead of answering 535.
+                    raise smtplib.SMTPAuthenticationError(535, b"closed during login") from None
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, message: EmailMessage, address: str) -> None:
+        """Hand ``message`` to the relay for ``address``; raises what the relay answered."""
+        assert self.settings.mail_from is not None
+        smtp = self.connect()
+        try:
+            smtp.send_message(message, from_addr=self.settings.mail_from, to_addrs=[address])
+        finally:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+    def check(self) -> None:
+        """``doctor``: connect, STARTTLS and log in, sending nothing."""
+        smtp = self.connect()
+        try:
+            smtp.noop()
+        finally:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+class NoStartTLS(smtplib.SMTPNotSupportedError):
+    """The URL carries credentials but the relay offers no STARTTLS: they are never sent in
+    clear text."""
+
+
+class MailNotConfigured(Exception):
+    """An e-mail is owed but ``SMTP_URL`` or ``MAIL_FROM`` is not set."""
+
+
+def message_id(dedupe_key: str, mail_from: str) -> str:
+    """One stable ``Message-ID`` per outbox row (per recipient and notice): a retry after an
+    uncertain failure sends the same one."""
+    digest = hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
+    domain = mail_from.rpartition("@")[2] or "localhost"
+    return f"<{digest}.ncbot@{domain}>"
+
+
+def compose(
+    *,
+    address: str,
+    subject: str,
+    text: str,
+    html: str,
+    sender_name: str | None,
+    mail_from: str,
+    reply_to: str | None,
+    dedupe_key: str,
+    sent_on: float,
+) -> EmailMessage:
+    """A plain-text and an HTML part (multipart/alternative), from the provider's name."""
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = formataddr((sender_name, mail_from)) if sender_name else mail_from
+    message["To"] = address
+    if reply_to and "@" in reply_to:
+        message["Reply-To"] = reply_to
+    message["Message-ID"] = message_id(dedupe_key, mail_from)
+    message["Date"] = formatdate(sent_on, usegmt=True)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def classify_mail(exc: BaseException) -> Failure:
+    """4xx and a lost connection: try again later (the outbox backs off); 5xx: a person must
+    act (a failed notice with the reason and **Retry**)."""
+    if isinstance(exc, MailNotConfigured):
+        return Failure("permanent", "smtp_not_configured")
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, reply = next(iter(exc.recipients.values()), (450, b""))
+        return _by_code(code, reply)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _by_code(exc.smtp_code, exc.smtp_error)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return Failure("permanent", "smtp_certificate_not_trusted")
+    if isinstance(exc, NoStartTLS):
+        return Failure("permanent", "smtp_no_starttls")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return Failure("permanent", "smtp_no_auth")
+    if isinstance(exc, (smtplib.SMTPException, OSError, socket.timeout)):
+        return Failure("uncertain", f"smtp_{type(exc).__name__}")
+    return Failure("uncertain", type(exc).__name__)
+
+
+def _by_code(code: int, reply: bytes | str) -> Failure:
+    said = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    error = f"smtp {code} {said}".strip()[:200]
+    return Failure("permanent" if 500 <= code < 600 else "uncertain", error)
