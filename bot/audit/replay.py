@@ -264,6 +264,10 @@ def _change(s: _Replay, event: Event) -> Finding | None:
             return Finding(seq, "out_of_step", detail)
         s.state, s.version = str(data.get("to_state")), int(data.get("version", s.version + 1))
         s.since.update(state=seq, version=seq, measures=seq)
+    elif kind in (TARGET_DATE_CHANGED, OWNER_REASSIGNED) and "version" in data:
+        # a change of the measure awaiting approval: asked anew, under a new version
+        s.version = int(data["version"])
+        s.since["version"] = seq
     if kind == SEVERITY_CHANGED:
         s.severity = str(data.get("to"))
         s.since["severity"] = seq

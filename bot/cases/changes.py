@@ -268,6 +268,14 @@ class Changes:
             if target is not None:
                 case.state = target.value
                 case.version += 1
+            elif case.state == CaseState.MEASURE_PROPOSED and (
+                kind == TARGET_DATE_CHANGED
+                or (kind == OWNER_REASSIGNED and data.get("whose") == "measure")
+            ):
+                # What the approvers are asked to approve changed: the Approve buttons they were
+                # shown go stale, and the thread asks them anew with the measure as it is now.
+                case.version += 1
+                data = {**data, "version": case.version}
             case.updated_at = now
             if submission_key:
                 case.details = case.details.model_copy(update={"last_submission": submission_key})

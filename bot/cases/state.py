@@ -112,9 +112,15 @@ class CorrectiveMeasure(_State):
     amendments: tuple[Amendment, ...] = ()
 
     @property
-    def amended_by(self) -> str | None:
-        """Who last amended it: under four eyes, they may not approve the amendment."""
-        return self.amendments[-1].by if self.amendments else None
+    def amenders(self) -> frozenset[str]:
+        """Who amended it since it was last approved: each wrote part of what now awaits
+        approval, so under four eyes none of them may approve it (nor may its proposer)."""
+        found: set[str] = set()
+        for amendment in reversed(self.amendments):
+            found.add(amendment.by)
+            if amendment.notified:  # the first amendment after an approval: older ones were
+                break  # approved already
+        return frozenset(found)
 
 
 class DutyRecord(Stamp):

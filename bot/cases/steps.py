@@ -176,7 +176,7 @@ class Steps:
             measure_proposer_id=measure.proposer_id if measure else None,
             measure_owner_id=measure.owner_id if measure else None,
             close_blockers=self.close_blockers(session, case),
-            measure_amender_id=measure.measure.amended_by if measure else None,
+            measure_amenders=measure.measure.amenders if measure else frozenset(),
             earlier_measures=earlier_state,
             open_after_done=len(carry) > 1,
         )

@@ -70,7 +70,7 @@ class CaseFacts:
     measure_owner_id: str | None
     close_blockers: tuple[Blocker, ...] = ()
     # Who last amended the measure in force: under four eyes, they may not approve it either.
-    measure_amender_id: str | None = None
+    measure_amenders: frozenset[str] = frozenset()  # since its last approval
     # Where the measures before the newest leave the case (added measures): a rejection of the
     # added one returns the case there — carried out, or still being carried out.
     earlier_measures: CaseState | None = None
@@ -162,7 +162,7 @@ def decide(facts: CaseFacts, action: Action, actor: Actor) -> Allowed | Refused:
         )
     if transition.four_eyes and actor.user_id == facts.measure_proposer_id:
         return Refused("refusal.four_eyes")
-    if transition.four_eyes and actor.user_id == facts.measure_amender_id:
+    if transition.four_eyes and actor.user_id in facts.measure_amenders:
         return Refused("refusal.four_eyes.amended")
     if transition.blockable and facts.close_blockers:
         # Every missing item at once: one refusal per blocker would have people press again.

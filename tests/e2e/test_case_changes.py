@@ -364,6 +364,42 @@ def test_an_approver_who_amended_the_measure_cannot_approve_the_amendment(bot: L
     assert "amended measure 1 (Withdraw)" in chronology(bot)
 
 
+def test_every_amender_since_the_last_approval_is_barred_from_approving(bot: LocalBot) -> None:
+    """Four eyes over what awaits approval: A amends, B amends again, and A still wrote part of
+    it — A may not approve; the one who wrote none of it may."""
+    from tests.scenarios import click_step
+
+    walk_to(bot, "measure_approved")
+    change(bot, "Amend measure", APPROVER, AMENDED)
+    change(bot, "Amend measure", OFFICER, {**AMENDED, "plan": "Pull 2.3; roll back to 2.2.1."})
+    answers = len(bot.standin.response_posts())
+    click_step(bot, "measure_approve", APPROVER)
+    assert refusal_after(bot, answers) == (
+        "You amended this corrective action, so someone else must approve or reject the amendment."
+    )
+    assert case_row(bot).state == "measure_proposed"
+    decide(bot, "measure_approve", APPROVER2)
+    assert case_row(bot).state == "measure_approved"
+    assert audit_verified(bot)
+
+
+def test_a_measure_awaiting_approval_changed_is_asked_anew(bot: LocalBot) -> None:
+    """A new target date or measure owner while the measure awaits approval changes what the
+    approvers approve: the Approve button they were shown goes stale, the thread asks anew."""
+    walk_to(bot, "measure_proposed")
+    shown, version = last_step_message(bot), case_row(bot).version
+    change(bot, "Change target date", OFFICER, {"target_date": "2026-12-31", "reason": REASON})
+    assert case_row(bot).version == version + 1  # an Approve of the version shown is stale
+    answered = bot.standin.message(shown.channel, shown.ts)
+    assert not [b for b in answered.blocks or [] if b.get("type") == "actions"]
+    assert case_row(bot).state == "measure_proposed" and current_measure(bot).approvals == ()
+    asked = last_step_message(bot)
+    assert asked.ts != shown.ts and "2026-12-31" in str(asked.blocks)
+    decide(bot, "measure_approve", APPROVER)
+    assert case_row(bot).state == "measure_approved"
+    assert audit_verified(bot)
+
+
 def test_a_user_without_a_role_cannot_amend(bot: LocalBot) -> None:
     walk_to(bot, "measure_approved")
     assert refused_change(bot, "Amend measure", REPORTER) == "Only @triage, @approvers can do this."
