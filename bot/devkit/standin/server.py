@@ -31,6 +31,7 @@ from .methods import (
     modal_stack,
     open_modal,
     post_bot_message,
+    truthy,
     update_view,
 )
 from .oauth import OAuthServer
@@ -605,6 +606,8 @@ class SlackStandIn:
             return 200, {}, {"ok": False, "error": "invalid_auth"}, args
         if kinds[token] != spec.token:
             return 200, {}, {"ok": False, "error": "not_allowed_token_type"}, args
+        if method == "auth.revoke":
+            return 200, {}, self._revoke(token, args), args
         scoped = self.oauth.team_of(token) if problem is None else None
         hidden = self._hidden(scoped, args) if scoped is not None else None
         if hidden is not None:
@@ -664,6 +667,14 @@ class SlackStandIn:
         if user is None or user.is_bot:
             return True
         return user.team_id == team or not self.settings.ours(user.team_id)
+
+    def _revoke(self, token: str, args: JSON) -> JSON:
+        """``auth.revoke``: the calling token stops working (``test``: only says it would)."""
+        if truthy(args.get("test")):
+            return {"ok": True, "revoked": False}
+        if not self.oauth.revoke(token):
+            self.oauth.static_revoked = True  # the static bot token
+        return {"ok": True, "revoked": True}
 
     def _oauth_access(self, args: JSON, headers: dict[str, str]) -> JSON:
         cfg = self.settings
