@@ -128,6 +128,7 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
         self.cipher = cipher
         self.clock = clock
         self.allowed = allowed  # SLACK_INSTALL_TEAMS: nothing outside it is saved or read
+        self._ignored: set[str] = set()  # stored installations outside it, warned about once
 
     def allows(self, found: Installation | Bot) -> bool:
         return self.allowed.allows(
@@ -216,10 +217,12 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
                 bot = self.build_bot_entity(row)
                 key = install_key(bot.enterprise_id, bot.team_id)
                 if not self.allows(bot):
-                    log.warning(
-                        "stored installation outside SLACK_INSTALL_TEAMS ignored",
-                        extra={"install": key},
-                    )
+                    if key not in self._ignored:  # asked at every call: say it once
+                        self._ignored.add(key)
+                        log.warning(
+                            "stored installation outside SLACK_INSTALL_TEAMS ignored",
+                            extra={"install": key},
+                        )
                 elif key not in found:
                     opened = self._opened_bot(bot)
                     assert opened is not None

@@ -105,6 +105,18 @@ def test_an_install_from_elsewhere_is_refused_stored_nowhere_and_its_token_revok
     assert bot.standin.oauth.check(ours) is None
     # Nothing of it kept: no bot, no installation, no standing.
     assert stored_teams(bot) == {(None, bot.standin.team_id)}
+    # Slack then tells that the app left that workspace: nothing of ours to stop.
+    with caplog.at_level(logging.WARNING, logger="ncbot.installs"):
+        assert bot.driver.app_uninstalled(team_id=team).status == 200
+        wait_for(
+            lambda: any(
+                r.getMessage() == "uninstall outside SLACK_INSTALL_TEAMS ignored"
+                for r in caplog.records
+            ),
+            what="the uninstall's listener",
+        )
+    assert stored_teams(bot) == {(None, bot.standin.team_id)}
+    assert bot.services.installs is not None and not bot.services.installs.store.has_inactive()
 
     # The bot goes on with the allowed installation, every call with its token.
     before = len(bot.standin.calls())
@@ -145,7 +157,10 @@ def test_a_sibling_workspace_of_the_organisation_is_refused_when_only_one_is_nam
 
 
 def test_an_installation_put_in_the_database_by_other_means_is_never_used(
-    oauth_bot: LocalBot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    oauth_bot: LocalBot,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A foreign workspace's installation written straight into the tables, with a working
     token encrypted with our key: requests from that workspace are not authorized with it,
@@ -180,17 +195,23 @@ def test_an_installation_put_in_the_database_by_other_means_is_never_used(
     assert installs.store.find_installation(enterprise_id=None, team_id=FOREIGN) is None
 
     before = len(bot.standin.calls())
-    # a request naming the foreign workspace (its modal opens), and a report from ours
-    opened = len(bot.standin.calls("views.open"))
-    bot.driver.command("/nonconformity", "report", user=OFFICER, channel=TRIAGE, team_id=FOREIGN)
-    wait_for(lambda: len(bot.standin.calls("views.open")) > opened, what="the modal")
-    report(bot, user=REPORTER)
-    settle(bot)
-    bot.driver.app_home_opened(OFFICER)
-    wait_for(
-        lambda: any(c.method == "views.publish" for c in bot.standin.calls()[before:]),
-        what="the App Home",
-    )
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ncbot.installs"):
+        # a request naming the foreign workspace (its modal opens), and a report from ours
+        opened = len(bot.standin.calls("views.open"))
+        bot.driver.command(
+            "/nonconformity", "report", user=OFFICER, channel=TRIAGE, team_id=FOREIGN
+        )
+        wait_for(lambda: len(bot.standin.calls("views.open")) > opened, what="the modal")
+        report(bot, user=REPORTER)
+        settle(bot)
+        bot.driver.app_home_opened(OFFICER)
+        wait_for(
+            lambda: any(c.method == "views.publish" for c in bot.standin.calls()[before:]),
+            what="the App Home",
+        )
+    ignored = [r for r in caplog.records if "outside SLACK_INSTALL_TEAMS" in r.getMessage()]
+    assert len(ignored) == 1  # said once, though asked at every call
     calls = bot.standin.calls()[before:]
     assert calls and {bearer(c) for c in calls} == {ours}
     assert [b.team_id for b in installs.tokens.bots()] == [bot.standin.team_id]
