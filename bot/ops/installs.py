@@ -12,6 +12,11 @@ token of the moment too. It also keeps the token fresh when Slack rotates it
 claimed with a database lease (``storage.leases.claim_due``) and done by one process at a time;
 the others keep using the token they have while it is valid, or wait for the new one.
 
+Only the workspaces and organisations ``SLACK_INSTALL_TEAMS`` names may be ours
+(``identity.InstallTeams``): the install flow refuses any other (``bot.app.PinnedOAuthFlow``:
+nothing stored, its token revoked with ``revoke``), and the store neither saves nor finds nor
+lists one, so a row put in the tables by other means is never used and its users never ours.
+
 An uninstall (``app_uninstalled``) or revoked tokens (``tokens_revoked``) deactivate the
 installation: its tokens are deleted, and the client refuses every call with that reason, which
 the outbox records as the failure of what was owed.
