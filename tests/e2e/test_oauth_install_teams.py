@@ -35,6 +35,7 @@ from tests.scenarios import (
     triage_messages,
     wait_for,
 )
+from tests.standin.test_standin_workspaces import installed
 
 FOREIGN = "T0FOREIGN1"  # a workspace of another organisation
 FOREIGN_ORG = "E0FOREIGN1"
@@ -169,8 +170,7 @@ def test_an_installation_put_in_the_database_by_other_means_is_never_used(
     installs = bot.services.installs
     assert installs is not None and bot.token_key is not None
     [ours] = bot.standin.oauth.tokens()
-    bot.standin.oauth.next_team = FOREIGN
-    foreign = _issued_token(bot.standin)
+    foreign, _ = installed(bot.standin, FOREIGN)  # approved outside the bot's install flow
     cipher = TokenCipher(bot.token_key)
     planted = SQLAlchemyInstallationStore(
         client_id=bot.standin.oauth.client_id, engine=bot.services.db.engine
@@ -236,25 +236,3 @@ def test_an_installation_put_in_the_database_by_other_means_is_never_used(
     ) in "\n".join(lines), lines
     assert f"SLACK_INSTALL_TEAMS: {bot.standin.team_id}" in "\n".join(lines)
     assert foreign not in "\n".join(lines)  # no token shown
-
-
-def _issued_token(standin: SlackStandIn) -> str:
-    """A token the stand-in issues for an approval of ``oauth.next_team``, obtained outside
-    the bot (the way a row could be made by hand)."""
-    import urllib.parse
-
-    from slack_sdk import WebClient
-
-    oauth = standin.oauth
-    status, where = oauth.authorize(
-        {"client_id": oauth.client_id, "redirect_uri": "http://elsewhere/cb", "state": "s"}
-    )
-    assert status == 302
-    code = urllib.parse.parse_qs(urllib.parse.urlparse(where).query)["code"][0]
-    answer = WebClient(base_url=standin.api_url).oauth_v2_access(
-        client_id=oauth.client_id,
-        client_secret=oauth.client_secret,
-        code=code,
-        redirect_uri="http://elsewhere/cb",
-    )
-    return str(answer["access_token"])
