@@ -136,6 +136,25 @@ def test_an_install_from_elsewhere_is_refused_stored_nowhere_and_its_token_revok
     assert bot.services.people.is_external(team)
 
 
+def test_when_slack_does_not_answer_the_revoke_the_install_is_still_refused(
+    oauth_bot: LocalBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The revoke is owed, not a condition: Slack failing it (5xx) still shows the page and
+    stores nothing; the failure is logged as an error, without the token."""
+    bot = oauth_bot
+    bot.standin.inject("auth.revoke", status=503, error="service_unavailable", times=5)
+    bot.standin.oauth.next_team = FOREIGN
+    with caplog.at_level(logging.INFO):
+        status, page = install_with_oauth(bot)
+    assert status == 403 and "may not install this deployment" in page
+    assert stored_teams(bot) == {(None, bot.standin.team_id)}
+    foreign = str(bot.standin.calls("oauth.v2.access")[-1].response["access_token"])
+    assert bot.standin.calls("auth.revoke") and bot.standin.oauth.check(foreign) is None
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == ["could not revoke the token of a refused install: SlackApiError"]
+    assert foreign not in caplog.text
+
+
 def test_a_sibling_workspace_of_the_organisation_is_refused_when_only_one_is_named(
     workspace: Workspace, sqlite_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:

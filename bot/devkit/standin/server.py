@@ -606,8 +606,6 @@ class SlackStandIn:
             return 200, {}, {"ok": False, "error": "invalid_auth"}, args
         if kinds[token] != spec.token:
             return 200, {}, {"ok": False, "error": "not_allowed_token_type"}, args
-        if method == "auth.revoke":
-            return 200, {}, self._revoke(token, args), args
         scoped = self.oauth.team_of(token) if problem is None else None
         hidden = self._hidden(scoped, args) if scoped is not None else None
         if hidden is not None:
@@ -619,7 +617,10 @@ class SlackStandIn:
             if fault.fails:
                 status, extra, body = fault.response()
                 return status, extra, body, args
-        body = self._process(spec.name, args)
+        if method == "auth.revoke":  # needs the calling token, which methods do not see
+            body = self._revoke(token, args)
+        else:
+            body = self._process(spec.name, args)
         if not body.get("ok") and body.get("error") == "ratelimited":
             retry_after = str(body.pop("retry_after"))
             return 429, {"Retry-After": retry_after}, body, args
