@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import threading
@@ -14,13 +15,18 @@ from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import Authorize
+from slack_bolt.error import BoltError
+from slack_bolt.oauth import OAuthFlow
+from slack_bolt.oauth.callback_options import CallbackOptions
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk.oauth.installation_store import Installation
 
 from bot.alerts.http import PREFIX as ALERTS_PREFIX
 from bot.delivery.slack_api import TokenUnavailable
+from bot.messages import shown_in, t
 from bot.notices.http import PREFIX as RECEIPTS_PREFIX
 from bot.ops import metrics, signed_requests
-from bot.ops.installs import InstalledTokens, OAuthInstalls
+from bot.ops.installs import InstalledTokens, OAuthInstalls, revoke
 from bot.ops.request_context import ContextExecutor, current_request, request_scope
 from bot.services import Services
 from handlers import pipeline, register_all
@@ -57,7 +63,11 @@ def build_app(
     installs = services.installs
     app = ObservedApp(
         client=services.client,
-        **(_oauth(installs, socket_mode) if installs is not None else {}),
+        **(
+            _oauth(installs, socket_mode, services.workspace.language)
+            if installs is not None
+            else {}
+        ),
         signing_secret=signing_secret,
         token_verification_enabled=False,  # auth.test is ours to call, with a clear message
         request_verification_enabled=False,
@@ -78,13 +88,14 @@ def build_app(
     return app
 
 
-def _oauth(installs: OAuthInstalls, socket_mode: bool) -> dict[str, Any]:
+def _oauth(installs: OAuthInstalls, socket_mode: bool, language: str) -> dict[str, Any]:
     """With OAuth, each request is authorized by the token source (the token every other call
     uses too, refreshed under a lease), never by Bolt's own per-request refresh; and over HTTP
-    Bolt's install flow serves ``/slack/install`` and ``/slack/oauth_redirect``."""
+    Bolt's install flow serves ``/slack/install`` and ``/slack/oauth_redirect``, refusing an
+    install from a workspace ``SLACK_INSTALL_TEAMS`` does not name."""
     options: dict[str, Any] = {"authorize": TokenAuthorize(installs.tokens)}
     if not socket_mode:
-        options["oauth_settings"] = OAuthSettings(
+        settings = OAuthSettings(
             client_id=installs.app.client_id,
             client_secret=installs.app.client_secret,
             scopes=list(installs.scopes),
@@ -96,8 +107,67 @@ def _oauth(installs: OAuthInstalls, socket_mode: bool) -> dict[str, Any]:
             installation_store=installs.store,
             state_store=installs.states,
             logger=log,
+            callback_options=CallbackOptions(
+                success=lambda args: args.default.success(args),
+                failure=lambda args: (
+                    _refused_page(language)
+                    if isinstance(args.error, RefusedInstall)
+                    else args.default.failure(args)
+                ),
+            ),
         )
+        options["oauth_flow"] = PinnedOAuthFlow(installs, settings=settings, logger=log)
     return options
+
+
+class RefusedInstall(BoltError):
+    """An install completed from a workspace (or organisation) ``SLACK_INSTALL_TEAMS`` does
+    not name."""
+
+
+class PinnedOAuthFlow(OAuthFlow):
+    """Bolt's install flow, storing only installations where ``SLACK_INSTALL_TEAMS`` allows.
+    Any other is refused before anything is stored: one warning line, the token Slack has just
+    issued revoked (``auth.revoke``) so that it does not linger, and a page saying why."""
+
+    def __init__(self, installs: OAuthInstalls, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.installs = installs
+
+    def store_installation(self, request: BoltRequest, installation: Installation) -> None:
+        if not self.installs.store.allows(installation):
+            log.warning(
+                "install refused: not in SLACK_INSTALL_TEAMS",
+                extra={
+                    "team_id": installation.team_id,
+                    "enterprise_id": installation.enterprise_id,
+                },
+            )
+            for token in {installation.bot_token, installation.user_token} - {None}:
+                revoke(self.installs.app.api_url, token)
+            raise RefusedInstall("install from a workspace not in SLACK_INSTALL_TEAMS")
+        super().store_installation(request, installation)
+
+
+def _refused_page(language: str) -> BoltResponse:
+    title = html.escape(t("install.refused.title", language))
+    said = html.escape(t("install.refused.page", language))
+    page = (
+        f'<!doctype html>\n<html lang="{shown_in(language)}"><head><meta charset="utf-8">'
+        '<meta name="robots" content="noindex">'
+        f"<title>{title}</title></head>\n<body>\n<h1>{title}</h1>\n<p>{said}</p>\n"
+        "</body></html>\n"
+    )
+    return BoltResponse(
+        status=403,
+        body=page,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "DENY",
+            "Content-Security-Policy": "default-src 'none'",
+        },
+    )
 
 
 class TokenAuthorize(Authorize):

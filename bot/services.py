@@ -26,7 +26,7 @@ from bot.duties.service import Duties
 from bot.errors import ConfigError
 from bot.home.service import Home
 from bot.notices.service import Notices
-from bot.ops.identity import Installation
+from bot.ops.identity import Installation, InstallTeams
 from bot.ops.installs import OAuthInstalls, installed_where
 from bot.ops.people import People
 from bot.ops.workspace import Workspace
@@ -75,14 +75,19 @@ class Services:
 
 
 def _installed(
-    bots: list[Bot], people: People, deliveries: Outbox, client: WebClient, workspace: Workspace
+    bots: list[Bot],
+    people: People,
+    deliveries: Outbox,
+    client: WebClient,
+    workspace: Workspace,
+    allowed: InstallTeams,
 ) -> None:
     """OAuth installations seen for the first time (or changed): where we are installed is now
     known, as auth.test tells it at start with a static token — every installation's workspace
     (or organisation) ours, the triage channel's installation first — and the bot user the
     outbox names. An org-wide install also needs the triage channel's workspace, named on the
     calls that act in one (``acting_workspace``)."""
-    found = installed_where(bots)
+    found = installed_where(bots, allowed)
     if found is None:
         return
     before = people.installation
@@ -117,8 +122,9 @@ def build_services(
     deliveries = Outbox(db, client, workspace, clock, bot_user_id=bot_user_id, mail=mail)
     if installs is not None:
         installs.tokens.default_channel = workspace.triage_channel
+        allowed = installs.store.allowed
         installs.tokens.on_change.append(
-            lambda bot: _installed(bot, people, deliveries, client, workspace)
+            lambda bot: _installed(bot, people, deliveries, client, workspace, allowed)
         )
     home = Home(db, client, workspace, clock, people)
     deliveries.senders.on_case_shown = home.refresh_case  # the App Home follows the card

@@ -13,6 +13,7 @@ SPECIAL = "special"
 
 TIERS: dict[str, str] = {
     "auth.test": SPECIAL,  # documented as "special": thousands an hour
+    "auth.revoke": "tier3",
     "chat.postMessage": SPECIAL,  # about 1 a second per channel, short bursts allowed
     "chat.postEphemeral": "tier4",
     "chat.update": "tier3",

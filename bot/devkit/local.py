@@ -143,6 +143,7 @@ class LocalBot:
         audit_key: str | None = None,
         checkpoint_file: Path | None = None,
         oauth: bool = False,
+        install_teams: str | None = None,
         mail: dict[str, str] | None = None,
     ) -> None:
         self.workspace = workspace or load_workspace(sample_path())
@@ -162,6 +163,9 @@ class LocalBot:
         # Installed through /slack/install (SLACK_CLIENT_ID …) instead of SLACK_BOT_TOKEN.
         self.oauth = oauth
         self.token_key = Fernet.generate_key().decode() if oauth else None
+        # SLACK_INSTALL_TEAMS with OAuth; by default the stand-in's own workspaces (those added
+        # before the bot starts) and its organisation, if it plays a Grid one.
+        self.install_teams = install_teams
         # E-mail settings by name (SMTP_URL, MAIL_FROM, PUBLIC_URL, RECEIPT_KEY, RECEIPT_DAYS);
         # a PUBLIC_URL of "self" is this bot's own address, known once it listens.
         self.mail = dict(mail or {})
@@ -183,6 +187,7 @@ class LocalBot:
             SLACK_CLIENT_ID=oauth.client_id if self.oauth else None,
             SLACK_CLIENT_SECRET=SecretStr(oauth.client_secret) if self.oauth else None,
             TOKEN_ENCRYPTION_KEY=SecretStr(self.token_key) if self.token_key else None,
+            SLACK_INSTALL_TEAMS=self._install_teams() if self.oauth else None,
             SLACK_SIGNING_SECRET=SecretStr(self.signing_secret),
             SLACK_API_URL=self.standin.api_url,
             DATABASE_URL=self.database_url,
@@ -218,6 +223,13 @@ class LocalBot:
         if self.oauth:  # the redirect URL configured in the app (no PUBLIC_URL here)
             self.standin.oauth.redirect_uri = self.base_url + REDIRECT_PATH
         return self
+
+    def _install_teams(self) -> str:
+        if self.install_teams is not None:
+            return self.install_teams
+        cfg = self.standin.settings
+        ids = {cfg.team_id, *cfg.workspaces, cfg.enterprise_id or cfg.team_id}
+        return ",".join(sorted(ids))
 
     def _alerts(self) -> WSGIApp | None:
         if not self.alerts_token:

@@ -19,12 +19,12 @@ from slack_sdk import WebClient
 
 from bot.clock import utc_now
 from bot.delivery.slack_api import make_client
-from bot.ops.checks import Result
+from bot.ops.checks import Result, failed, passed
 from bot.ops.checks.config import check_provider, check_settings, check_workspace
 from bot.ops.checks.database import check_database
 from bot.ops.checks.mail import check_mail
 from bot.ops.checks.slack import SlackChecks
-from bot.ops.installs import oauth_installs
+from bot.ops.installs import OAuthInstalls, oauth_installs
 from bot.ops.settings import Settings
 from bot.ops.workspace import Workspace
 from storage.db import Database
@@ -32,9 +32,14 @@ from storage.db import Database
 log = logging.getLogger("ncbot.doctor")
 
 
-def _client(settings: Settings) -> WebClient | None:
+def _client(settings: Settings) -> tuple[WebClient | None, OAuthInstalls | None]:
     """The client ``serve`` would use: the static token, or the OAuth installation's."""
-    if settings.oauth and settings.SLACK_CLIENT_SECRET and settings.TOKEN_ENCRYPTION_KEY:
+    if (
+        settings.oauth
+        and settings.SLACK_CLIENT_SECRET
+        and settings.TOKEN_ENCRYPTION_KEY
+        and settings.SLACK_INSTALL_TEAMS
+    ):
         try:
             installs = oauth_installs(
                 client_id=str(settings.SLACK_CLIENT_ID),
@@ -42,15 +47,34 @@ def _client(settings: Settings) -> WebClient | None:
                 encryption_key=settings.secret("TOKEN_ENCRYPTION_KEY"),
                 api_url=settings.SLACK_API_URL,
                 public_url=settings.PUBLIC_URL,
+                allowed=settings.install_teams,
                 db=Database(settings.DATABASE_URL),
                 clock=utc_now,
             )
         except Exception:  # the database check above already said what is wrong with it
-            return None
-        return make_client(installs.tokens, settings.SLACK_API_URL)
+            return None, None
+        return make_client(installs.tokens, settings.SLACK_API_URL), installs
     if settings.SLACK_BOT_TOKEN is not None and settings.SLACK_BOT_TOKEN.get_secret_value():
-        return make_client(settings.secret("SLACK_BOT_TOKEN"), settings.SLACK_API_URL)
-    return None
+        return make_client(settings.secret("SLACK_BOT_TOKEN"), settings.SLACK_API_URL), None
+    return None, None
+
+
+def check_install_teams(installs: OAuthInstalls) -> Result:
+    """No installation kept in the database lies outside ``SLACK_INSTALL_TEAMS`` (one put
+    there by other means, or left from before the setting changed: never used)."""
+    allowed = installs.store.allowed.describe()
+    try:
+        foreign = installs.store.foreign()
+    except Exception:  # the database check already said what is wrong with it
+        return failed("installations", "cannot be read", "see the database check")
+    if foreign:
+        return failed(
+            "installations",
+            f"kept outside SLACK_INSTALL_TEAMS ({allowed}), never used: {', '.join(foreign)}",
+            "uninstall the app there and delete those rows, or add the id to "
+            "SLACK_INSTALL_TEAMS if that workspace is yours",
+        )
+    return passed("installations", f"every stored installation is in {allowed}")
 
 
 def run_doctor(out: TextIO) -> int:
@@ -71,7 +95,9 @@ def run_doctor(out: TextIO) -> int:
         report(check_provider(workspace))
     report(*check_mail(settings, workspace))
     report(check_database(settings.DATABASE_URL))
-    client = _client(settings)
+    client, installs = _client(settings)
+    if installs is not None:
+        report(check_install_teams(installs))
     if client is not None:
         if workspace is None:
             report(*SlackChecks(client, _no_workspace()).token())

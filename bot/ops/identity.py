@@ -13,6 +13,7 @@ them is ours, by the same rule.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -98,6 +99,48 @@ class Installation:
         if self.is_enterprise_install:
             return "org-wide install"
         return "Grid workspace install" if self.enterprise_id else "single workspace"
+
+
+# A Slack workspace id (``T…``) or Enterprise Grid organisation id (``E…``).
+INSTALL_ID = re.compile(r"^[TE][A-Z0-9]{2,31}$")
+
+
+@dataclass(frozen=True)
+class InstallTeams:
+    """Where this deployment may be installed (``SLACK_INSTALL_TEAMS``): workspace ids
+    (``T…``) and organisation ids (``E…``). An installation anywhere else is never ours: the
+    install flow refuses it, and one found in the database by other means is never used, nor
+    are its users counted as ours. A workspace id allows that workspace's install; an
+    organisation id allows the org-wide install and the install of any of its workspaces."""
+
+    ids: frozenset[str]
+
+    @classmethod
+    def parse(cls, value: str) -> InstallTeams:
+        """From the setting's comma-separated ids; ``ValueError`` says which one is bad."""
+        ids = [part.strip() for part in value.split(",") if part.strip()]
+        if not ids:
+            raise ValueError("names no workspace (T…) or organisation (E…) id")
+        for n, found in enumerate(ids, 1):
+            if not INSTALL_ID.match(found):
+                # Its position, not its value: a secret pasted here by mistake is not echoed.
+                raise ValueError(
+                    f"id number {n} is not a workspace (T…) or organisation (E…) id "
+                    "(upper-case letters and digits, e.g. T0123ABCD)"
+                )
+        return cls(frozenset(ids))
+
+    def allows(
+        self, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool = False
+    ) -> bool:
+        """Whether the installation in ``team_id`` (or org-wide in ``enterprise_id``) may be
+        one of ours."""
+        if enterprise_id and enterprise_id in self.ids:
+            return True
+        return not is_enterprise_install and bool(team_id) and team_id in self.ids
+
+    def describe(self) -> str:
+        return ", ".join(sorted(self.ids))
 
 
 def user_homes(user: Mapping[str, Any]) -> frozenset[str]:

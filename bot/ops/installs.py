@@ -12,6 +12,11 @@ token of the moment too. It also keeps the token fresh when Slack rotates it
 claimed with a database lease (``storage.leases.claim_due``) and done by one process at a time;
 the others keep using the token they have while it is valid, or wait for the new one.
 
+Only the workspaces and organisations ``SLACK_INSTALL_TEAMS`` names may be ours
+(``identity.InstallTeams``): the install flow refuses any other (``bot.app.PinnedOAuthFlow``:
+nothing stored, its token revoked with ``revoke``), and the store neither saves nor finds nor
+lists one, so a row put in the tables by other means is never used and its users never ours.
+
 An uninstall (``app_uninstalled``) or revoked tokens (``tokens_revoked``) deactivate the
 installation: its tokens are deleted, and the client refuses every call with that reason, which
 the outbox records as the failure of what was owed.
@@ -42,7 +47,7 @@ from bot.clock import Clock
 from bot.delivery.slack_api import TokenUnavailable
 from bot.ops import identity, metrics
 from bot.ops.checks.scopes import manifest_scopes
-from bot.ops.identity import user_homes
+from bot.ops.identity import InstallTeams, user_homes
 from storage import slack_tables
 from storage.db import Database
 from storage.leases import claim_due
@@ -86,10 +91,40 @@ class TokenCipher:
             raise TokenUnavailable("token_key_mismatch") from None
 
 
+class ForeignInstallation(Exception):
+    """An installation in a workspace or organisation ``SLACK_INSTALL_TEAMS`` does not name."""
+
+    def __init__(self, enterprise_id: str | None, team_id: str | None) -> None:
+        super().__init__(f"installation {install_key(enterprise_id, team_id)} is not allowed")
+        self.enterprise_id = enterprise_id
+        self.team_id = team_id
+
+
+def revoke(api_url: str, token: str | None) -> bool:
+    """Revoke a token Slack issued (``auth.revoke``) so that it does not linger: the token of
+    an install we refused. Whether Slack confirmed it; a failure is logged, never raised."""
+    if not token:
+        return False
+    client = WebClient(base_url=api_url, token=token, timeout=10)
+    try:
+        return bool(client.auth_revoke().get("revoked"))
+    except (SlackApiError, OSError) as exc:
+        log.error("could not revoke the token of a refused install: %s", type(exc).__name__)
+        return False
+
+
 class EncryptedInstallationStore(SQLAlchemyInstallationStore):
     """slack-sdk's store on our tables, with tokens encrypted at rest."""
 
-    def __init__(self, client_id: str, db: Database, cipher: TokenCipher, clock: Clock) -> None:
+    def __init__(
+        self,
+        client_id: str,
+        db: Database,
+        cipher: TokenCipher,
+        clock: Clock,
+        *,
+        allowed: InstallTeams,
+    ) -> None:
         super().__init__(client_id=client_id, engine=db.engine)
         self.metadata = slack_tables.SLACK_METADATA
         self.bots = slack_tables.bots
@@ -97,8 +132,17 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
         self.db = db
         self.cipher = cipher
         self.clock = clock
+        self.allowed = allowed  # SLACK_INSTALL_TEAMS: nothing outside it is saved or read
+        self._ignored: set[str] = set()  # stored installations outside it, warned about once
+
+    def allows(self, found: Installation | Bot) -> bool:
+        return self.allowed.allows(
+            found.enterprise_id, found.team_id, bool(found.is_enterprise_install)
+        )
 
     def save(self, installation: Installation) -> None:
+        if not self.allows(installation):  # the install flow refuses it before (app.py)
+            raise ForeignInstallation(installation.enterprise_id, installation.team_id)
         sealed = copy.copy(installation)
         for name in slack_tables.TOKEN_COLUMNS:
             setattr(sealed, name, self.cipher.encrypt(getattr(installation, name)))
@@ -106,6 +150,8 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
         self.activate(installation.to_bot())
 
     def save_bot(self, bot: Bot) -> None:
+        if not self.allows(bot):
+            raise ForeignInstallation(bot.enterprise_id, bot.team_id)
         sealed = copy.copy(bot)
         sealed.bot_token = self.cipher.encrypt(bot.bot_token) or ""
         sealed.bot_refresh_token = self.cipher.encrypt(bot.bot_refresh_token)
@@ -123,21 +169,41 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
             team_id=team_id,
             is_enterprise_install=is_enterprise_install,
         )
-        return self._opened_bot(bot)
+        return self._opened_bot(bot if bot is not None and self.allows(bot) else None)
 
     def latest_bot(self) -> Bot | None:
-        """The newest bot token of this app, whichever workspace: one provider, one install."""
+        """The newest bot token of this app in an allowed workspace or organisation."""
         c = self.bots.c
         query = (
             select(self.bots)
             .where(and_(c.client_id == self.client_id, c.bot_token.is_not(None)))
             .order_by(desc(c.installed_at), desc(c.id))
-            .limit(1)
         )
         with self.engine.connect() as conn:
             for row in conn.execute(query).mappings():
-                return self._opened_bot(self.build_bot_entity(row))
+                bot = self.build_bot_entity(row)
+                if self.allows(bot):
+                    return self._opened_bot(bot)
         return None
+
+    def foreign(self) -> list[str]:
+        """The installations kept in the database outside ``SLACK_INSTALL_TEAMS`` (put there by
+        other means, or before the setting changed): never used; ``doctor`` names them."""
+        c = self.bots.c
+        query = (
+            select(c.enterprise_id, c.team_id, c.is_enterprise_install)
+            .where(and_(c.client_id == self.client_id, c.bot_token.is_not(None)))
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return sorted(
+            {
+                install_key(enterprise_id, team_id)
+                for enterprise_id, team_id, org_wide in rows
+                if not self.allowed.allows(enterprise_id, team_id, bool(org_wide))
+            }
+        )
 
     def active_bots(self) -> dict[str, Bot]:
         """Every installation's newest bot, by ``install_key``, newest installation first
@@ -155,7 +221,14 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
             for row in conn.execute(query).mappings():
                 bot = self.build_bot_entity(row)
                 key = install_key(bot.enterprise_id, bot.team_id)
-                if key not in found:
+                if not self.allows(bot):
+                    if key not in self._ignored:  # asked at every call: say it once
+                        self._ignored.add(key)
+                        log.warning(
+                            "stored installation outside SLACK_INSTALL_TEAMS ignored",
+                            extra={"install": key},
+                        )
+                elif key not in found:
                     opened = self._opened_bot(bot)
                     assert opened is not None
                     found[key] = opened
@@ -175,6 +248,8 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
             user_id=user_id,
             is_enterprise_install=is_enterprise_install,
         )
+        if found is not None and not self.allows(found):
+            return None
         if found is not None:
             for name in slack_tables.TOKEN_COLUMNS:
                 setattr(found, name, self.cipher.decrypt(getattr(found, name)))
@@ -205,6 +280,11 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
         from them) and the reason is kept, for whatever was still owed."""
         now = self.clock()
         key = install_key(enterprise_id, team_id)
+        if not self.allowed.allows(enterprise_id, team_id, team_id is None):
+            # Never one of ours (a refused install's token revoked, Slack saying so): nothing
+            # of ours to stop, and no trace that would make routing think one of ours went.
+            log.warning("uninstall outside SLACK_INSTALL_TEAMS ignored", extra={"install": key})
+            return
         with self.db.transaction() as session:
             row = session.scalar(select(SlackInstall).where(SlackInstall.key == key))
             if row is None:
@@ -619,8 +699,9 @@ def _bot_fields(bot: Bot) -> dict[str, Any]:
     }
 
 
-def installed_where(bots: list[Bot]) -> identity.Installation | None:
-    """Where the bots are installed: the first (the triage channel's), the rest ``others``."""
+def installed_where(bots: list[Bot], allowed: InstallTeams) -> identity.Installation | None:
+    """Where the bots are installed: the first (the triage channel's), the rest ``others``;
+    only where ``SLACK_INSTALL_TEAMS`` allows (the users of any other are never ours)."""
     found = [
         identity.Installation(
             team_id=bot.team_id,
@@ -628,7 +709,8 @@ def installed_where(bots: list[Bot]) -> identity.Installation | None:
             is_enterprise_install=bool(bot.is_enterprise_install),
         )
         for bot in bots
-        if bot.team_id or bot.enterprise_id
+        if (bot.team_id or bot.enterprise_id)
+        and allowed.allows(bot.enterprise_id, bot.team_id, bool(bot.is_enterprise_install))
     ]
     return replace(found[0], others=tuple(found[1:])) if found else None
 
@@ -655,9 +737,12 @@ def oauth_installs(
     public_url: str | None,
     db: Database,
     clock: Clock,
+    allowed: InstallTeams,
 ) -> OAuthInstalls:
     app = OAuthApp(client_id, client_secret, api_url)
-    store = EncryptedInstallationStore(client_id, db, TokenCipher(encryption_key), clock)
+    store = EncryptedInstallationStore(
+        client_id, db, TokenCipher(encryption_key), clock, allowed=allowed
+    )
     # Slack's page is https://slack.com/oauth/v2/authorize beside https://slack.com/api/.
     base = api_url.rstrip("/")
     base = base[: -len("/api")] if base.endswith("/api") else base

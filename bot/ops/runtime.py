@@ -78,6 +78,7 @@ def start_runtime(
             encryption_key=settings.secret("TOKEN_ENCRYPTION_KEY"),
             api_url=settings.SLACK_API_URL,
             public_url=settings.PUBLIC_URL,
+            allowed=settings.install_teams,
             db=db,
             clock=clock,
         )

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.ops.identity import InstallTeams
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///nonconformity.db"
@@ -61,6 +62,10 @@ class Settings(BaseSettings):
     SLACK_CLIENT_ID: str | None = None
     SLACK_CLIENT_SECRET: SecretStr | None = None
     TOKEN_ENCRYPTION_KEY: SecretStr | None = None
+    # Where this deployment may be installed, required with OAuth: comma-separated workspace
+    # (T…) and Grid organisation (E…) ids. An install from anywhere else is refused (its token
+    # revoked) and a stored installation outside the list is never used.
+    SLACK_INSTALL_TEAMS: str | None = None
     # The public base URL of this deployment (https://bot.example.com): OAuth's redirect URI is
     # PUBLIC_URL + /slack/oauth_redirect (without it Slack uses the app's configured one), and
     # e-mailed receipt links are PUBLIC_URL/receipts/<token>.
@@ -83,6 +88,22 @@ class Settings(BaseSettings):
 
             parse_smtp_url(value.get_secret_value())  # ValueError names what is wrong
         return value
+
+    @field_validator("SLACK_INSTALL_TEAMS")
+    @classmethod
+    def _install_teams(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return InstallTeams.parse(value).describe()  # ValueError names the bad id
+
+    @property
+    def install_teams(self) -> InstallTeams:
+        """SLACK_INSTALL_TEAMS read; a ConfigError when it is not set."""
+        self.require("SLACK_INSTALL_TEAMS")
+        try:
+            return InstallTeams.parse(str(self.SLACK_INSTALL_TEAMS))
+        except ValueError as exc:
+            raise ConfigError(f"SLACK_INSTALL_TEAMS is invalid: {exc}") from None
 
     @field_validator("PUBLIC_URL")
     @classmethod
@@ -145,9 +166,9 @@ class Settings(BaseSettings):
 
     def require_slack_token(self) -> None:
         """What `serve` and `socket` need for their token: SLACK_BOT_TOKEN, or with OAuth its
-        client secret and the key tokens are encrypted with at rest."""
+        client secret, the key tokens are encrypted with at rest, and where it may be installed."""
         if self.oauth:
-            self.require("SLACK_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY")
+            self.require("SLACK_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY", "SLACK_INSTALL_TEAMS")
         else:
             self.require("SLACK_BOT_TOKEN")
 

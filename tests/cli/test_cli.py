@@ -78,6 +78,7 @@ BAD_SETTINGS = [
         {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "TOKEN_ENCRYPTION_KEY": SECRET},
         "TOKEN_ENCRYPTION_KEY",
     ),
+    (["serve"], {"SLACK_CLIENT_ID": "1.2", "SLACK_INSTALL_TEAMS": SECRET}, "SLACK_INSTALL_TEAMS"),
 ]
 FERNET_KEY = (
     "IFWUrDwYBg6o5uvW0_bmNkr9J1gLc3CqG7fHYmfDP8o="  # a valid key: only the secret is missing
@@ -97,6 +98,16 @@ SERVE_MISSING: list[tuple[dict[str, str | None], str]] = [
     (
         {"SLACK_BOT_TOKEN": None, "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"},
         "TOKEN_ENCRYPTION_KEY",
+    ),
+    # ... and where it may be installed (SLACK_INSTALL_TEAMS).
+    (
+        {
+            "SLACK_BOT_TOKEN": None,
+            "SLACK_CLIENT_ID": "1.2",
+            "SLACK_CLIENT_SECRET": "s",
+            "TOKEN_ENCRYPTION_KEY": FERNET_KEY,
+        },
+        "SLACK_INSTALL_TEAMS",
     ),
 ]
 

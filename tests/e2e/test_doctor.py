@@ -370,10 +370,15 @@ def test_with_oauth_before_any_install_the_doctor_says_how_to_install(
         SLACK_CLIENT_ID=standin.oauth.client_id,
         SLACK_CLIENT_SECRET=standin.oauth.client_secret,
         TOKEN_ENCRYPTION_KEY=key,
+        SLACK_INSTALL_TEAMS=standin.team_id,
     )
     assert code == 1
     text = "\n".join(lines)
-    assert "✓ settings: present and valid (HTTP, installed with OAuth)" in text
+    assert (
+        "✓ settings: present and valid (HTTP, installed with OAuth; SLACK_INSTALL_TEAMS: "
+        f"{standin.team_id})"
+    ) in text
+    assert f"✓ installations: every stored installation is in {standin.team_id}" in text
     assert "✗ Slack token: no installation to use (not_installed)" in text
     assert "/slack/install" in text
     assert key not in text and standin.oauth.client_secret not in text

@@ -211,6 +211,7 @@ def test_doctor_says_the_bot_is_installed_in_several_workspaces(
         SLACK_CLIENT_ID=bot.standin.oauth.client_id,
         SLACK_CLIENT_SECRET=bot.standin.oauth.client_secret,
         TOKEN_ENCRYPTION_KEY=bot.token_key,
+        SLACK_INSTALL_TEAMS=f"{A},{B}",
     )
     setup = [line for line in lines if "Slack setup" in line]
     assert setup == [

@@ -33,6 +33,7 @@ def test_two_replicas_refresh_once_and_no_call_fails_across_the_expiry(tmp_path:
                 "SLACK_CLIENT_ID": standin.oauth.client_id,
                 "SLACK_CLIENT_SECRET": standin.oauth.client_secret,
                 "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+                "SLACK_INSTALL_TEAMS": standin.team_id,
             }
             replicas = [
                 ServeProcess(

@@ -104,3 +104,28 @@ def test_the_static_token_sees_everything_as_it_always_did(two: SlackStandIn) ->
 
 
 HOME = {"type": "home", "blocks": []}
+
+
+def test_auth_revoke_stops_the_token_it_is_called_with_and_no_other(two: SlackStandIn) -> None:
+    alpha, _ = installed(two, A)
+    bravo, _ = installed(two, B)
+    assert WebClient(token=bravo, base_url=two.api_url).auth_revoke(test=True)["revoked"] is False
+    assert two.oauth.check(bravo) is None  # test=true only says it would
+    answer = WebClient(token=bravo, base_url=two.api_url).auth_revoke()
+    assert answer["ok"] and answer["revoked"] is True
+    assert two.oauth.revoked == [bravo]
+    assert error(lambda: WebClient(token=bravo, base_url=two.api_url).auth_test()) == (
+        "token_revoked"
+    )
+    assert WebClient(token=alpha, base_url=two.api_url).auth_test()["ok"]
+    assert error(lambda: WebClient(token="xoxb-nobody", base_url=two.api_url).auth_revoke()) == (
+        "invalid_auth"
+    )
+
+
+def test_another_organisation_may_install_it_and_is_named_as_such(two: SlackStandIn) -> None:
+    two.oauth.next_enterprise = "E0FOREIGN1"
+    token, answer = installed(two, "T0FOREIGN1")
+    assert answer["team"] == {"id": "T0FOREIGN1", "name": "T0FOREIGN1"}
+    assert answer["enterprise"] == {"id": "E0FOREIGN1", "name": "E0FOREIGN1"}
+    assert two.oauth.team_of(token) == "T0FOREIGN1"

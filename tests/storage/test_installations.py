@@ -17,6 +17,7 @@ from sqlalchemy import text
 from bot.clock import FakeClock
 from bot.delivery.slack_api import TokenUnavailable
 from bot.devkit.standin import SlackStandIn
+from bot.ops.identity import InstallTeams
 from bot.ops.installs import (
     EncryptedInstallationStore,
     InstalledTokens,
@@ -28,6 +29,8 @@ from bot.ops.metrics import REGISTRY
 from storage.db import Database
 from storage.migrate import upgrade
 
+# SLACK_INSTALL_TEAMS: the stand-in's workspaces, and T1 of the test that saves by hand
+ALLOWED = InstallTeams(frozenset({"T0TEAM0001", "T0TEAMBBB1", "T1"}))
 TTL = 3600  # the stand-in's token life (real time); the bot side runs on the fake clock
 
 
@@ -90,7 +93,9 @@ def replica(
 ) -> InstalledTokens:
     """What one ``serve`` process holds: its own engine on the shared database."""
     database = Database(database_url)
-    store = EncryptedInstallationStore(standin.oauth.client_id, database, TokenCipher(key), clock)
+    store = EncryptedInstallationStore(
+        standin.oauth.client_id, database, TokenCipher(key), clock, allowed=ALLOWED
+    )
     app = OAuthApp(standin.oauth.client_id, standin.oauth.client_secret, standin.api_url)
     return InstalledTokens(store, app, clock)
 
@@ -100,7 +105,9 @@ def test_tokens_are_encrypted_at_rest_and_read_back_in_clear(
 ) -> None:
     clock = FakeClock()
     key = Fernet.generate_key().decode()
-    store = EncryptedInstallationStore(standin.oauth.client_id, db, TokenCipher(key), clock)
+    store = EncryptedInstallationStore(
+        standin.oauth.client_id, db, TokenCipher(key), clock, allowed=ALLOWED
+    )
     token = installed(standin, store, clock)
     with db.read() as session:
         rows = session.execute(text("SELECT bot_token, bot_refresh_token FROM slack_bots")).all()
@@ -118,7 +125,11 @@ def test_tokens_are_encrypted_at_rest_and_read_back_in_clear(
 
     # Another key (a thief's guess, or a rotated key without re-encryption) opens nothing.
     other = EncryptedInstallationStore(
-        standin.oauth.client_id, db, TokenCipher(Fernet.generate_key().decode()), clock
+        standin.oauth.client_id,
+        db,
+        TokenCipher(Fernet.generate_key().decode()),
+        clock,
+        allowed=ALLOWED,
     )
     with pytest.raises(TokenUnavailable, match="token_key_mismatch"):
         other.latest_bot()
@@ -127,7 +138,7 @@ def test_tokens_are_encrypted_at_rest_and_read_back_in_clear(
 def test_a_long_rotating_token_fits_once_encrypted(db: Database) -> None:
     clock = FakeClock()
     store = EncryptedInstallationStore(
-        "1.2", db, TokenCipher(Fernet.generate_key().decode()), clock
+        "1.2", db, TokenCipher(Fernet.generate_key().decode()), clock, allowed=ALLOWED
     )
     long_token = "xoxe.xoxb-1-" + "A" * 300  # longer than any Slack token seen
     store.save(
@@ -161,7 +172,9 @@ def test_two_replicas_refresh_a_rotating_token_once_and_no_call_goes_without_a_t
     key = Fernet.generate_key().decode()
     first = installed(
         standin,
-        EncryptedInstallationStore(standin.oauth.client_id, db, TokenCipher(key), clock),
+        EncryptedInstallationStore(
+            standin.oauth.client_id, db, TokenCipher(key), clock, allowed=ALLOWED
+        ),
         clock,
     )
     replicas = [replica(database_url, key, standin, clock) for _ in range(2)]
@@ -204,10 +217,12 @@ def test_a_new_key_put_first_still_reads_what_the_old_one_encrypted(
 ) -> None:
     clock = FakeClock()
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    store = EncryptedInstallationStore(standin.oauth.client_id, db, TokenCipher(old), clock)
+    store = EncryptedInstallationStore(
+        standin.oauth.client_id, db, TokenCipher(old), clock, allowed=ALLOWED
+    )
     token = installed(standin, store, clock)
     rotated = EncryptedInstallationStore(
-        standin.oauth.client_id, db, TokenCipher(f"{new}, {old}"), clock
+        standin.oauth.client_id, db, TokenCipher(f"{new}, {old}"), clock, allowed=ALLOWED
     )
     bot = rotated.latest_bot()
     assert bot is not None and bot.bot_token == token
@@ -220,7 +235,9 @@ def test_a_refresh_token_someone_else_used_deactivates_the_installation(
     with the reason instead of asking Slack again at every call."""
     clock = FakeClock()
     key = Fernet.generate_key().decode()
-    store = EncryptedInstallationStore(standin.oauth.client_id, db, TokenCipher(key), clock)
+    store = EncryptedInstallationStore(
+        standin.oauth.client_id, db, TokenCipher(key), clock, allowed=ALLOWED
+    )
     installed(standin, store, clock)
     bot = store.latest_bot()
     assert bot is not None
@@ -250,7 +267,9 @@ def test_with_several_installations_each_rotating_token_is_refreshed_once_and_st
     standin.add_workspace("T0TEAMBBB1", "bravo")
     standin.add_channel("C0ALPHA001", team=standin.team_id)
     standin.add_channel("C0BRAVO001", team="T0TEAMBBB1")
-    store = EncryptedInstallationStore(standin.oauth.client_id, db, TokenCipher(key), clock)
+    store = EncryptedInstallationStore(
+        standin.oauth.client_id, db, TokenCipher(key), clock, allowed=ALLOWED
+    )
     installed(standin, store, clock)
     clock.advance(timedelta(seconds=1))
     installed(standin, store, clock, team="T0TEAMBBB1")

@@ -19,6 +19,7 @@ VARIABLES = (
     "SLACK_CLIENT_ID",
     "SLACK_CLIENT_SECRET",
     "TOKEN_ENCRYPTION_KEY",
+    "SLACK_INSTALL_TEAMS",
 )
 SECRET = "xoxb-TOP-SECRET-VALUE-4242"
 
@@ -104,7 +105,7 @@ def test_each_command_requires_only_what_it_uses(monkeypatch: pytest.MonkeyPatch
         settings.require("SLACK_BOT_TOKEN")
 
 
-def test_with_oauth_no_bot_token_is_needed_but_the_secret_and_the_key_are(
+def test_with_oauth_no_bot_token_is_needed_but_the_secret_the_key_and_the_teams_are(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from cryptography.fernet import Fernet
@@ -114,7 +115,11 @@ def test_with_oauth_no_bot_token_is_needed_but_the_secret_and_the_key_are(
     with pytest.raises(ConfigError, match="TOKEN_ENCRYPTION_KEY is not set"):
         load_settings().require_slack_token()
     monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    with pytest.raises(ConfigError, match="SLACK_INSTALL_TEAMS is not set"):
+        load_settings().require_slack_token()
+    monkeypatch.setenv("SLACK_INSTALL_TEAMS", " T0ALPHA001, E0GRIDORG1 ")
     settings = load_settings()
+    assert settings.install_teams.ids == {"T0ALPHA001", "E0GRIDORG1"}
     assert settings.oauth and settings.SLACK_BOT_TOKEN is None
     settings.require_slack_token()  # no SLACK_BOT_TOKEN asked for
 
@@ -127,3 +132,31 @@ def test_a_token_encryption_key_that_is_no_fernet_key_is_named_not_echoed(
         load_settings()
     assert "TOKEN_ENCRYPTION_KEY is invalid" in str(refused.value)
     assert SECRET not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "value", [SECRET, "T0ALPHA001,xoxb-1", "t0alpha001", "C0CHANNEL1", "U0USER0001", " , "]
+)
+def test_slack_install_teams_takes_only_workspace_and_organisation_ids(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("SLACK_INSTALL_TEAMS", value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert str(refused.value).startswith("SLACK_INSTALL_TEAMS is invalid")
+    assert SECRET not in str(refused.value)
+
+
+def test_an_organisation_id_allows_its_workspaces_and_its_org_wide_install() -> None:
+    from bot.ops.identity import InstallTeams
+
+    teams = InstallTeams.parse("T0ALPHA001,E0GRIDORG1")
+    assert teams.allows(None, "T0ALPHA001")
+    assert teams.allows("E0GRIDORG1", "T0ANYWS001")
+    assert teams.allows("E0GRIDORG1", None, is_enterprise_install=True)
+    assert not teams.allows(None, "T0FOREIGN1")
+    assert not teams.allows("E0OTHERORG", "T0FOREIGN1")
+    # a workspace named alone does not let its organisation install org-wide
+    only_workspace = InstallTeams.parse("T0ALPHA001")
+    assert not only_workspace.allows("E0GRIDORG1", None, is_enterprise_install=True)
+    assert not only_workspace.allows("E0GRIDORG1", "T0ALPHA001", is_enterprise_install=True)

@@ -325,6 +325,12 @@ def auth_test(ctx: Context, args: JSON) -> JSON:
     return out
 
 
+def auth_revoke(ctx: Context, args: JSON) -> JSON:
+    """Answered by the server (``SlackStandIn._revoke``), which knows the calling token; this
+    entry gives the method its place in the table."""
+    return {"revoked": False}
+
+
 def acting_team(ctx: Context, args: JSON) -> str:
     """The workspace a workspace-scoped method acts in. An org-wide token reaches every
     workspace of the organisation, so Slack requires ``team_id`` (``missing_argument``) and
@@ -792,6 +798,7 @@ def _table(*methods: Method) -> dict[str, Method]:
 
 METHODS: dict[str, Method] = _table(
     Method("auth.test", auth_test),
+    Method("auth.revoke", auth_revoke),
     Method(
         "chat.postMessage",
         chat_post_message,

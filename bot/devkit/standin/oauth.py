@@ -3,11 +3,13 @@ refresh grants), tokens that expire when rotation is on, and uninstalls that rev
 
 Like Slack: a code works once; with token rotation a token lives ``token_ttl`` seconds and a
 refresh token works once (a second use is ``invalid_refresh_token``); the token it replaced
-keeps working until its own expiry; an uninstall revokes every token of the app.
+keeps working until its own expiry; an uninstall revokes every token of the app;
+``auth.revoke`` revokes the token it is called with.
 
 Several workspaces may install the app (``next_team``: the workspace the next approval is
 for): each token belongs to its workspace (``team_of``), and the server lets it see only that
-workspace's channels and users, and the channels shared with it, as Slack does.
+workspace's channels and users, and the channels shared with it, as Slack does. Another
+organisation may install it too (``next_enterprise``), as a distributed app allows.
 """
 
 from __future__ import annotations
@@ -40,8 +42,12 @@ class OAuthServer:
     redirect_uri: str | None = None  # the app's configured one, used when a request has none
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_team: str | None = None  # the workspace the next approval installs in (None: ours)
-    # code -> (redirect_uri given, the workspace approved)
-    codes: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    # the Grid organisation the next approval is from (None: the stand-in's own, if any): an
+    # install from another organisation, for the tests of SLACK_INSTALL_TEAMS
+    next_enterprise: str | None = None
+    # code -> (redirect_uri given, the workspace approved, the organisation approved from)
+    codes: dict[str, tuple[str | None, str | None, str | None]] = field(default_factory=dict)
+    revoked: list[str] = field(default_factory=list)  # tokens revoked with auth.revoke
     refresh_teams: dict[str, str | None] = field(default_factory=dict)  # refresh -> workspace
     grants: dict[str, Grant] = field(default_factory=dict)
     refresh_tokens: dict[str, bool] = field(default_factory=dict)  # token -> still usable
@@ -60,7 +66,11 @@ class OAuthServer:
             return 400, "no_redirect_uri"
         code = secrets.token_hex(12)
         with self.lock:
-            self.codes[code] = (query.get("redirect_uri"), query.get("team") or self.next_team)
+            self.codes[code] = (
+                query.get("redirect_uri"),
+                query.get("team") or self.next_team,
+                self.next_enterprise,
+            )
         params = urllib.parse.urlencode({"code": code, "state": query.get("state", "")})
         return 302, f"{redirect}{'&' if '?' in redirect else '?'}{params}"
 
@@ -93,9 +103,11 @@ class OAuthServer:
                 code = str(args.get("code") or "")
                 if code not in self.codes:
                     return {"ok": False, "error": "invalid_code"}
-                expected, installed = self.codes.pop(code)
+                expected, installed, organisation = self.codes.pop(code)
                 if expected and args.get("redirect_uri") != expected:
                     return {"ok": False, "error": "bad_redirect_uri"}
+                if organisation:
+                    enterprise = {"id": organisation, "name": organisation}
             if team is not None and installed and installed != team["id"]:
                 team = {"id": installed, "name": installed}
             return {"ok": True, **self._issue(team, bot, enterprise, org_wide)}
@@ -143,6 +155,17 @@ class OAuthServer:
         with self.lock:
             grant = self.grants.get(token)
             return grant.team if grant is not None else None
+
+    def revoke(self, token: str) -> bool:
+        """``auth.revoke``: this one token stops working (as Slack, revoking an install's last
+        token uninstalls the app there). Whether it was one this server issued."""
+        with self.lock:
+            grant = self.grants.get(token)
+            if grant is None:
+                return False
+            grant.revoked = True
+            self.revoked.append(token)
+            return True
 
     def revoke_all(self, team: str | None = None) -> None:
         """An uninstall: every token and refresh token of the app stops working (``team``:

@@ -31,6 +31,7 @@ from .methods import (
     modal_stack,
     open_modal,
     post_bot_message,
+    truthy,
     update_view,
 )
 from .oauth import OAuthServer
@@ -616,7 +617,10 @@ class SlackStandIn:
             if fault.fails:
                 status, extra, body = fault.response()
                 return status, extra, body, args
-        body = self._process(spec.name, args)
+        if method == "auth.revoke":  # needs the calling token, which methods do not see
+            body = self._revoke(token, args)
+        else:
+            body = self._process(spec.name, args)
         if not body.get("ok") and body.get("error") == "ratelimited":
             retry_after = str(body.pop("retry_after"))
             return 429, {"Retry-After": retry_after}, body, args
@@ -664,6 +668,14 @@ class SlackStandIn:
         if user is None or user.is_bot:
             return True
         return user.team_id == team or not self.settings.ours(user.team_id)
+
+    def _revoke(self, token: str, args: JSON) -> JSON:
+        """``auth.revoke``: the calling token stops working (``test``: only says it would)."""
+        if truthy(args.get("test")):
+            return {"ok": True, "revoked": False}
+        if not self.oauth.revoke(token):
+            self.oauth.static_revoked = True  # the static bot token
+        return {"ok": True, "revoked": True}
 
     def _oauth_access(self, args: JSON, headers: dict[str, str]) -> JSON:
         cfg = self.settings

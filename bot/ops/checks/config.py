@@ -15,7 +15,9 @@ def check_settings() -> tuple[Result, Settings | None]:
     except ConfigError as exc:
         return failed("settings", str(exc), "correct that variable in the environment"), None
     token_names = (
-        ("SLACK_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY") if settings.oauth else ("SLACK_BOT_TOKEN",)
+        ("SLACK_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY", "SLACK_INSTALL_TEAMS")
+        if settings.oauth
+        else ("SLACK_BOT_TOKEN",)
     )
     missing = [n for n in (*token_names, "NCBOT_CONFIG") if not _present(settings, n)]
     socket = _present(settings, "SLACK_APP_TOKEN")
@@ -26,7 +28,11 @@ def check_settings() -> tuple[Result, Settings | None]:
             "settings", f"{', '.join(missing)} not set", "set them in the environment"
         ), settings
     if settings.oauth:
-        return passed("settings", "present and valid (HTTP, installed with OAuth)"), settings
+        where = settings.install_teams.describe()
+        return passed(
+            "settings",
+            f"present and valid (HTTP, installed with OAuth; SLACK_INSTALL_TEAMS: {where})",
+        ), settings
     token = settings.secret("SLACK_BOT_TOKEN")
     if not token.startswith("xoxb-"):
         return failed(

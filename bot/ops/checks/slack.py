@@ -99,7 +99,7 @@ class SlackChecks:
         if isinstance(tokens, InstalledTokens):  # OAuth: maybe several installations
             tokens.default_channel = self.workspace.triage_channel
             with contextlib.suppress(TokenUnavailable):
-                several = installed_where(tokens.bots())
+                several = installed_where(tokens.bots(), tokens.store.allowed)
                 if several is not None and several.others:
                     self._ours = several
         try:
