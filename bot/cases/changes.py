@@ -11,7 +11,7 @@ a measure sends the case back to approval, under the four-eyes rule.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -119,11 +119,7 @@ class Changes:
                 who=user(who[0], self.workspace.language),
                 reason=step_views.safe_reason(reason),
             )
-            if owner != who[0]:  # nobody is told what they just did themselves
-                key = f"change-dm:{case.id}:{now_key}:{owner}"
-                messages.queue(
-                    session, messages.dm(owner, key, told, case_id=case.id), self.clock()
-                )
+            self._tell(session, case, now_key, [owner], told, who[0])
             data: dict[str, Any] = {"whose": whose, "from": before, "to": owner}
             if at is not None:
                 data["position"] = at
@@ -161,11 +157,7 @@ class Changes:
                 after=target.isoformat(),
                 reason=step_views.safe_reason(reason),
             )
-            for approver in [a for a in self.workspace.roles.approvers if a != who[0]]:
-                key = f"change-dm:{case.id}:{now_key}:{approver}"
-                messages.queue(
-                    session, messages.dm(approver, key, told, case_id=case.id), self.clock()
-                )
+            self._tell(session, case, now_key, self.workspace.roles.approvers, told, who[0])
             return {"position": row.position, "from": before.isoformat(), "to": target.isoformat()}
 
         return self._change(
@@ -301,6 +293,21 @@ class Changes:
             )
             self._queue(session, case, kind, event, user_id, old_version, now_key)
             return case.record()
+
+    def _tell(
+        self,
+        session: Session,
+        case: Case,
+        now_key: str,
+        people: Iterable[str],
+        text: str,
+        actor: str,
+    ) -> None:
+        """A DM to each person a change concerns, once per change (the key names it), but
+        never to the one who made it: nobody is told what they just did themselves."""
+        for person in dict.fromkeys(p for p in people if p != actor):
+            key = f"change-dm:{case.id}:{now_key}:{person}"
+            messages.queue(session, messages.dm(person, key, text, case_id=case.id), self.clock())
 
     def _queue(
         self,
