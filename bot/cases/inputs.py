@@ -51,6 +51,7 @@ class Assessment(Form):
     # the number of persons may not be known yet.
     member_states: Annotated[list[str], any_of(MEMBER_STATES)] = Field(default_factory=list)
     persons_affected: Annotated[int | None, count_up_to(PERSONS_AFFECTED_MAX)] = None
+    occurred_on: OptionalDate = None  # when it happened, where known (not after today)
 
 
 class Reasoned(Form):

@@ -51,6 +51,7 @@ class Assessment(Stamp):
     # known; absent from assessments recorded before they were asked.
     member_states: tuple[str, ...] = ()
     persons_affected: int | None = None
+    occurred_on: date | None = None  # when the serious incident happened, where known
 
 
 class Reasoned(Stamp):

@@ -500,6 +500,9 @@ def assess_modal(case: CaseRecord, lang: str, today: date) -> dict[str, Any]:
                     ],
                 },
             },
+            _optional_date(
+                "occurred_on", t("assess.occurred.label", lang), t("assess.occurred.hint", lang)
+            ),
             {
                 "type": "input",
                 "block_id": "persons_affected",

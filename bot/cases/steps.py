@@ -207,6 +207,9 @@ class Steps:
         ):
             # Art. 73(1): reported to the authorities of the Member States where it occurred.
             raise UserError("assess.member_states.required", field="member_states")
+        occurred = data.get("occurred_on") if action is Action.CONFIRM else None
+        if occurred and date.fromisoformat(occurred) > today:
+            raise UserError("assess.occurred.future", field="occurred_on")
         if action is not Action.PROPOSE_MEASURE:
             return
         if date.fromisoformat(data["target_date"]) < today:

@@ -414,7 +414,7 @@ def assess(demo: Demo) -> None:
         raise DemoFailure("no Confirm button in the thread")
     demo.click(OFFICER, step, ids.CONFIRM)
     aware = (today(demo) - timedelta(days=1)).isoformat()
-    demo.fill_modal(OFFICER, {**ASSESSMENT, "aware_on": aware})
+    demo.fill_modal(OFFICER, {**ASSESSMENT, "aware_on": aware, "occurred_on": aware})
     demo.wait_for(
         "the duties panel with the Art. 73 deadline in the thread",
         lambda: _if(demo.thread_message(DUTY_PANEL), lambda m: "Art. 73" in m.text + str(m.blocks)),

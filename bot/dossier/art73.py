@@ -142,7 +142,7 @@ def draft(dossier: Dossier, lang: str, kind: ReportType | None = None) -> Art73R
         _section(
             "incident",
             lang,
-            occurred_on=None,
+            occurred_on=assessment.get("occurred_on") or None,
             aware_on=art73.get("aware_on") or assessment.get("aware_on"),
             member_states=where,
             description=report.get("description") or None,

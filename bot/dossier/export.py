@@ -166,6 +166,10 @@ class Assessment(Decision):
         description="Since 2.1: where a serious incident occurred (ISO 3166 codes); empty "
         "when none was recorded",
     )
+    occurred_on: Day | None = Field(
+        default=None,
+        description="Since 2.1: when a serious incident happened; null when not known",
+    )
     persons_affected: int | None = Field(
         default=None,
         description="Since 2.1: how many persons a serious incident affected; null when not known",
@@ -369,6 +373,7 @@ def assessment(state: AssessmentState | None) -> Assessment | None:
         aware_on=state.aware_on,
         member_states=list(state.member_states),
         persons_affected=state.persons_affected,
+        occurred_on=state.occurred_on,
     )
 
 

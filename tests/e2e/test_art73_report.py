@@ -152,7 +152,7 @@ def test_the_report_goes_to_the_authority_of_each_member_state_where_it_occurred
 ) -> None:
     # BE has its own authority in the catalogue; DE has none and falls back to the system's;
     # how many persons were affected is not known yet.
-    where = {"member_states": ["BE", "DE"], "persons_affected": None}
+    where = {"member_states": ["BE", "DE"], "persons_affected": None, "occurred_on": "2026-11-27"}
     assessed(bot, {**SERIOUS_ASSESSMENT, **where})
     report = json.loads(run_export(bot, "NC-1", "--report", "art73", "--format", "json").stdout)
     values = {f"{s['id']}.{f['id']}": f["value"] for s in report["sections"] for f in s["fields"]}
@@ -163,6 +163,8 @@ def test_the_report_goes_to_the_authority_of_each_member_state_where_it_occurred
     assert values["incident.member_states"] == "Belgium (BE), Germany (DE)"
     assert values["incident.persons_affected"] is None
     assert "incident.persons_affected" in report["to_be_completed"]
+    assert values["incident.occurred_on"] == "2026-11-27"
+    assert "incident.occurred_on" not in report["to_be_completed"]
 
     dutch = json.loads(
         run_export(bot, "NC-1", "--report", "art73", "--format", "json", "--language", "nl").stdout

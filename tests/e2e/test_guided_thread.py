@@ -172,6 +172,7 @@ def test_a_case_is_walked_from_report_to_closed_one_step_at_a_time(any_db_bot: L
         "serious_incident",
         "aware_on",
         "member_states",
+        "occurred_on",
         "persons_affected",
     ]
     risk = inputs["risk"]["element"]
@@ -481,16 +482,27 @@ def test_a_serious_incident_says_where_it_occurred_and_whom_it_affected(
             t("form.error.count", "nl", count=PERSONS_AFFECTED_MAX),
         ),
         ({**serious, "member_states": ["EL"]}, "member_states", t("report.error.choice", "nl")),
+        (
+            {**serious, "member_states": ["NL"], "occurred_on": "2099-01-01"},
+            "occurred_on",
+            t("assess.occurred.future", "nl"),
+        ),
     ]:
         answer = bot.driver.submit(view["id"], user=OFFICER, values=values).json()
         assert answer == {"response_action": "errors", "errors": {block: message}}, values
     assert case_row(bot).state == "acknowledged" and case_row(bot).details.assessment is None
 
-    accepted = {**serious, "member_states": ["NL", "BE"], "persons_affected": "12"}
+    accepted = {
+        **serious,
+        "member_states": ["NL", "BE"],
+        "persons_affected": "12",
+        "occurred_on": "2026-11-27",
+    }
     decide(bot, "case_confirm", OFFICER, accepted)
     found = case_row(bot).details.assessment
     assert found is not None
     assert (found.member_states, found.persons_affected) == (("NL", "BE"), 12)
+    assert found.occurred_on is not None and found.occurred_on.isoformat() == "2026-11-27"
     # approvers read where and how many with the assessment they approve against
     decide(bot, "measure_choose_withdraw", OFFICER, MEASURE_PLAN)
     approval = [

@@ -415,8 +415,10 @@ def _where_and_how_many(assessment: Mapping[str, Any], lang: str) -> list[tuple[
     if not states:
         return []
     persons = assessment.get("persons_affected")
+    occurred = assessment.get("occurred_on")
     return [
         (t("approval.where.label", lang), ", ".join(member_state(c, lang) for c in states)),
+        (t("assess.occurred.label", lang), str(occurred or t("approval.persons.unknown", lang))),
         (
             t("approval.persons.label", lang),
             str(persons) if persons is not None else t("approval.persons.unknown", lang),
