@@ -16,7 +16,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate
+from email.utils import formataddr, formatdate, getaddresses
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -160,12 +160,38 @@ class MailNotConfigured(Exception):
     """An e-mail is owed but ``SMTP_URL`` or ``MAIL_FROM`` is not set."""
 
 
+class Uncomposable(Exception):
+    """The e-mail cannot be written (a header the ``email`` package refuses): sending it
+    again would fail the same way, so it is a failed notice, not a retry."""
+
+
 def message_id(dedupe_key: str, mail_from: str) -> str:
     """One stable ``Message-ID`` per outbox row (per recipient and notice): a retry after an
     uncertain failure sends the same one."""
     digest = hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
     domain = mail_from.rpartition("@")[2] or "localhost"
     return f"<{digest}.ncbot@{domain}>"
+
+
+def one_line(value: str) -> str:
+    """A header's words on one line: a YAML folded scalar leaves a trailing newline, and the
+    ``email`` package refuses a header with one."""
+    return " ".join(value.split())
+
+
+def reply_address(contact: str | None) -> str | None:
+    """``Reply-To`` only when the provider's contact is one valid address ("Call +49… or
+    qa@acme.eu" is free text, shown in the e-mail's body, not a header)."""
+    if not contact:
+        return None
+    found = getaddresses([one_line(contact)])
+    if len(found) != 1:
+        return None
+    name, address = found[0]
+    local, at, domain = address.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in address):
+        return None
+    return formataddr((name, address)) if name else address
 
 
 def compose(
@@ -180,18 +206,24 @@ def compose(
     dedupe_key: str,
     sent_on: float,
 ) -> EmailMessage:
-    """A plain-text and an HTML part (multipart/alternative), from the provider's name."""
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = formataddr((sender_name, mail_from)) if sender_name else mail_from
-    message["To"] = address
-    if reply_to and "@" in reply_to:
-        message["Reply-To"] = reply_to
-    message["Message-ID"] = message_id(dedupe_key, mail_from)
-    message["Date"] = formatdate(sent_on, usegmt=True)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    """A plain-text and an HTML part (multipart/alternative), from the provider's name.
+    Raises ``Uncomposable`` (permanent) when a header still cannot be written."""
+    try:
+        message = EmailMessage()
+        message["Subject"] = one_line(subject)
+        name = one_line(sender_name or "")
+        message["From"] = formataddr((name, mail_from)) if name else mail_from
+        message["To"] = address
+        replies = reply_address(reply_to)
+        if replies:
+            message["Reply-To"] = replies
+        message["Message-ID"] = message_id(dedupe_key, mail_from)
+        message["Date"] = formatdate(sent_on, usegmt=True)
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+    except (ValueError, TypeError) as exc:
+        raise Uncomposable(str(exc)[:150]) from exc
     return message
 
 
@@ -200,6 +232,8 @@ def classify_mail(exc: BaseException) -> Failure:
     act (a failed notice with the reason and **Retry**)."""
     if isinstance(exc, MailNotConfigured):
         return Failure("permanent", "smtp_not_configured")
+    if isinstance(exc, Uncomposable):
+        return Failure("permanent", f"mail_uncomposable: {exc}")
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, reply = next(iter(exc.recipients.values()), (450, b""))
         return _by_code(code, reply)
