@@ -209,7 +209,8 @@ class Outbox:
         if notice_id is not None:
             with self.db.transaction() as session:
                 notice = notice_rows.by_id(session, int(notice_id))
-            return notice is not None and notice.status == notice_rows.SENT
+            # QUEUED: a reminder the relay refused, requeued by Retry (it moves the notice on).
+            return notice is not None and notice.status in (notice_rows.SENT, notice_rows.QUEUED)
         return True
 
     def _already_posted(

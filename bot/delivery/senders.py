@@ -315,14 +315,17 @@ class Senders:
         notice = notice_rows.by_id(session, notice_id, lock=True)
         if notice is None or notice.status != notice_rows.QUEUED:
             return
+        # When it first reached the partner: a message retried after a failure (a reminder
+        # the relay refused, another address) does not move it.
+        sent_at = notice.sent_at or now
         if by_email:  # the first address the relay accepted; the others change nothing here
-            notice.status, notice.sent_at = notice_rows.SENT, now
+            notice.status, notice.sent_at = notice_rows.SENT, sent_at
         else:
             notice.status, notice.slack_channel, notice.slack_ts, notice.sent_at = (
                 notice_rows.SENT,
                 channel,
                 ts,
-                now,
+                sent_at,
             )
         timers.start_for_notice(session, case, notice, self.workspace, now)
         notices.refresh_table(session, case, now, f"sent{notice.id}")

@@ -341,22 +341,11 @@ class Notices:
                 raise UserError(
                     "notice.fix.no_channel", {"channel": "—", "bot": "@nonconformity-bot"}
                 )
+            if not self._send_again(session, case, notice, partner, now):
+                # Nothing failed that the catalogue still names, and nothing is on its way:
+                # a QUEUED notice would wait for ever. It stays failed; the answer says why.
+                raise UserError("notice.retry.nothing", {"partner": partner.name})
             notice.status, notice.failure = rows.QUEUED, None
-            posted = outbox.by_key(session, messages.notice_key(notice.id))
-            if partner.channel and (posted is None or posted.status == outbox.FAILED):
-                notice.channel = partner.channel
-                outbox.requeue(session, f"notice:{notice.id}", now=now, target=partner.channel)
-            for address in partner.emails or []:
-                # The addresses the relay refused go again; one never tried (added to the
-                # workspace file since) is queued now; one already accepted is not sent twice.
-                key = messages.email_key(notice.id, address)
-                if outbox.by_key(session, key) is None:
-                    provider = self.workspace.provider
-                    messages.queue(
-                        session, messages.email_notice(case, notice, address, provider), now
-                    )
-                else:
-                    outbox.requeue_failed(session, key, now=now)
             audit.record(
                 session,
                 case,
@@ -367,6 +356,48 @@ class Notices:
             )
             refresh_table(session, case, now, f"retry{notice.id}:{now.timestamp()}")
             return case.id, partner.name
+
+    def _send_again(
+        self, session: Session, case: Case, notice: PartnerNotice, partner: Partner, now: datetime
+    ) -> int:
+        """Queue again what failed for the partner as the catalogue now names it; returns how
+        many messages are on their way. A message never tried (its channel or address added to
+        the workspace file since) is queued now; one refused is requeued, the first e-mail and
+        reminders alike; one already accepted is not sent twice; one for an address no longer
+        in the catalogue stays as it was."""
+        provider = self.workspace.provider
+        pending = 0
+        if partner.channel:
+            posted = outbox.by_key(session, messages.notice_key(notice.id))
+            if posted is None:
+                notice.channel = partner.channel
+                messages.queue(
+                    session, messages.partner_notice(case, notice, partner.channel, provider), now
+                )
+                pending += 1
+            elif posted.status == outbox.FAILED:
+                notice.channel = partner.channel
+                outbox.requeue(session, posted.dedupe_key, now=now, target=partner.channel)
+                pending += 1
+            elif posted.status == outbox.PENDING:
+                pending += 1
+        addresses = {address.lower() for address in partner.emails or []}
+        for row in outbox.for_case(session, case.id):
+            if (
+                row.kind != messages.EMAIL_NOTICE.name
+                or row.payload.get("notice_id") != notice.id
+                or row.target.lower() not in addresses
+            ):
+                continue
+            status = row.status
+            if status == outbox.FAILED:
+                outbox.requeue_failed(session, row.dedupe_key, now=now)
+            pending += status in (outbox.FAILED, outbox.PENDING)
+        for address in partner.emails or []:
+            if outbox.by_key(session, messages.email_key(notice.id, address)) is None:
+                messages.queue(session, messages.email_notice(case, notice, address, provider), now)
+                pending += 1
+        return pending
 
     def waivable(self, number: int) -> tuple[CaseRecord, list[tuple[int, str]]]:
         with self.db.transaction() as session:

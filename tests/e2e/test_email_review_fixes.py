@@ -7,6 +7,7 @@ real bot over HTTP, the Slack stand-in, a FakeClock and a real SMTP server (aios
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ import yaml
 from bot.clock import FakeClock
 from bot.delivery.mail import Uncomposable, classify_mail, compose
 from bot.devkit.local import LocalBot
+from bot.ops.catalogue import sync_catalogue
 from bot.ops.workspace import load_workspace, sample_path
+from bot.views import ids
 from tests.e2e.test_email_partners import (
     COMPLIANCE,
     LEGAL,
@@ -24,7 +27,16 @@ from tests.e2e.test_email_partners import (
     mail_settings,
 )
 from tests.mailbox import Mailbox
-from tests.scenarios import settle, walk_to
+from tests.scenarios import (
+    OFFICER,
+    PARTNER_USER,
+    TRIAGE,
+    refusal_after,
+    settle,
+    thread_replies,
+    wait_for,
+    walk_to,
+)
 
 
 def workspace_file(path: Path, *, provider: dict[str, Any] | None = None, **eu: Any) -> Path:
@@ -35,6 +47,8 @@ def workspace_file(path: Path, *, provider: dict[str, Any] | None = None, **eu: 
         if partner["id"] == "eu-import":
             partner.pop("channel")
             partner.update({"email": [COMPLIANCE, LEGAL], "language": "de", **eu})
+            for key in [k for k, v in partner.items() if v is None]:
+                del partner[key]  # None: this field left out
     data["provider"].update(provider or {})
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     return path
@@ -109,3 +123,109 @@ def test_an_email_that_cannot_be_composed_is_a_permanent_failure_not_a_retry() -
         )
     failure = classify_mail(refused_.value)
     assert failure.kind == "permanent" and failure.error.startswith("mail_uncomposable")
+
+
+# --- 2. Retry when there is no row to requeue, or the refused one is a reminder ----------------
+
+
+@pytest.fixture
+def workspace_path(tmp_path: Path) -> Path:
+    return workspace_file(tmp_path / "workspace.yml")
+
+
+@pytest.fixture
+def bot(
+    workspace_path: Path, sqlite_url: str, clock: FakeClock, mailbox: Mailbox
+) -> Iterator[LocalBot]:
+    workspace = load_workspace(workspace_path)
+    with LocalBot(
+        workspace, database_url=sqlite_url, clock=clock, mail=mail_settings(mailbox)
+    ) as local:
+        yield local
+
+
+def the_workspace_file_now(bot: LocalBot, path: Path, **eu: Any) -> None:
+    """The operator edits EU Import GmbH in the workspace file; the catalogue follows (as at
+    the next start)."""
+    sync_catalogue(bot.services.db, load_workspace(workspace_file(path, **eu)).catalogue)
+
+
+def failure_in_thread(bot: LocalBot, count: int = 1) -> Any:
+    failed = wait_for(
+        lambda: (lambda f: f if len(f) >= count else None)(
+            [r for r in thread_replies(bot) if "could not be delivered" in r.text]
+        ),
+        what="the failed notice in the thread",
+    )
+    return failed[-1]
+
+
+def retry(bot: LocalBot, failed: Any) -> str:
+    before = len(bot.standin.response_posts())
+    response = bot.driver.click(TRIAGE, failed.ts, ids.NOTICE_RETRY, user=OFFICER)
+    assert response.status == 200
+    return refusal_after(bot, before)
+
+
+def test_retry_sends_a_reminder_the_relay_refused_and_the_notice_is_sent_again(
+    bot: LocalBot, mailbox: Mailbox, clock: FakeClock
+) -> None:
+    walk_to(bot, "measure_approved")
+    settle(bot)
+    first_sent = eu_import(bot).sent_at
+    mailbox.refuse("RCPT", "550 5.2.1 Mailbox disabled", address=LEGAL)
+    clock.advance(timedelta(hours=24, minutes=1))
+    bot.sweep()
+    settle(bot)
+    assert len(mailbox.to(LEGAL)) == 1
+    assert eu_import(bot).status == "failed"
+    # COMPLIANCE's reminder went out, or was skipped once the notice had failed
+    reminded = len(mailbox.to(COMPLIANCE))
+
+    assert "again" in retry(bot, failure_in_thread(bot))
+    settle(bot)
+    assert len(mailbox.to(LEGAL)) == 2
+    assert len(mailbox.to(COMPLIANCE)) == reminded  # only what failed goes again
+    assert mailbox.to(LEGAL)[1].message["Subject"].startswith("Reminder: ")
+    stored = eu_import(bot)
+    assert (stored.status, stored.failure) == ("sent", None)
+    assert stored.sent_at == first_sent  # when it first reached the partner
+
+
+def test_retry_posts_in_a_channel_added_since_the_email_was_refused(
+    bot: LocalBot, mailbox: Mailbox, workspace_path: Path
+) -> None:
+    mailbox.refuse("RCPT", "550 5.1.1 No such user", times=2)
+    walk_to(bot, "measure_approved")
+    settle(bot)
+    assert eu_import(bot).status == "failed"
+
+    # the fix: the partner reads Slack now, in a shared channel, and has no e-mail
+    bot.standin.add_channel(
+        "C0EUIMPORT", name="ext-eu-import", members=[PARTNER_USER], is_ext_shared=True
+    )
+    the_workspace_file_now(bot, workspace_path, channel="C0EUIMPORT", email=None)
+    assert "again" in retry(bot, failure_in_thread(bot))
+    settle(bot)
+    stored = eu_import(bot)
+    assert stored.status == "sent" and stored.slack_ts is not None
+    posts = bot.standin.messages("C0EUIMPORT")
+    assert len(posts) == 1 and "NC-1" in posts[0].text
+    assert len(mailbox.received) == 0
+
+
+def test_retry_with_nothing_left_to_send_says_so_and_the_notice_stays_failed(
+    bot: LocalBot, mailbox: Mailbox, workspace_path: Path
+) -> None:
+    mailbox.refuse("RCPT", "550 5.1.1 No such user", address=LEGAL)
+    walk_to(bot, "measure_approved")
+    settle(bot)
+    assert eu_import(bot).status == "failed"
+
+    # LEGAL leaves the file; COMPLIANCE has the notice already
+    the_workspace_file_now(bot, workspace_path, email=[COMPLIANCE])
+    answer = retry(bot, failure_in_thread(bot))
+    assert "Nothing to send again to EU Import GmbH" in answer and "stays failed" in answer
+    settle(bot)
+    assert eu_import(bot).status == "failed"
+    assert len(mailbox.to(COMPLIANCE)) == 1
