@@ -256,6 +256,7 @@ EN: Final[dict[str, str | Forms]] = {
     "record.when.label": "When",
     "record.time.label": "At (time)",
     "record.when.invalid": "Give the date and time it was received, not in the future.",
+    "record.when.before_sent": "The notice went out on {when}: a receipt cannot be earlier. Give the date and time it was received.",
     "record.done": "The receipt of the notice to {partner} is recorded.",
     "close.blocked.notices": {
         "one": "{count} partner notice is not acknowledged or waived yet ({partner}).",
@@ -1070,6 +1071,7 @@ NL: Final[dict[str, str | Forms]] = {
     "record.when.label": "Wanneer",
     "record.time.label": "Om (tijd)",
     "record.when.invalid": "Geef de datum en tijd van ontvangst, niet in de toekomst.",
+    "record.when.before_sent": "De melding ging uit op {when}: een ontvangst kan niet eerder zijn. Geef de datum en tijd van ontvangst.",
     "record.done": "De ontvangst van de melding aan {partner} is vastgelegd.",
     "close.blocked.notices": {
         "one": "{count} melding aan een partner is nog niet bevestigd of vrijgesteld ({partner}).",

@@ -249,6 +249,12 @@ class Notices:
             refuse_if_stale(case, version, self.workspace.language)
             if notice.status in rows.SETTLED:
                 raise UserError("waive.nothing", {"ref": case.ref})
+            # Nothing can be received before it went out (or, never sent, was written).
+            went_out = notice.sent_at or notice.created_at
+            if on < went_out:
+                local = went_out.astimezone(ZoneInfo(self.workspace.timezone))
+                when = local.strftime("%Y-%m-%d %H:%M")
+                raise UserError("record.when.before_sent", {"when": when}, field="at")
             receipt = {"via": "recorded", "who": received_by, "how": how, "at": on.isoformat()}
             self._settle(session, case, notice, on, ack_by=user_id, receipt=receipt)
             audit.record(

@@ -25,12 +25,14 @@ from tests.e2e.test_email_partners import (
     LEGAL,
     eu_import,
     mail_settings,
+    open_record_modal,
 )
 from tests.mailbox import Mailbox
 from tests.scenarios import (
     OFFICER,
     PARTNER_USER,
     TRIAGE,
+    case_events,
     refusal_after,
     settle,
     thread_replies,
@@ -229,3 +231,42 @@ def test_retry_with_nothing_left_to_send_says_so_and_the_notice_stays_failed(
     settle(bot)
     assert eu_import(bot).status == "failed"
     assert len(mailbox.to(COMPLIANCE)) == 1
+
+
+# --- 3. a receipt recorded by hand is not earlier than the notice -----------------------------
+
+
+def test_a_receipt_recorded_before_the_notice_went_out_is_refused_inline(
+    bot: LocalBot, mailbox: Mailbox, clock: FakeClock
+) -> None:
+    walk_to(bot, "measure_approved")
+    settle(bot)
+    went_out = eu_import(bot).sent_at
+    assert went_out is not None and (went_out.hour, went_out.minute) == (9, 0)  # 10:00 local
+    clock.advance(timedelta(hours=3))
+
+    modal = open_record_modal(bot, OFFICER)
+    options = {
+        o["text"]["text"]: o["value"]
+        for b in modal["blocks"]
+        if b.get("block_id") == "notice"
+        for o in b["element"]["options"]
+    }
+    values = {
+        "notice": options["EU Import GmbH"],
+        "received_by": "Erika Muster, EU Import GmbH",
+        "how": "phone call",
+        "on": "2026-11-30",
+        "at": "09:59",  # Amsterdam: a minute before it went out
+    }
+    early = bot.driver.submit(modal["id"], user=OFFICER, values=values)
+    assert early.status == 200 and early.json()["response_action"] == "errors"
+    said = early.json()["errors"]["at"]
+    assert "The notice went out on 2026-11-30 10:00" in said and "cannot be earlier" in said
+    assert eu_import(bot).status == "sent"
+    assert not any(e.kind == "notice_receipt_recorded" for e in case_events(bot))
+
+    done = bot.driver.submit(modal["id"], user=OFFICER, values={**values, "at": "10:01"})
+    assert (done.status, done.body) == (200, b"")
+    wait_for(lambda: eu_import(bot).status == "acknowledged", what="the receipt")
+    assert eu_import(bot).ack_at == went_out.replace(minute=1, second=0, microsecond=0)
