@@ -21,6 +21,10 @@ SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///nonconformity.db"
 
 
+RECEIPT_KEY_BYTES = 32
+MAKE_KEY = "make one with python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
 
@@ -80,6 +84,15 @@ class Settings(BaseSettings):
             from bot.delivery.mail import parse_smtp_url
 
             parse_smtp_url(value.get_secret_value())  # ValueError names what is wrong
+        return value
+
+    @field_validator("RECEIPT_KEY")
+    @classmethod
+    def _receipt_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # A short key can be guessed offline from one link, and then forged for any notice.
+        key = value.get_secret_value().encode() if value is not None else b""
+        if key and len(key) < RECEIPT_KEY_BYTES:
+            raise ValueError(f"must be at least {RECEIPT_KEY_BYTES} bytes long; {MAKE_KEY}")
         return value
 
     @field_validator("PUBLIC_URL")
