@@ -55,7 +55,7 @@ INFORMED_ROLES = (
 class Receipt:
     """What a click on "Acknowledge receipt" did: counted, recorded as staff, or already done."""
 
-    outcome: str  # "counted" | "staff" | "already"
+    outcome: str  # "counted" | "staff" | "already" | "gone" | "revoked"
     notice: PartnerNotice
     case: CaseRecord
     partner_name: str
@@ -114,6 +114,13 @@ def _queued(partner: Partner) -> dict[str, Any]:
     if partner.emails:
         entry["emails"] = len(partner.emails)
     return entry
+
+
+def addressed(partner: Partner, address: str) -> bool:
+    """Whether ``address`` is still one of the partner's in the catalogue: a receipt link
+    speaks for the partner only while its address does (one removed from the workspace file
+    may belong to someone who left)."""
+    return address.lower() in {a.lower() for a in partner.emails or []}
 
 
 def refresh_table(session: Session, case: Case, now: datetime, reason: str) -> None:
@@ -198,10 +205,17 @@ class Notices:
         """A press on the receipt page of an e-mail (its link verified by the caller): the
         receipt, by that address, at this moment. "already" when the notice was settled before
         (from any address, the channel, or by hand); "gone" when it was waived meanwhile. A
-        notice marked failed (another address refused) is settled by it all the same."""
+        notice marked failed (another address refused) is settled by it all the same.
+        "revoked" when the address is no longer one of the partner's: nothing is recorded."""
         now = self.clock()
         with self.db.transaction() as session:
             notice, case, partner = self._load(session, notice_id)
+            if not addressed(partner, address):
+                log.warning(
+                    "receipt link refused: the address left the catalogue",
+                    extra={"notice": notice.id},
+                )
+                return Receipt("revoked", notice, case.record(), partner.name)
             if notice.status == rows.ACKNOWLEDGED:
                 return Receipt("already", notice, case.record(), partner.name)
             if notice.status == rows.WAIVED:

@@ -24,6 +24,8 @@ from tests.e2e.test_email_partners import (
     COMPLIANCE,
     LEGAL,
     eu_import,
+    fetch,
+    link_in,
     mail_settings,
     open_record_modal,
 )
@@ -270,3 +272,28 @@ def test_a_receipt_recorded_before_the_notice_went_out_is_refused_inline(
     assert (done.status, done.body) == (200, b"")
     wait_for(lambda: eu_import(bot).status == "acknowledged", what="the receipt")
     assert eu_import(bot).ack_at == went_out.replace(minute=1, second=0, microsecond=0)
+
+
+# --- 5. a receipt link speaks for the partner only while its address does --------------------
+
+
+def test_a_link_for_an_address_removed_from_the_catalogue_is_no_longer_valid(
+    bot: LocalBot, mailbox: Mailbox, workspace_path: Path
+) -> None:
+    walk_to(bot, "measure_approved")
+    settle(bot)
+    link = link_in(mailbox, LEGAL)
+
+    # LEGAL left the company; the operator took it out of the workspace file
+    the_workspace_file_now(bot, workspace_path, email=[COMPLIANCE])
+    for method in ("GET", "POST"):
+        status, page = fetch(link, method)
+        assert status == 410, (method, page)
+        assert "no longer valid" in page and "Nothing was recorded" in page
+        assert "<form" not in page
+    assert eu_import(bot).status == "sent"
+    assert not any(e.kind == "notice_receipt_by_link" for e in case_events(bot))
+
+    status, page = fetch(link_in(mailbox, COMPLIANCE), "POST")  # still one of theirs
+    assert status == 200 and "is recorded" in page
+    assert eu_import(bot).receipt == {"via": "email", "address": COMPLIANCE}
