@@ -402,12 +402,8 @@ class Notices:
             elif posted.status == outbox.PENDING:
                 pending += 1
         addresses = {address.lower() for address in partner.emails or []}
-        for row in outbox.for_case(session, case.id):
-            if (
-                row.kind != messages.EMAIL_NOTICE.name
-                or row.payload.get("notice_id") != notice.id
-                or row.target.lower() not in addresses
-            ):
+        for row in messages.notice_emails(session, notice):
+            if row.target.lower() not in addresses:
                 continue
             status = row.status
             if status == outbox.FAILED:

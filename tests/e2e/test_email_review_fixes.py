@@ -297,3 +297,34 @@ def test_a_link_for_an_address_removed_from_the_catalogue_is_no_longer_valid(
     status, page = fetch(link_in(mailbox, COMPLIANCE), "POST")  # still one of theirs
     assert status == 200 and "is recorded" in page
     assert eu_import(bot).receipt == {"via": "email", "address": COMPLIANCE}
+
+
+# --- 6. reminders skip an address that refused the notice for good ----------------------------
+
+
+def test_a_reminder_is_not_emailed_to_an_address_that_refused_the_notice_for_good(
+    bot: LocalBot, mailbox: Mailbox, clock: FakeClock, workspace_path: Path
+) -> None:
+    mailbox.refuse("RCPT", "550 5.1.1 No such user", address=LEGAL, times=2)
+    walk_to(bot, "measure_approved")
+    settle(bot)
+    assert eu_import(bot).status == "failed"
+
+    # the partner is reached in Slack now; LEGAL leaves the file for the Retry...
+    bot.standin.add_channel(
+        "C0EUIMPORT", name="ext-eu-import", members=[PARTNER_USER], is_ext_shared=True
+    )
+    the_workspace_file_now(bot, workspace_path, channel="C0EUIMPORT", email=[COMPLIANCE])
+    assert "again" in retry(bot, failure_in_thread(bot))
+    settle(bot)
+    assert eu_import(bot).status == "sent"
+    # ... and comes back with the next edit of the file, still refused by its server
+    the_workspace_file_now(bot, workspace_path, channel="C0EUIMPORT", email=[COMPLIANCE, LEGAL])
+
+    clock.advance(timedelta(hours=24, minutes=1))
+    bot.sweep()
+    settle(bot)
+    assert len(mailbox.to(COMPLIANCE)) == 2  # the reminder
+    assert mailbox.to(LEGAL) == []
+    assert mailbox.fault("RCPT", [LEGAL]) is not None  # its second refusal was never asked for
+    assert eu_import(bot).status == "sent"  # not failed again by a reminder nobody needed
