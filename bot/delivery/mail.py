@@ -24,6 +24,7 @@ from bot.delivery.slack_api import Failure
 
 SMTP_TIMEOUT = 30.0
 DEFAULT_PORTS = {"smtp": 587, "smtps": 465}
+SMTP_NO_SMTPUTF8 = "smtp_no_smtputf8"  # also the key of what a person can do about it
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,9 @@ class Mailer:
         smtp = self.connect()
         try:
             smtp.send_message(message, from_addr=self.settings.mail_from, to_addrs=[address])
+        except smtplib.SMTPNotSupportedError as exc:
+            # The only one send_message raises: an address needs SMTPUTF8 the relay lacks.
+            raise NoSmtpUtf8(str(exc)) from exc
         finally:
             try:
                 smtp.quit()
@@ -154,6 +158,11 @@ class Mailer:
 class NoStartTLS(smtplib.SMTPNotSupportedError):
     """The URL carries credentials but the relay offers no STARTTLS: they are never sent in
     clear text."""
+
+
+class NoSmtpUtf8(smtplib.SMTPNotSupportedError):
+    """An address has non-ASCII characters before the ``@`` (or ``MAIL_FROM`` has), and the
+    relay does not offer SMTPUTF8: it cannot go through this relay, however often we try."""
 
 
 class MailNotConfigured(Exception):
@@ -241,6 +250,8 @@ def classify_mail(exc: BaseException) -> Failure:
         return _by_code(exc.smtp_code, exc.smtp_error)
     if isinstance(exc, ssl.SSLCertVerificationError):
         return Failure("permanent", "smtp_certificate_not_trusted")
+    if isinstance(exc, NoSmtpUtf8):
+        return Failure("permanent", SMTP_NO_SMTPUTF8)
     if isinstance(exc, NoStartTLS):
         return Failure("permanent", "smtp_no_starttls")
     if isinstance(exc, smtplib.SMTPNotSupportedError):

@@ -25,7 +25,13 @@ from bot.cases import panels
 from bot.cases.state import CaseRecord, DutyRecord
 from bot.clock import Clock, today_in
 from bot.delivery import messages, render
-from bot.delivery.mail import Mailer, MailNotConfigured, MailSettings, compose
+from bot.delivery.mail import (
+    SMTP_NO_SMTPUTF8,
+    Mailer,
+    MailNotConfigured,
+    MailSettings,
+    compose,
+)
 from bot.messages import shown_in, t
 from bot.notices import receipts
 from bot.notices import service as notices
@@ -395,7 +401,8 @@ class Senders:
         partner = catalogue_rows.partner(session, notice.partner_id)
         hint = None
         if by_email:
-            hint = "smtp_not_configured" if error == "smtp_not_configured" else "email"
+            named = ("smtp_not_configured", SMTP_NO_SMTPUTF8)
+            hint = error if error in named else "email"
         text, blocks = notice_views.failure_message(
             notice,
             partner.name if partner else notice.partner_id,

@@ -328,3 +328,30 @@ def test_a_reminder_is_not_emailed_to_an_address_that_refused_the_notice_for_goo
     assert mailbox.to(LEGAL) == []
     assert mailbox.fault("RCPT", [LEGAL]) is not None  # its second refusal was never asked for
     assert eu_import(bot).status == "sent"  # not failed again by a reminder nobody needed
+
+
+# --- 7. a relay without SMTPUTF8 -------------------------------------------------------------
+
+JUERGEN = "jürgen@eu-import.example"
+
+
+def test_a_non_ascii_address_through_a_relay_without_smtputf8_fails_with_its_own_reason(
+    tmp_path: Path, sqlite_url: str, clock: FakeClock
+) -> None:
+    path = workspace_file(tmp_path / "workspace.yml", email=[COMPLIANCE, JUERGEN])
+    with (
+        Mailbox(smtputf8=False) as relay,
+        LocalBot(
+            load_workspace(path), database_url=sqlite_url, clock=clock, mail=mail_settings(relay)
+        ) as bot,
+    ):
+        walk_to(bot, "measure_approved")
+        settle(bot)  # no retries: it can never go through this relay
+
+        assert len(relay.to(COMPLIANCE)) == 1 and relay.to(JUERGEN) == []
+        stored = eu_import(bot)
+        assert stored.status == "failed"
+        assert stored.failure == f"{JUERGEN}: smtp_no_smtputf8"
+        told = failure_in_thread(bot)
+        assert "smtp_no_smtputf8" in told.text and "smtp_no_auth" not in told.text
+        assert "offers no SMTPUTF8" in told.text and "ASCII address" in told.text
