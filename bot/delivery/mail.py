@@ -14,15 +14,21 @@ import hashlib
 import smtplib
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, getaddresses
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from bot.delivery.slack_api import Failure
 
-SMTP_TIMEOUT = 30.0
+SMTP_TIMEOUT = 30.0  # one read or write
+# One whole conversation (connect, TLS, login, MAIL, RCPT, DATA): well inside the outbox's
+# 60-second lease (bot.delivery.outbox), so that no other worker claims the row and sends it
+# again while a slow relay still answers. Each read or write waits only what is left of it.
+SEND_BUDGET = 40.0
 DEFAULT_PORTS = {"smtp": 587, "smtps": 465}
 SMTP_NO_SMTPUTF8 = "smtp_no_smtputf8"  # also the key of what a person can do about it
 
@@ -71,6 +77,7 @@ class MailSettings:
     receipt_key: bytes | None
     receipt_days: int = 30
     ca_file: Path | None = None
+    send_budget: float = SEND_BUDGET
 
     @property
     def can_send(self) -> bool:
@@ -101,13 +108,19 @@ class Mailer:
         """A connection ready to send: TLS as configured, logged in when there are credentials."""
         server = self.settings.smtp
         assert server is not None
+        deadline = time.monotonic() + self.settings.send_budget
+        timeout = min(SMTP_TIMEOUT, self.settings.send_budget)
         smtp: smtplib.SMTP
         if server.implicit_tls:
-            smtp = smtplib.SMTP_SSL(
-                server.host, server.port, timeout=SMTP_TIMEOUT, context=self._context()
+            smtp = _BoundedSSL(
+                server.host,
+                server.port,
+                timeout=timeout,
+                context=self._context(),
+                deadline=deadline,
             )
         else:
-            smtp = smtplib.SMTP(server.host, server.port, timeout=SMTP_TIMEOUT)
+            smtp = _Bounded(server.host, server.port, timeout=timeout, deadline=deadline)
         try:
             smtp.ehlo()
             if not server.implicit_tls and (server.credentials or smtp.has_extn("starttls")):
@@ -153,6 +166,34 @@ class Mailer:
                 smtp.quit()
             except (smtplib.SMTPException, OSError):
                 smtp.close()
+
+
+class _Bounded(smtplib.SMTP):
+    """An SMTP conversation that ends by ``deadline`` (``time.monotonic()``): each read and
+    write waits at most what is left, then raises ``TimeoutError`` (uncertain: retried)."""
+
+    def __init__(self, *args: Any, deadline: float, **kwargs: Any) -> None:
+        self.deadline = deadline  # before the base class connects
+        super().__init__(*args, **kwargs)
+
+    def _tighten(self) -> None:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the relay took longer than the send budget")
+        if self.sock is not None:
+            self.sock.settimeout(min(SMTP_TIMEOUT, left))
+
+    def send(self, s: Any) -> None:
+        self._tighten()
+        super().send(s)
+
+    def getreply(self) -> tuple[int, bytes]:
+        self._tighten()
+        return super().getreply()
+
+
+class _BoundedSSL(_Bounded, smtplib.SMTP_SSL):
+    """``smtps://``: the same, over TLS from the first byte."""
 
 
 class NoStartTLS(smtplib.SMTPNotSupportedError):

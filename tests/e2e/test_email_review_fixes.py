@@ -6,6 +6,8 @@ real bot over HTTP, the Slack stand-in, a FakeClock and a real SMTP server (aios
 
 from __future__ import annotations
 
+import smtplib
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +17,16 @@ import pytest
 import yaml
 
 from bot.clock import FakeClock
-from bot.delivery.mail import Uncomposable, classify_mail, compose
+from bot.delivery.mail import (
+    SEND_BUDGET,
+    Mailer,
+    MailSettings,
+    Uncomposable,
+    classify_mail,
+    compose,
+    parse_smtp_url,
+)
+from bot.delivery.outbox import Outbox
 from bot.devkit.local import LocalBot
 from bot.ops.catalogue import sync_catalogue
 from bot.ops.workspace import load_workspace, sample_path
@@ -355,3 +366,37 @@ def test_a_non_ascii_address_through_a_relay_without_smtputf8_fails_with_its_own
         told = failure_in_thread(bot)
         assert "smtp_no_smtputf8" in told.text and "smtp_no_auth" not in told.text
         assert "offers no SMTPUTF8" in told.text and "ASCII address" in told.text
+
+
+# --- 7. one send ends well inside the outbox's lease -------------------------------------------
+
+
+def test_a_relay_slower_than_the_send_budget_is_left_before_the_lease_runs_out() -> None:
+    assert timedelta(seconds=SEND_BUDGET) < Outbox.__init__.__kwdefaults__["lease"]
+    with Mailbox() as slow:
+        slow.hold(COMPLIANCE, 10)  # the message is stored; its 250 comes 10 s later
+        settings = MailSettings(
+            smtp=parse_smtp_url(slow.url),
+            mail_from="ncbot@example.com",
+            public_url=None,
+            receipt_key=None,
+            send_budget=2.0,
+        )
+        message = compose(
+            address=COMPLIANCE,
+            subject="NC-1",
+            text="t",
+            html="<p>h</p>",
+            sender_name=None,
+            mail_from="ncbot@example.com",
+            reply_to=None,
+            dedupe_key="k",
+            sent_on=0,
+        )
+        started = time.monotonic()
+        # a read that times out: smtplib closes and says so (SMTPServerDisconnected)
+        with pytest.raises((TimeoutError, smtplib.SMTPServerDisconnected)) as late:
+            Mailer(settings).send(message, COMPLIANCE)
+        assert time.monotonic() - started < 9  # it did not wait for the 250
+        assert classify_mail(late.value).kind == "uncertain"  # tried again, same Message-ID
+        slow.release()
