@@ -215,6 +215,10 @@ class Uncomposable(Exception):
     again would fail the same way, so it is a failed notice, not a retry."""
 
 
+# Failures of ours that classify_mail reads as permanent: one log line, not a traceback.
+MAIL_REFUSALS = (MailNotConfigured, Uncomposable)
+
+
 def message_id(dedupe_key: str, mail_from: str) -> str:
     """One stable ``Message-ID`` per outbox row (per recipient and notice): a retry after an
     uncertain failure sends the same one."""
