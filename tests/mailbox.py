@@ -47,10 +47,12 @@ class Mailbox:
         tls_dir: Path | None = None,
         login: tuple[str, str] | None = None,
         implicit_tls: bool = False,
+        smtputf8: bool = True,
     ) -> None:
         """``tls_dir``: offer STARTTLS (or, with ``implicit_tls``, TLS from the first byte, as
         ``smtps://`` expects) with a certificate for 127.0.0.1 signed by a private CA written
-        there (``ca.pem``, for ``SMTP_CA_FILE``); ``login``: require AUTH with these."""
+        there (``ca.pem``, for ``SMTP_CA_FILE``); ``login``: require AUTH with these;
+        ``smtputf8``: offer SMTPUTF8 (non-ASCII addresses), as aiosmtpd's Controller does."""
         self.received: list[Received] = []
         self.attempts = 0  # DATA commands seen, accepted or not
         self.running = False
@@ -58,7 +60,7 @@ class Mailbox:
         self._held: dict[str, float] = {}  # address -> seconds the 250 waits after storing
         self._lock = threading.Lock()
         self.port = free_port()
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
         if tls_dir is not None and implicit_tls:  # smtps://: TLS from the first byte
             options["ssl_context"] = _server_context(tls_dir)
         elif tls_dir is not None:

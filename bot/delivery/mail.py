@@ -14,16 +14,23 @@ import hashlib
 import smtplib
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate
+from email.utils import formataddr, formatdate, getaddresses
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from bot.delivery.slack_api import Failure
 
-SMTP_TIMEOUT = 30.0
+SMTP_TIMEOUT = 30.0  # one read or write
+# One whole conversation (connect, TLS, login, MAIL, RCPT, DATA): well inside the outbox's
+# 60-second lease (bot.delivery.outbox), so that no other worker claims the row and sends it
+# again while a slow relay still answers. Each read or write waits only what is left of it.
+SEND_BUDGET = 40.0
 DEFAULT_PORTS = {"smtp": 587, "smtps": 465}
+SMTP_NO_SMTPUTF8 = "smtp_no_smtputf8"  # also the key of what a person can do about it
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class MailSettings:
     receipt_key: bytes | None
     receipt_days: int = 30
     ca_file: Path | None = None
+    send_budget: float = SEND_BUDGET
 
     @property
     def can_send(self) -> bool:
@@ -100,13 +108,19 @@ class Mailer:
         """A connection ready to send: TLS as configured, logged in when there are credentials."""
         server = self.settings.smtp
         assert server is not None
+        deadline = time.monotonic() + self.settings.send_budget
+        timeout = min(SMTP_TIMEOUT, self.settings.send_budget)
         smtp: smtplib.SMTP
         if server.implicit_tls:
-            smtp = smtplib.SMTP_SSL(
-                server.host, server.port, timeout=SMTP_TIMEOUT, context=self._context()
+            smtp = _BoundedSSL(
+                server.host,
+                server.port,
+                timeout=timeout,
+                context=self._context(),
+                deadline=deadline,
             )
         else:
-            smtp = smtplib.SMTP(server.host, server.port, timeout=SMTP_TIMEOUT)
+            smtp = _Bounded(server.host, server.port, timeout=timeout, deadline=deadline)
         try:
             smtp.ehlo()
             if not server.implicit_tls and (server.credentials or smtp.has_extn("starttls")):
@@ -133,6 +147,9 @@ class Mailer:
         smtp = self.connect()
         try:
             smtp.send_message(message, from_addr=self.settings.mail_from, to_addrs=[address])
+        except smtplib.SMTPNotSupportedError as exc:
+            # The only one send_message raises: an address needs SMTPUTF8 the relay lacks.
+            raise NoSmtpUtf8(str(exc)) from exc
         finally:
             try:
                 smtp.quit()
@@ -151,13 +168,55 @@ class Mailer:
                 smtp.close()
 
 
+class _Bounded(smtplib.SMTP):
+    """An SMTP conversation that ends by ``deadline`` (``time.monotonic()``): each read and
+    write waits at most what is left, then raises ``TimeoutError`` (uncertain: retried)."""
+
+    def __init__(self, *args: Any, deadline: float, **kwargs: Any) -> None:
+        self.deadline = deadline  # before the base class connects
+        super().__init__(*args, **kwargs)
+
+    def _tighten(self) -> None:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the relay took longer than the send budget")
+        if self.sock is not None:
+            self.sock.settimeout(min(SMTP_TIMEOUT, left))
+
+    def send(self, s: Any) -> None:
+        self._tighten()
+        super().send(s)
+
+    def getreply(self) -> tuple[int, bytes]:
+        self._tighten()
+        return super().getreply()
+
+
+class _BoundedSSL(_Bounded, smtplib.SMTP_SSL):
+    """``smtps://``: the same, over TLS from the first byte."""
+
+
 class NoStartTLS(smtplib.SMTPNotSupportedError):
     """The URL carries credentials but the relay offers no STARTTLS: they are never sent in
     clear text."""
 
 
+class NoSmtpUtf8(smtplib.SMTPNotSupportedError):
+    """An address has non-ASCII characters before the ``@`` (or ``MAIL_FROM`` has), and the
+    relay does not offer SMTPUTF8: it cannot go through this relay, however often we try."""
+
+
 class MailNotConfigured(Exception):
     """An e-mail is owed but ``SMTP_URL`` or ``MAIL_FROM`` is not set."""
+
+
+class Uncomposable(Exception):
+    """The e-mail cannot be written (a header the ``email`` package refuses): sending it
+    again would fail the same way, so it is a failed notice, not a retry."""
+
+
+# Failures of ours that classify_mail reads as permanent: one log line, not a traceback.
+MAIL_REFUSALS = (MailNotConfigured, Uncomposable)
 
 
 def message_id(dedupe_key: str, mail_from: str) -> str:
@@ -166,6 +225,27 @@ def message_id(dedupe_key: str, mail_from: str) -> str:
     digest = hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]
     domain = mail_from.rpartition("@")[2] or "localhost"
     return f"<{digest}.ncbot@{domain}>"
+
+
+def one_line(value: str) -> str:
+    """A header's words on one line: a YAML folded scalar leaves a trailing newline, and the
+    ``email`` package refuses a header with one."""
+    return " ".join(value.split())
+
+
+def reply_address(contact: str | None) -> str | None:
+    """``Reply-To`` only when the provider's contact is one valid address ("Call +49… or
+    qa@acme.eu" is free text, shown in the e-mail's body, not a header)."""
+    if not contact:
+        return None
+    found = getaddresses([one_line(contact)])
+    if len(found) != 1:
+        return None
+    name, address = found[0]
+    local, at, domain = address.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in address):
+        return None
+    return formataddr((name, address)) if name else address
 
 
 def compose(
@@ -180,18 +260,24 @@ def compose(
     dedupe_key: str,
     sent_on: float,
 ) -> EmailMessage:
-    """A plain-text and an HTML part (multipart/alternative), from the provider's name."""
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = formataddr((sender_name, mail_from)) if sender_name else mail_from
-    message["To"] = address
-    if reply_to and "@" in reply_to:
-        message["Reply-To"] = reply_to
-    message["Message-ID"] = message_id(dedupe_key, mail_from)
-    message["Date"] = formatdate(sent_on, usegmt=True)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    """A plain-text and an HTML part (multipart/alternative), from the provider's name.
+    Raises ``Uncomposable`` (permanent) when a header still cannot be written."""
+    try:
+        message = EmailMessage()
+        message["Subject"] = one_line(subject)
+        name = one_line(sender_name or "")
+        message["From"] = formataddr((name, mail_from)) if name else mail_from
+        message["To"] = address
+        replies = reply_address(reply_to)
+        if replies:
+            message["Reply-To"] = replies
+        message["Message-ID"] = message_id(dedupe_key, mail_from)
+        message["Date"] = formatdate(sent_on, usegmt=True)
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+    except (ValueError, TypeError) as exc:
+        raise Uncomposable(str(exc)[:150]) from exc
     return message
 
 
@@ -200,6 +286,8 @@ def classify_mail(exc: BaseException) -> Failure:
     act (a failed notice with the reason and **Retry**)."""
     if isinstance(exc, MailNotConfigured):
         return Failure("permanent", "smtp_not_configured")
+    if isinstance(exc, Uncomposable):
+        return Failure("permanent", f"mail_uncomposable: {exc}")
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, reply = next(iter(exc.recipients.values()), (450, b""))
         return _by_code(code, reply)
@@ -207,6 +295,8 @@ def classify_mail(exc: BaseException) -> Failure:
         return _by_code(exc.smtp_code, exc.smtp_error)
     if isinstance(exc, ssl.SSLCertVerificationError):
         return Failure("permanent", "smtp_certificate_not_trusted")
+    if isinstance(exc, NoSmtpUtf8):
+        return Failure("permanent", SMTP_NO_SMTPUTF8)
     if isinstance(exc, NoStartTLS):
         return Failure("permanent", "smtp_no_starttls")
     if isinstance(exc, smtplib.SMTPNotSupportedError):

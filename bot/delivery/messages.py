@@ -32,7 +32,7 @@ from bot.delivery import render
 from bot.ops.workspace import Provider
 from storage import outbox as rows
 from storage.db import at_commit
-from storage.models import Case, PartnerNotice
+from storage.models import Case, OutboxMessage, PartnerNotice
 
 Blocks = list[dict[str, Any]]
 Content = tuple[str, Blocks | None]
@@ -356,6 +356,21 @@ def email_notice(
         guard={"while_notice": notice.id} if reason else {},
         extra=render.email_notice(notice.id, provider, reminder=bool(reason)),
     )
+
+
+def notice_emails(session: Session, notice: PartnerNotice) -> list[OutboxMessage]:
+    """Every e-mail of ``notice`` queued so far: the first one per address and reminders."""
+    return [
+        row
+        for row in rows.for_case(session, notice.case_id)
+        if row.kind == EMAIL_NOTICE.name and row.payload.get("notice_id") == notice.id
+    ]
+
+
+def refused_addresses(session: Session, notice: PartnerNotice) -> set[str]:
+    """The addresses (lower case) the relay refused an e-mail of ``notice`` for good, and that
+    nobody has had sent again since (Retry)."""
+    return {r.target.lower() for r in notice_emails(session, notice) if r.status == rows.FAILED}
 
 
 def email_key(notice_id: int, address: str, reason: str = "") -> str:

@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from bot.audit import trail as audit
 from bot.cases.state import CaseRecord
 from bot.clock import Clock
-from bot.delivery.mail import MailSettings, classify_mail
+from bot.delivery.mail import MAIL_REFUSALS, MailSettings, classify_mail
 from bot.delivery.messages import (
     CARD_POST,
     CARD_UPDATE,
@@ -163,7 +163,8 @@ class Outbox:
             self._retry(row, self.clock() + WAIT_FOR_CARD, "waiting_for_step")
             return None
         except Exception as exc:
-            if not isinstance(exc, (SlackApiError, OSError, RateLimited, TokenUnavailable)):
+            expected = (SlackApiError, OSError, RateLimited, TokenUnavailable, *MAIL_REFUSALS)
+            if not isinstance(exc, expected):
                 log.exception("unexpected failure sending", extra={"outbox_id": row.id})
             failure = classify_mail(exc) if row.kind in EMAIL_KINDS else classify(exc)
             self._failed(row, failure)
@@ -209,7 +210,8 @@ class Outbox:
         if notice_id is not None:
             with self.db.transaction() as session:
                 notice = notice_rows.by_id(session, int(notice_id))
-            return notice is not None and notice.status == notice_rows.SENT
+            # QUEUED: a reminder the relay refused, requeued by Retry (it moves the notice on).
+            return notice is not None and notice.status in (notice_rows.SENT, notice_rows.QUEUED)
         return True
 
     def _already_posted(

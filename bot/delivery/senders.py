@@ -25,7 +25,13 @@ from bot.cases import panels
 from bot.cases.state import CaseRecord, DutyRecord
 from bot.clock import Clock, today_in
 from bot.delivery import messages, render
-from bot.delivery.mail import Mailer, MailNotConfigured, MailSettings, compose
+from bot.delivery.mail import (
+    SMTP_NO_SMTPUTF8,
+    Mailer,
+    MailNotConfigured,
+    MailSettings,
+    compose,
+)
 from bot.messages import shown_in, t
 from bot.notices import receipts
 from bot.notices import service as notices
@@ -315,14 +321,17 @@ class Senders:
         notice = notice_rows.by_id(session, notice_id, lock=True)
         if notice is None or notice.status != notice_rows.QUEUED:
             return
+        # When it first reached the partner: a message retried after a failure (a reminder
+        # the relay refused, another address) does not move it.
+        sent_at = notice.sent_at or now
         if by_email:  # the first address the relay accepted; the others change nothing here
-            notice.status, notice.sent_at = notice_rows.SENT, now
+            notice.status, notice.sent_at = notice_rows.SENT, sent_at
         else:
             notice.status, notice.slack_channel, notice.slack_ts, notice.sent_at = (
                 notice_rows.SENT,
                 channel,
                 ts,
-                now,
+                sent_at,
             )
         timers.start_for_notice(session, case, notice, self.workspace, now)
         notices.refresh_table(session, case, now, f"sent{notice.id}")
@@ -392,7 +401,8 @@ class Senders:
         partner = catalogue_rows.partner(session, notice.partner_id)
         hint = None
         if by_email:
-            hint = "smtp_not_configured" if error == "smtp_not_configured" else "email"
+            named = ("smtp_not_configured", SMTP_NO_SMTPUTF8)
+            hint = error if error in named else "email"
         text, blocks = notice_views.failure_message(
             notice,
             partner.name if partner else notice.partner_id,

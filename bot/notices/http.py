@@ -4,7 +4,8 @@ Served beside ``/slack/events`` by ``serve`` when ``PUBLIC_URL`` and ``RECEIPT_K
 The token is the only authentication (``bot.notices.receipts``): it is signed, bound to one
 notice and one address, and expires. ``GET`` only shows the notice and one form with one button
 (a mail scanner that follows links records nothing); the ``POST`` records the receipt. A tampered
-token gets 404, an expired one 410, and neither records anything; every refusal is one log line.
+token gets 404, an expired one or one whose address left the catalogue 410, and none records
+anything; every refusal is one log line.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from bot.delivery import messages
 from bot.errors import UserError
 from bot.messages import shown_in, t
 from bot.notices import receipts
-from bot.notices.service import Notices
+from bot.notices.service import Notices, addressed
 from bot.ops.request_context import request_scope
+from storage import catalogue as catalogue_rows
 from storage import notices as notice_rows
 from storage import outbox as outbox_rows
 from storage.db import Database
@@ -82,6 +84,9 @@ class ReceiptPages:
         lang, ref, body, acked = self._notice(link)
         if ref is None:
             return _answer(start_response, 404, lang, "404", t("receipt.page.tampered", lang))
+        if not self._addressed(link):
+            log.warning("receipt link refused: the address left the catalogue")
+            return _answer(start_response, 410, lang, "410", t("receipt.page.revoked", lang))
         if acked is not None:
             said = t("receipt.page.already", lang, ref=ref, when=_moment(acked))
             return _answer(start_response, 200, lang, t("receipt.page.title", lang, ref=ref), said)
@@ -110,6 +115,8 @@ class ReceiptPages:
             said = t(
                 "receipt.page.done", lang, ref=case.ref, address=link.address, when=_moment(at)
             )
+        elif receipt.outcome == "revoked":
+            return _answer(start_response, 410, lang, "410", t("receipt.page.revoked", lang))
         elif receipt.outcome == "already":
             said = t("receipt.page.already", lang, ref=case.ref, when=_moment(notice.ack_at))
         else:
@@ -127,6 +134,12 @@ class ReceiptPages:
             acked = notice.ack_at if notice.status == notice_rows.ACKNOWLEDGED else None
             lang = notice.language or "en"
             return lang, str(payload.get("ref", "")), str(payload.get("html", "")), acked
+
+    def _addressed(self, link: receipts.Link) -> bool:
+        with self.db.read() as session:
+            notice = notice_rows.by_id(session, link.notice_id)
+            partner = catalogue_rows.partner(session, notice.partner_id) if notice else None
+            return partner is not None and addressed(partner, link.address)
 
     def _language(self, link: receipts.Link) -> str:
         return self._notice(link)[0]

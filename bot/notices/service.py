@@ -55,7 +55,7 @@ INFORMED_ROLES = (
 class Receipt:
     """What a click on "Acknowledge receipt" did: counted, recorded as staff, or already done."""
 
-    outcome: str  # "counted" | "staff" | "already"
+    outcome: str  # "counted" | "staff" | "already" | "gone" | "revoked"
     notice: PartnerNotice
     case: CaseRecord
     partner_name: str
@@ -114,6 +114,13 @@ def _queued(partner: Partner) -> dict[str, Any]:
     if partner.emails:
         entry["emails"] = len(partner.emails)
     return entry
+
+
+def addressed(partner: Partner, address: str) -> bool:
+    """Whether ``address`` is still one of the partner's in the catalogue: a receipt link
+    speaks for the partner only while its address does (one removed from the workspace file
+    may belong to someone who left)."""
+    return address.lower() in {a.lower() for a in partner.emails or []}
 
 
 def refresh_table(session: Session, case: Case, now: datetime, reason: str) -> None:
@@ -198,10 +205,17 @@ class Notices:
         """A press on the receipt page of an e-mail (its link verified by the caller): the
         receipt, by that address, at this moment. "already" when the notice was settled before
         (from any address, the channel, or by hand); "gone" when it was waived meanwhile. A
-        notice marked failed (another address refused) is settled by it all the same."""
+        notice marked failed (another address refused) is settled by it all the same.
+        "revoked" when the address is no longer one of the partner's: nothing is recorded."""
         now = self.clock()
         with self.db.transaction() as session:
             notice, case, partner = self._load(session, notice_id)
+            if not addressed(partner, address):
+                log.warning(
+                    "receipt link refused: the address left the catalogue",
+                    extra={"notice": notice.id},
+                )
+                return Receipt("revoked", notice, case.record(), partner.name)
             if notice.status == rows.ACKNOWLEDGED:
                 return Receipt("already", notice, case.record(), partner.name)
             if notice.status == rows.WAIVED:
@@ -249,6 +263,12 @@ class Notices:
             refuse_if_stale(case, version, self.workspace.language)
             if notice.status in rows.SETTLED:
                 raise UserError("waive.nothing", {"ref": case.ref})
+            # Nothing can be received before it went out (or, never sent, was written).
+            went_out = notice.sent_at or notice.created_at
+            if on < went_out:
+                local = went_out.astimezone(ZoneInfo(self.workspace.timezone))
+                when = local.strftime("%Y-%m-%d %H:%M")
+                raise UserError("record.when.before_sent", {"when": when}, field="at")
             receipt = {"via": "recorded", "who": received_by, "how": how, "at": on.isoformat()}
             self._settle(session, case, notice, on, ack_by=user_id, receipt=receipt)
             audit.record(
@@ -341,22 +361,11 @@ class Notices:
                 raise UserError(
                     "notice.fix.no_channel", {"channel": "—", "bot": "@nonconformity-bot"}
                 )
+            if not self._send_again(session, case, notice, partner, now):
+                # Nothing failed that the catalogue still names, and nothing is on its way:
+                # a QUEUED notice would wait for ever. It stays failed; the answer says why.
+                raise UserError("notice.retry.nothing", {"partner": partner.name})
             notice.status, notice.failure = rows.QUEUED, None
-            posted = outbox.by_key(session, messages.notice_key(notice.id))
-            if partner.channel and (posted is None or posted.status == outbox.FAILED):
-                notice.channel = partner.channel
-                outbox.requeue(session, f"notice:{notice.id}", now=now, target=partner.channel)
-            for address in partner.emails or []:
-                # The addresses the relay refused go again; one never tried (added to the
-                # workspace file since) is queued now; one already accepted is not sent twice.
-                key = messages.email_key(notice.id, address)
-                if outbox.by_key(session, key) is None:
-                    provider = self.workspace.provider
-                    messages.queue(
-                        session, messages.email_notice(case, notice, address, provider), now
-                    )
-                else:
-                    outbox.requeue_failed(session, key, now=now)
             audit.record(
                 session,
                 case,
@@ -367,6 +376,44 @@ class Notices:
             )
             refresh_table(session, case, now, f"retry{notice.id}:{now.timestamp()}")
             return case.id, partner.name
+
+    def _send_again(
+        self, session: Session, case: Case, notice: PartnerNotice, partner: Partner, now: datetime
+    ) -> int:
+        """Queue again what failed for the partner as the catalogue now names it; returns how
+        many messages are on their way. A message never tried (its channel or address added to
+        the workspace file since) is queued now; one refused is requeued, the first e-mail and
+        reminders alike; one already accepted is not sent twice; one for an address no longer
+        in the catalogue stays as it was."""
+        provider = self.workspace.provider
+        pending = 0
+        if partner.channel:
+            posted = outbox.by_key(session, messages.notice_key(notice.id))
+            if posted is None:
+                notice.channel = partner.channel
+                messages.queue(
+                    session, messages.partner_notice(case, notice, partner.channel, provider), now
+                )
+                pending += 1
+            elif posted.status == outbox.FAILED:
+                notice.channel = partner.channel
+                outbox.requeue(session, posted.dedupe_key, now=now, target=partner.channel)
+                pending += 1
+            elif posted.status == outbox.PENDING:
+                pending += 1
+        addresses = {address.lower() for address in partner.emails or []}
+        for row in messages.notice_emails(session, notice):
+            if row.target.lower() not in addresses:
+                continue
+            status = row.status
+            if status == outbox.FAILED:
+                outbox.requeue_failed(session, row.dedupe_key, now=now)
+            pending += status in (outbox.FAILED, outbox.PENDING)
+        for address in partner.emails or []:
+            if outbox.by_key(session, messages.email_key(notice.id, address)) is None:
+                messages.queue(session, messages.email_notice(case, notice, address, provider), now)
+                pending += 1
+        return pending
 
     def waivable(self, number: int) -> tuple[CaseRecord, list[tuple[int, str]]]:
         with self.db.transaction() as session:

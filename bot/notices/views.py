@@ -419,6 +419,7 @@ FIXABLE = (
     "no_channel",
     "email",
     "smtp_not_configured",
+    "smtp_no_smtputf8",
 )
 
 

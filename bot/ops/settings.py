@@ -22,6 +22,10 @@ SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///nonconformity.db"
 
 
+RECEIPT_KEY_BYTES = 32
+MAKE_KEY = "make one with python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=True, extra="ignore")
 
@@ -104,6 +108,15 @@ class Settings(BaseSettings):
             return InstallTeams.parse(str(self.SLACK_INSTALL_TEAMS))
         except ValueError as exc:
             raise ConfigError(f"SLACK_INSTALL_TEAMS is invalid: {exc}") from None
+
+    @field_validator("RECEIPT_KEY")
+    @classmethod
+    def _receipt_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # A short key can be guessed offline from one link, and then forged for any notice.
+        key = value.get_secret_value().encode() if value is not None else b""
+        if key and len(key) < RECEIPT_KEY_BYTES:
+            raise ValueError(f"must be at least {RECEIPT_KEY_BYTES} bytes long; {MAKE_KEY}")
+        return value
 
     @field_validator("PUBLIC_URL")
     @classmethod

@@ -376,10 +376,14 @@ class TimerEngine:
     ) -> None:
         """A partner read by e-mail gets the notice again at each of its addresses, marked as a
         reminder, with a fresh receipt link (valid ``RECEIPT_DAYS`` from now): the first one's
-        may have expired. Skipped when the notice was settled before it goes out."""
+        may have expired. Skipped when the notice was settled before it goes out. An address
+        the relay refused for good is not written to again (until Retry sends it again)."""
         partner = catalogue_rows.partner(session, notice.partner_id)
         reason = f"reminder:{timer.id}:{position.level}:{position.repeat}"
+        refused = messages.refused_addresses(session, notice)
         for address in partner.emails if partner else []:
+            if address.lower() in refused:
+                continue
             reminder = messages.email_notice(
                 case, notice, address, self.workspace.provider, reason=reason
             )

@@ -121,3 +121,19 @@ def test_smtps_is_implicit_tls_trusting_the_private_ca(
         code, lines = doctor(monkeypatch, standin, config, migrated, **settings)
     assert failures(lines) == [] and code == 0, lines
     assert any("(TLS, logged in as bot); nothing was sent" in line for line in lines)
+
+
+def test_a_receipt_key_shorter_than_32_bytes_is_refused_without_showing_it(
+    monkeypatch: pytest.MonkeyPatch, standin: SlackStandIn, migrated: str, tmp_path: Path
+) -> None:
+    config = sample(tmp_path / "ws.yml", with_email)
+    short = "short-key-0123456789-abcdefghij"  # 31 bytes
+    with Mailbox() as mailbox:
+        code, lines = doctor(
+            monkeypatch, standin, config, migrated, **relay(mailbox, RECEIPT_KEY=short)
+        )
+    assert code == 1
+    [line] = failures(lines)
+    assert line.startswith("✗ settings: RECEIPT_KEY is invalid") and "at least 32 bytes" in line
+    assert "secrets.token_urlsafe(48)" in line
+    assert short not in "\n".join(lines)

@@ -367,6 +367,7 @@ def test_triage_records_a_receipt_by_hand_who_how_and_when(
     with LocalBot(workspace, database_url=sqlite_url, clock=clock, mail=settings) as bot:
         walk_to(bot, "measure_approved")
         settle(bot)
+        clock.advance(timedelta(hours=2))  # the notice went out at 09:00 UTC; now it is 11:00
 
         # only triage may record a receipt
         before = len(bot.standin.response_posts())
@@ -386,20 +387,20 @@ def test_triage_records_a_receipt_by_hand_who_how_and_when(
             "received_by": "Erika Muster, EU Import GmbH",
             "how": "phone call",
             "on": "2026-11-30",
-            "at": "23:30",  # later than now (09:00 UTC): refused inline
+            "at": "23:30",  # later than now (11:00 UTC): refused inline
         }
         future = bot.driver.submit(modal["id"], user=OFFICER, values=values)
         assert future.status == 200 and future.json()["response_action"] == "errors"
         assert "at" in future.json()["errors"]
         assert eu_import(bot).status == "sent"
 
-        done = bot.driver.submit(modal["id"], user=OFFICER, values={**values, "at": "09:30"})
+        done = bot.driver.submit(modal["id"], user=OFFICER, values={**values, "at": "11:30"})
         assert (done.status, done.body) == (200, b"")
         wait_for(lambda: eu_import(bot).status == "acknowledged", what="the receipt")
         settle(bot)
         stored = eu_import(bot)
-        # 09:30 in Amsterdam is 08:30 UTC
-        assert stored.ack_at == clock().replace(hour=8, minute=30)
+        # 11:30 in Amsterdam is 10:30 UTC
+        assert stored.ack_at == clock().replace(hour=10, minute=30, second=0, microsecond=0)
         assert stored.ack_by == OFFICER
         assert stored.receipt is not None and stored.receipt["via"] == "recorded"
         line = next(ln for ln in readable(notice_table(bot)).splitlines() if "EU Import" in ln)
@@ -411,7 +412,7 @@ def test_triage_records_a_receipt_by_hand_who_how_and_when(
         intact = audit_verify(bot, "NC-1")
         assert intact.returncode == 0, intact.stdout + intact.stderr
         text = to_markdown(document(load(bot.services.db, 1, now=clock()), "en"))
-        assert "received the notice for EU Import GmbH (phone call, on 2026-11-30T08:30" in text
+        assert "received the notice for EU Import GmbH (phone call, on 2026-11-30T10:30" in text
 
 
 def test_a_reminder_emails_every_address_again_with_a_fresh_link(
