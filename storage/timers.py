@@ -60,6 +60,23 @@ def cancel(session: Session, case_id: int, kinds: Sequence[str]) -> None:
     )
 
 
+def resume(session: Session, key: str, *, anchor_at: datetime, due_at: datetime) -> None:
+    """A timer stopped (cancelled, or its policy spent) counts again from ``anchor_at``, from
+    its first level: what it waited for is owed again (a notice sent anew after it failed)."""
+    session.execute(
+        update(Timer)
+        .where(Timer.key == key, Timer.status.in_((CANCELLED, DONE)))
+        .values(
+            status=PENDING,
+            anchor_at=anchor_at,
+            due_at=due_at,
+            level=0,
+            repeat=0,
+            claimed_until=None,
+        )
+    )
+
+
 def cancel_key(session: Session, key: str) -> None:
     session.execute(
         update(Timer)

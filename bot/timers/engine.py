@@ -201,9 +201,10 @@ def start_for_notice(
     scheduled = first(thaw(frozen), now)
     if scheduled is None:
         return
+    key = f"{NOTICE}:{notice.id}"
     rows.start(
         session,
-        key=f"{NOTICE}:{notice.id}",
+        key=key,
         case_id=case.id,
         kind=NOTICE,
         policy={**frozen, "subject": {"notice_id": notice.id}},
@@ -211,6 +212,8 @@ def start_for_notice(
         due_at=scheduled[1],
         now=now,
     )
+    # Sent again after it failed (Retry): reminders it had stopped for the failure count anew.
+    rows.resume(session, key, anchor_at=now, due_at=scheduled[1])
 
 
 def stop_notice(session: Session, notice_id: int) -> None:
@@ -379,7 +382,9 @@ class TimerEngine:
         may have expired. Skipped when the notice was settled before it goes out. An address
         the relay refused for good is not written to again (until Retry sends it again)."""
         partner = catalogue_rows.partner(session, notice.partner_id)
-        reason = f"reminder:{timer.id}:{position.level}:{position.repeat}"
+        # One per firing: a timer counting anew (the notice sent again after it failed) fires
+        # its first level again, and that reminder is a new e-mail, not the old one again.
+        reason = f"reminder:{timer.id}:{timer.fired}"
         refused = messages.refused_addresses(session, notice)
         for address in partner.emails if partner else []:
             if address.lower() in refused:

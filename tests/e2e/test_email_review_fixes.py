@@ -206,6 +206,21 @@ def test_retry_sends_a_reminder_the_relay_refused_and_the_notice_is_sent_again(
     assert (stored.status, stored.failure) == ("sent", None)
     assert stored.sent_at == first_sent  # when it first reached the partner
 
+    # Sent again, it is reminded again: the reminders the failure stopped count anew.
+    from sqlalchemy import select
+
+    from storage.models import Timer
+
+    with bot.services.db.read() as session:
+        status = session.scalar(
+            select(Timer.status).where(Timer.key == f"notice_receipt:{stored.id}")
+        )
+    assert status == "pending"
+    clock.advance(timedelta(hours=24, minutes=1))
+    bot.sweep()
+    settle(bot)
+    assert len(mailbox.to(LEGAL)) == 3
+
 
 def test_retry_posts_in_a_channel_added_since_the_email_was_refused(
     bot: LocalBot, mailbox: Mailbox, workspace_path: Path
