@@ -423,6 +423,24 @@ FIXABLE = (
 )
 
 
+def notice_select(options: Sequence[tuple[int, str]], label: str) -> dict[str, Any]:
+    """The input that picks one of a case's notices (Waive, Record receipt): Slack shows at
+    most 100 options, each at most 75 characters."""
+    return {
+        "type": "input",
+        "block_id": "notice",
+        "label": plain(label),
+        "element": {
+            "type": "static_select",
+            "action_id": ids.INPUT_ACTION,
+            "options": [
+                {"text": plain(cap(text, 75)), "value": str(notice_id)}
+                for notice_id, text in options[:100]
+            ],
+        },
+    }
+
+
 def waive_modal(case: CaseRecord, options: Sequence[tuple[int, str]], lang: str) -> dict[str, Any]:
     return {
         "type": "modal",
@@ -433,19 +451,7 @@ def waive_modal(case: CaseRecord, options: Sequence[tuple[int, str]], lang: str)
         "close": plain(t("common.cancel", lang)),
         "blocks": [
             {"type": "section", "text": mrkdwn(t("waive.intro", lang, ref=case.ref))},
-            {
-                "type": "input",
-                "block_id": "notice",
-                "label": plain(t("waive.notice.label", lang)),
-                "element": {
-                    "type": "static_select",
-                    "action_id": ids.INPUT_ACTION,
-                    "options": [
-                        {"text": plain(cap(label, 75)), "value": str(notice_id)}
-                        for notice_id, label in options[:100]
-                    ],
-                },
-            },
+            notice_select(options, t("waive.notice.label", lang)),
             {
                 "type": "input",
                 "block_id": "reason",
@@ -487,19 +493,7 @@ def record_modal(
         "close": plain(t("common.cancel", lang)),
         "blocks": [
             {"type": "section", "text": mrkdwn(t("record.intro", lang, ref=case.ref))},
-            {
-                "type": "input",
-                "block_id": "notice",
-                "label": plain(t("record.notice.label", lang)),
-                "element": {
-                    "type": "static_select",
-                    "action_id": ids.INPUT_ACTION,
-                    "options": [
-                        {"text": plain(cap(label, 75)), "value": str(notice_id)}
-                        for notice_id, label in options[:100]
-                    ],
-                },
-            },
+            notice_select(options, t("record.notice.label", lang)),
             text_input("received_by", "record.who.label"),
             text_input("how", "record.how.label"),
             {
